@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.ts';
+import { openStorage } from '../db/storage.ts';
+import { createLogger } from '../logger.ts';
+import { addSigningKey } from '../modules/auth/signing-keys.ts';
+import { serve } from '../server.ts';
+
+const USAGE = `Usage: gatehouse <command>
+
+Commands:
+  serve         serve the API and dashboard (embedded PostgreSQL unless DATABASE_URL is set)
+  migrate       apply pending database migrations
+  keys rotate   add a new current signing key; the old one verifies until its tokens expire
+
+Configuration comes from the environment; see README.md.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' } } });
+  const [command, sub] = positionals;
+  if (values['help'] === true || command === undefined || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined && values['help'] !== true ? 2 : 0;
+  }
+  const config = loadConfig(process.env);
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1; // keeps running
+    case 'migrate': {
+      const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });
+      await storage.close();
+      process.stdout.write('migrations are up to date\n');
+      return 0;
+    }
+    case 'keys': {
+      if (sub !== 'rotate') break;
+      const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });
+      try {
+        const kid = await addSigningKey(storage.database.db, storage.box);
+        process.stdout.write(`new signing key ${kid} is current; earlier keys verify until their tokens expire\n`);
+      } finally {
+        await storage.close();
+      }
+      return 0;
+    }
+  }
+  process.stderr.write(`gatehouse: unknown command "${positionals.join(' ')}"\n\n${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`gatehouse: ${err.message}\n`);
+    else process.stderr.write(`gatehouse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,109 @@
+import path from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  /** Key material for secrets at rest; undefined only with the embedded database (generated then). */
+  readonly secret: string | undefined;
+  readonly logLevel: string;
+  readonly demo: boolean;
+  readonly db: {
+    readonly poolMax: number;
+    readonly statementTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+  };
+  readonly auth: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly sessionIdleSeconds: number;
+    readonly sessionAbsoluteSeconds: number;
+    readonly loginMaxFailures: number;
+    readonly loginWindowSeconds: number;
+  };
+  readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment once; reports every problem at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = env['HOST'] || '127.0.0.1';
+  const databaseUrl = env['DATABASE_URL'] || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const dataDir = path.resolve(env['GATEHOUSE_DATA_DIR'] || './.gatehouse');
+  const secret = env['GATEHOUSE_SECRET'] || undefined;
+  if (databaseUrl !== undefined && secret === undefined) {
+    problems.push('GATEHOUSE_SECRET is required when DATABASE_URL is set (at least 32 characters)');
+  }
+  if (secret !== undefined && secret.length < 32) {
+    problems.push('GATEHOUSE_SECRET must be at least 32 characters');
+  }
+  const publicUrlRaw = env['GATEHOUSE_PUBLIC_URL'] || `http://${host}:${port}`;
+  let publicUrl = publicUrlRaw.replace(/\/+$/, '');
+  try {
+    new URL(publicUrl);
+  } catch {
+    problems.push(`GATEHOUSE_PUBLIC_URL must be an absolute URL (got "${publicUrlRaw}")`);
+    publicUrl = 'http://127.0.0.1:3000';
+  }
+  const logLevel = env['LOG_LEVEL'] || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const demo = env['GATEHOUSE_DEMO'] !== '0';
+
+  const config: Config = {
+    port,
+    host,
+    databaseUrl,
+    dataDir,
+    publicUrl,
+    secret,
+    logLevel,
+    demo,
+    db: {
+      poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
+      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      connectionTimeoutMs: int('DATABASE_CONNECTION_TIMEOUT_MS', 5_000, 100, 600_000),
+    },
+    auth: {
+      issuer: publicUrl,
+      audience: 'gatehouse',
+      accessTokenTtlSeconds: 600,
+      sessionIdleSeconds: int('SESSION_IDLE_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+      sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_SECONDS', 30 * 24 * 3600, 60, 3650 * 24 * 3600),
+      loginMaxFailures: int('LOGIN_MAX_FAILURES', 10, 1, 1000),
+      loginWindowSeconds: int('LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+    },
+    bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

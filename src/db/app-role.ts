@@ -1,0 +1,27 @@
+import { sql, type Kysely } from 'kysely';
+
+/** The role every request runs as: no superuser, no BYPASSRLS, owns nothing. */
+export const APP_ROLE = 'gatehouse_app';
+
+/**
+ * Refuses to serve when the app role could get around row-level security.
+ * Returns the problems found (empty when safe).
+ */
+export async function checkAppRole(db: Kysely<unknown>): Promise<string[]> {
+  const { rows } = await sql<{
+    rolsuper: boolean;
+    rolbypassrls: boolean;
+    owned: number;
+  }>`
+    SELECT r.rolsuper, r.rolbypassrls,
+      (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid
+         AND c.relnamespace = 'public'::regnamespace) AS owned
+    FROM pg_roles r WHERE r.rolname = ${APP_ROLE}`.execute(db);
+  const row = rows[0];
+  if (row === undefined) return [`role ${APP_ROLE} does not exist; run "gatehouse migrate"`];
+  const problems: string[] = [];
+  if (row.rolsuper) problems.push(`role ${APP_ROLE} is a superuser and would bypass row-level security`);
+  if (row.rolbypassrls) problems.push(`role ${APP_ROLE} has BYPASSRLS and would bypass row-level security`);
+  if (row.owned > 0) problems.push(`role ${APP_ROLE} owns ${row.owned} relation(s); table owners can bypass row-level security`);
+  return problems;
+}

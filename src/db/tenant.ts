@@ -1,0 +1,181 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import { can, type Permission } from '../domain/permissions.ts';
+import { Forbidden, NotFound, Unauthorized } from '../errors.ts';
+import { APP_ROLE } from './app-role.ts';
+import type { DB } from './types.ts';
+
+/** Who is calling: a signed-in user (JWT) or a CI token. Verified signature, not yet live state. */
+export type Actor =
+  | { kind: 'user'; userId: string; sessionId: string; orgId: string | null }
+  | { kind: 'token'; orgId: string; tokenHash: Buffer };
+
+export interface Caller {
+  readonly actor: Actor;
+  readonly requestId: string;
+}
+
+export interface AuditEntry {
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface TenantContext {
+  readonly orgId: string;
+  readonly orgSlug: string;
+  readonly role: string;
+  /** The user or token id that acts, as recorded in the audit log. */
+  readonly actorId: string;
+  readonly actorType: 'user' | 'token';
+  readonly userId: string | null;
+  audit(entry: AuditEntry): Promise<void>;
+}
+
+type Tx = Transaction<DB>;
+
+/** Opens a transaction as the app role; `app.*` settings are local to it, never session-wide. */
+async function begin<T>(
+  db: Kysely<DB>,
+  settings: { userId?: string | null; orgId?: string | null },
+  fn: (trx: Tx) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('role', ${APP_ROLE}, true),
+                     set_config('app.user_id', ${settings.userId ?? ''}, true),
+                     set_config('app.org_id', ${settings.orgId ?? ''}, true)`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** A transaction for global (non-tenant) work: no org is set, so tenant tables show only
+ *  what their policies allow the user to see (their own memberships). */
+export function withUser<T>(db: Kysely<DB>, userId: string | null, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return begin(db, { userId }, fn);
+}
+
+/** Verifies that a user's session is live; throws 401 otherwise. */
+export async function assertLiveSession(trx: Tx, userId: string, sessionId: string): Promise<void> {
+  const row = await trx
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  if (row === undefined) throw new Unauthorized('Your session has ended; sign in again');
+}
+
+/**
+ * The only way to reach tenant tables. Opens a transaction as the app role, checks the
+ * caller against live state (session, membership or token, org not deleted), checks the
+ * permission, pins `app.org_id` for row-level security, and hands back the transaction.
+ * Another org, or one the caller is not in, is a 404 indistinguishable from a missing one.
+ */
+export async function withTenant<T>(
+  db: Kysely<DB>,
+  caller: Caller,
+  orgSlug: string,
+  permission: Permission,
+  fn: (trx: Tx, ctx: TenantContext) => Promise<T>,
+): Promise<T> {
+  const { actor } = caller;
+  const userId = actor.kind === 'user' ? actor.userId : null;
+  return begin(db, { userId, orgId: actor.kind === 'token' ? actor.orgId : null }, async (trx) => {
+    let orgId: string;
+    let role: string;
+    let actorId: string;
+    if (actor.kind === 'user') {
+      const row = await sql<{ session_id: string; org_id: string | null; role: string | null }>`
+        SELECT s.id AS session_id, o.id AS org_id, m.role
+        FROM sessions s
+        LEFT JOIN (orgs o JOIN memberships m ON m.org_id = o.id AND m.user_id = ${actor.userId})
+          ON o.slug = ${orgSlug} AND o.deleted_at IS NULL
+        WHERE s.id = ${actor.sessionId} AND s.user_id = ${actor.userId}
+          AND s.revoked_at IS NULL AND s.expires_at > now()`
+        .execute(trx)
+        .then((r) => r.rows[0]);
+      if (row === undefined) throw new Unauthorized('Your session has ended; sign in again');
+      if (row.org_id === null || row.role === null) throw new NotFound('Organization not found');
+      // A token scoped to one org never reaches another, even one the user belongs to.
+      if (actor.orgId !== row.org_id) throw new NotFound('Organization not found');
+      orgId = row.org_id;
+      role = row.role;
+      actorId = actor.userId;
+      await sql`SELECT set_config('app.org_id', ${orgId}, true)`.execute(trx);
+    } else {
+      const token = await trx
+        .selectFrom('api_tokens')
+        .select(['id', 'role', 'last_used_at'])
+        .where('org_id', '=', actor.orgId)
+        .where('token_hash', '=', actor.tokenHash)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (token === undefined) throw new Unauthorized('The API token is invalid, expired or revoked');
+      const org = await trx
+        .selectFrom('orgs')
+        .select('id')
+        .where('id', '=', actor.orgId)
+        .where('slug', '=', orgSlug)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (org === undefined) throw new NotFound('Organization not found');
+      orgId = org.id;
+      role = token.role;
+      actorId = token.id;
+      // lastUsedAt to the minute: one write a minute per token, not one per request.
+      if (token.last_used_at === null || Date.now() - token.last_used_at.getTime() > 60_000) {
+        await trx
+          .updateTable('api_tokens')
+          .set({ last_used_at: sql<Date>`now()` })
+          .where('org_id', '=', orgId)
+          .where('id', '=', token.id)
+          .execute();
+      }
+    }
+    if (!can(role, permission)) throw new Forbidden();
+    const ctx: TenantContext = {
+      orgId,
+      orgSlug,
+      role,
+      actorId,
+      actorType: actor.kind,
+      userId,
+      audit: (entry) => writeAudit(trx, orgId, actor.kind, actorId, caller.requestId, entry),
+    };
+    return fn(trx, ctx);
+  });
+}
+
+export async function writeAudit(
+  trx: Tx,
+  orgId: string,
+  actorType: 'user' | 'token',
+  actorId: string,
+  requestId: string | null,
+  entry: AuditEntry,
+): Promise<void> {
+  await trx
+    .insertInto('audit_events')
+    .values({
+      org_id: orgId,
+      id: uuidv7(),
+      actor_type: actorType,
+      actor_id: actorId,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId ?? null,
+      data: JSON.stringify(entry.data ?? {}),
+      request_id: requestId,
+    })
+    .execute();
+}
+
+/** Runs `fn` with `app.org_id` set to an org the caller has just been proven entitled to
+ *  (e.g. while creating it or accepting its invitation). */
+export async function enterOrg(trx: Tx, orgId: string): Promise<void> {
+  await sql`SELECT set_config('app.org_id', ${orgId}, true)`.execute(trx);
+}

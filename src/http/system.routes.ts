@@ -1,0 +1,53 @@
+import { Type } from 'typebox';
+import { sql } from 'kysely';
+import type { Module } from './app.ts';
+import { Unavailable } from '../errors.ts';
+
+const Status = Type.Object({ status: Type.String() });
+
+/** Liveness, readiness, metrics, JWKS and the OpenAPI document: all public. */
+export const systemRoutes: Module = (app, { database, keys }) => {
+  const open = { auth: false };
+
+  app.get('/healthz', { config: open, schema: { tags: ['system'], response: { 200: Status } } }, () => ({
+    status: 'ok',
+  }));
+
+  app.get('/readyz', { config: open, schema: { tags: ['system'], response: { 200: Status } } }, async () => {
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        sql`SELECT 1`.execute(database.db),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('readiness check timed out')), 2000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch {
+      throw new Unavailable('Not ready: the database is unreachable');
+    }
+    return { status: 'ready' };
+  });
+
+  app.get('/metrics', { config: open, schema: { tags: ['system'], hide: true } }, async (_request, reply) => {
+    const registry = app.metricsRegistry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: open,
+      schema: {
+        tags: ['auth'],
+        response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) },
+      },
+    },
+    async (_request, reply) => {
+      await keys.current();
+      void reply.header('cache-control', 'public, max-age=60');
+      return keys.jwks();
+    },
+  );
+
+  app.get('/openapi.json', { config: open, schema: { hide: true } }, () => app.swagger());
+};

@@ -1,0 +1,91 @@
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import type { DB } from '../../db/types.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+
+interface LoadedKey {
+  kid: string;
+  createdAt: Date;
+  publicJwk: JWK;
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+}
+
+/** Adds a new current signing key (owner connection: the app role may only read keys). */
+export async function addSigningKey(db: Kysely<DB>, box: SecretBox): Promise<string> {
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const kid = uuidv7();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
+  const privateJwk = await exportJWK(privateKey);
+  await db
+    .insertInto('signing_keys')
+    .values({ kid, public_jwk: JSON.stringify(publicJwk), private_enc: box.seal(JSON.stringify(privateJwk)) })
+    .execute();
+  return kid;
+}
+
+/**
+ * Signing keys from the database, private halves decrypted in memory. The newest key
+ * signs; older keys keep verifying until every token they signed has expired. Reloads
+ * periodically and when an unknown `kid` shows up, so a rotation in another process is seen.
+ */
+export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlSeconds: number }) {
+  let keys: LoadedKey[] = [];
+  let loadedAt = 0;
+  let loading: Promise<void> | null = null;
+  const graceMs = (deps.tokenTtlSeconds + 120) * 1000;
+
+  async function load(): Promise<void> {
+    const rows = await deps.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    const loaded: LoadedKey[] = [];
+    for (const row of rows) {
+      const publicJwk = row.public_jwk as JWK;
+      loaded.push({
+        kid: row.kid,
+        createdAt: row.created_at,
+        publicJwk,
+        publicKey: (await importJWK(publicJwk, 'EdDSA')) as CryptoKey,
+        privateKey: (await importJWK(JSON.parse(deps.box.open(row.private_enc)) as JWK, 'EdDSA')) as CryptoKey,
+      });
+    }
+    keys = loaded;
+    loadedAt = Date.now();
+  }
+
+  function reload(): Promise<void> {
+    loading ??= load().finally(() => {
+      loading = null;
+    });
+    return loading;
+  }
+
+  /** Keys that may still have live tokens: the current one, and each older one until
+   *  its successor has been around longer than a token lives. */
+  function verifying(now: number): LoadedKey[] {
+    return keys.filter((k, i) => i === 0 || keys[i - 1]!.createdAt.getTime() + graceMs > now);
+  }
+
+  return {
+    reload,
+    async current(): Promise<LoadedKey> {
+      if (Date.now() - loadedAt > 60_000) await reload();
+      const key = keys[0];
+      if (key === undefined) throw new Error('no signing key; run "gatehouse migrate"');
+      return key;
+    },
+    async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+      const now = Date.now();
+      let key = verifying(now).find((k) => k.kid === kid);
+      if (key === undefined && now - loadedAt > 5_000) {
+        await reload();
+        key = verifying(now).find((k) => k.kid === kid);
+      }
+      return key?.publicKey;
+    },
+    jwks(): { keys: JWK[] } {
+      return { keys: verifying(Date.now()).map((k) => k.publicJwk) };
+    },
+  };
+}
+export type KeyStore = ReturnType<typeof createKeyStore>;

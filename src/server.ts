@@ -1,0 +1,43 @@
+import type { Config } from './config.ts';
+import { openStorage } from './db/storage.ts';
+import { createDemoIfEmpty } from './demo.ts';
+import { buildApp } from './http/app.ts';
+import { createLogger } from './logger.ts';
+import { createKeyStore } from './modules/auth/signing-keys.ts';
+
+/** `gatehouse serve`: storage, migrations, the HTTP server, and a clean stop on SIGINT/SIGTERM. */
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const storage = await openStorage(config, logger, { migrate: true });
+  const keys = createKeyStore({ db: storage.database.db, box: storage.box, tokenTtlSeconds: config.auth.accessTokenTtlSeconds });
+  await keys.reload();
+  const app = await buildApp({ config, database: storage.database, logger, keys });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    try {
+      await app.close();
+    } finally {
+      await storage.close();
+    }
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  if (storage.embedded && config.demo) {
+    const demo = await createDemoIfEmpty(storage.database.db);
+    if (demo !== null) {
+      process.stdout.write(
+        `\nDemo organization "${demo.org}" created. Sign in once with:\n  email:    ${demo.email}\n  password: ${demo.password}\n` +
+          `(shown only now; GATEHOUSE_DEMO=0 turns this off)\n\n`,
+      );
+    }
+  }
+  const address = await app.listen({ port: config.port, host: config.host });
+  logger.info({ address, docs: `${address}/docs`, embedded: storage.embedded }, 'Gatehouse is serving');
+}
