@@ -1,0 +1,57 @@
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { connect, type Database } from '../../src/db/connection.ts';
+import { prepareDatabase } from '../../src/db/storage.ts';
+import { buildApp } from '../../src/http/app.ts';
+import type { App } from '../../src/http/types.ts';
+import { createSecretBox, type SecretBox } from '../../src/lib/secret-box.ts';
+import { createKeyStore, type KeyStore } from '../../src/modules/auth/signing-keys.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+export interface TestApp {
+  app: App;
+  database: Database;
+  config: Config;
+  keys: KeyStore;
+  box: SecretBox;
+  testDb: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** The real app on a fresh, migrated database of its own. */
+export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
+  const testDb = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl ?? testDb.url,
+    GATEHOUSE_SECRET: TEST_SECRET,
+    GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const logger = pino({ level: 'silent' });
+  // Migrations run on the database itself even when the app reaches it through a proxy.
+  const owner = connect(testDb.url, config.db, logger);
+  const box = createSecretBox(TEST_SECRET);
+  await prepareDatabase(owner.db, box, logger);
+  await owner.close();
+  const database = connect(config.databaseUrl!, config.db, logger);
+  const keys = createKeyStore({ db: database.db, box, tokenTtlSeconds: config.auth.accessTokenTtlSeconds });
+  await keys.reload();
+  const app = await buildApp({ config, database, logger, keys });
+  await app.ready();
+  return {
+    app,
+    database,
+    config,
+    keys,
+    box,
+    testDb,
+    async close() {
+      await app.close();
+      await database.close();
+      await testDb.drop();
+    },
+  };
+}
