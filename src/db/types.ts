@@ -70,7 +70,7 @@ export interface SessionsTable {
   id: string;
   user_id: string;
   /** The org the session's access tokens are scoped to. */
-  org_id: string | null;
+  scope_org_id: string | null;
   created_at: Generated<Date>;
   last_used_at: Generated<Date>;
   idle_expires_at: Timestamp;

@@ -105,7 +105,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE TABLE sessions (
       id uuid PRIMARY KEY,
       user_id uuid NOT NULL REFERENCES users (id),
-      org_id uuid REFERENCES orgs (id),
+      scope_org_id uuid REFERENCES orgs (id),
       created_at timestamptz NOT NULL DEFAULT now(),
       last_used_at timestamptz NOT NULL DEFAULT now(),
       idle_expires_at timestamptz NOT NULL,
@@ -114,7 +114,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       revoked_reason text
     );
     CREATE INDEX sessions_user_idx ON sessions (user_id);
-    CREATE INDEX sessions_org_idx ON sessions (org_id);
+    CREATE INDEX sessions_scope_org_idx ON sessions (scope_org_id);
 
     CREATE TABLE refresh_tokens (
       token_hash bytea PRIMARY KEY,

@@ -134,7 +134,7 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
           .values({
             id: sessionId,
             user_id: user.id,
-            org_id: scope?.id ?? null,
+            scope_org_id: scope?.id ?? null,
             idle_expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionIdleSeconds})`,
             expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionAbsoluteSeconds})`,
           })
@@ -150,7 +150,7 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
         const row = await trx
           .selectFrom('refresh_tokens as r')
           .innerJoin('sessions as s', 's.id', 'r.session_id')
-          .select(['r.used_at', 's.id as session_id', 's.user_id', 's.org_id', 's.revoked_at'])
+          .select(['r.used_at', 's.id as session_id', 's.user_id', 's.scope_org_id', 's.revoked_at'])
           .select(sql<boolean>`s.expires_at > now() AND s.idle_expires_at > now()`.as('live'))
           .where('r.token_hash', '=', hash)
           .forUpdate()
@@ -166,12 +166,12 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
         }
         await trx.updateTable('refresh_tokens').set({ used_at: sql<Date>`now()` }).where('token_hash', '=', hash).execute();
         await sql`SELECT set_config('app.user_id', ${row.user_id}, true)`.execute(trx);
-        const role = row.org_id === null ? null : await liveRole(trx, row.user_id, row.org_id);
-        const orgId = role === null ? null : row.org_id;
+        const role = row.scope_org_id === null ? null : await liveRole(trx, row.user_id, row.scope_org_id);
+        const orgId = role === null ? null : row.scope_org_id;
         await trx
           .updateTable('sessions')
           .set({
-            org_id: orgId,
+            scope_org_id: orgId,
             last_used_at: sql<Date>`now()`,
             idle_expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionIdleSeconds})`,
           })
@@ -215,7 +215,7 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
           .where('session_id', '=', actor.sessionId)
           .where('used_at', 'is', null)
           .execute();
-        await trx.updateTable('sessions').set({ org_id: org.id }).where('id', '=', actor.sessionId).execute();
+        await trx.updateTable('sessions').set({ scope_org_id: org.id }).where('id', '=', actor.sessionId).execute();
         return issuePair(trx, actor.userId, actor.sessionId, org.id, org.role);
       });
     },
