@@ -22,6 +22,11 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
   });
   // An idle client losing its server must not crash the process; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
+  // A checked-out client between queries has no listener of its own; without this its
+  // lost connection would be an uncaught exception. The pool drops such clients on release.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err }, 'database connection lost'));
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

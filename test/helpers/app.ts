@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { connect, type Database } from '../../src/db/connection.ts';
 import { prepareDatabase } from '../../src/db/storage.ts';
@@ -21,16 +21,19 @@ export interface TestApp {
 }
 
 /** The real app on a fresh, migrated database of its own. */
-export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { databaseUrl?: (realUrl: string) => Promise<string>; logger?: Logger } = {},
+): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const config = loadConfig({
-    DATABASE_URL: databaseUrl ?? testDb.url,
+    DATABASE_URL: opts.databaseUrl ? await opts.databaseUrl(testDb.url) : testDb.url,
     GATEHOUSE_SECRET: TEST_SECRET,
     GATEHOUSE_PUBLIC_URL: 'http://gatehouse.test',
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   // Migrations run on the database itself even when the app reaches it through a proxy.
   const owner = connect(testDb.url, config.db, logger);
   const box = createSecretBox(TEST_SECRET);

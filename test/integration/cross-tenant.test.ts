@@ -1,0 +1,123 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TENANT_TABLES } from '../../src/db/migrations/0001_foundation.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { apiToken, memberOf, ownerOfNewOrg, uniqueEmail, type Session } from '../helpers/actors.ts';
+import { sample } from '../helpers/schema-sample.ts';
+
+interface Operation {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | undefined;
+  query: Record<string, unknown>[];
+}
+
+let t: TestApp;
+let victim: Session & { orgId: string };
+let attacker: Session & { orgId: string };
+let attackerToken: { auth: { authorization: string } };
+let victimViewer: Session;
+/** Ids of the victim's resources, by the path segment that names their collection. */
+const victimIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await startTestApp();
+  victim = await ownerOfNewOrg(t.app, 'victim');
+  attacker = await ownerOfNewOrg(t.app, 'attacker');
+  attackerToken = await apiToken(t.app, attacker, 'attacker', 'admin');
+  const dev = await memberOf(t.app, victim, 'victim', 'developer');
+  victimViewer = await memberOf(t.app, victim, 'victim', 'viewer');
+  victimIds['members'] = dev.userId;
+  const inv = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/victim/invitations', headers: victim.auth, payload: { email: uniqueEmail('pending'), role: 'developer' } });
+  victimIds['invitations'] = inv.json<{ id: string }>().id;
+  victimIds['api-tokens'] = (await apiToken(t.app, victim, 'victim')).id;
+});
+afterAll(() => t.close());
+
+async function operations(): Promise<Operation[]> {
+  const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; parameters?: { in: string; name: string; schema: Record<string, unknown> }[] }>>;
+  }>();
+  const ops: Operation[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    if (!path.startsWith('/api/v1/orgs/{org}')) continue;
+    for (const [method, op] of Object.entries(methods)) {
+      const body = op.requestBody?.content['application/json']?.schema;
+      ops.push({ method: method.toUpperCase(), path, body, query: (op.parameters ?? []).filter((p) => p.in === 'query') });
+    }
+  }
+  return ops;
+}
+
+function idFor(path: string, param: string): string {
+  const segments = path.split('/');
+  const collection = segments[segments.indexOf(`{${param}}`) - 1]!;
+  const id = victimIds[collection];
+  if (id === undefined) throw new Error(`the cross-tenant matrix has no victim id for {${param}} in ${path}; seed one`);
+  return id;
+}
+
+function request(op: Operation, slug: string) {
+  const url = op.path.replace(/\{(\w+)\}/g, (_m, p: string) => (p === 'org' ? slug : idFor(op.path, p)));
+  const anyId = Object.values(victimIds)[0]!;
+  const payload = op.body === undefined ? undefined : (sample(op.body, () => anyId) as Record<string, unknown>);
+  return { method: op.method as 'GET', url, ...(payload === undefined ? {} : { payload }) };
+}
+
+/** Everything the victim has, read as the owner (no RLS), to prove nothing changed. */
+async function victimSnapshot(): Promise<string> {
+  const parts: unknown[] = [await t.database.db.selectFrom('orgs').selectAll().where('id', '=', victim.orgId).execute()];
+  for (const table of TENANT_TABLES) {
+    const { rows } = await sql`SELECT * FROM ${sql.table(table)} WHERE org_id = ${victim.orgId} ORDER BY 1, 2`.execute(t.database.db);
+    parts.push(rows);
+  }
+  return JSON.stringify(parts);
+}
+
+describe('cross-tenant matrix over every org-scoped route in /openapi.json', () => {
+  it('finds the org-scoped routes to attack', async () => {
+    const ops = await operations();
+    expect(ops.length).toBeGreaterThanOrEqual(12);
+    expect(ops.map((o) => `${o.method} ${o.path}`)).toContain('DELETE /api/v1/orgs/{org}');
+  });
+
+  it('answers another org\'s slug with a 404, for a JWT and for an API token, and changes nothing', async () => {
+    const before = await victimSnapshot();
+    for (const op of await operations()) {
+      for (const headers of [attacker.auth, attackerToken.auth]) {
+        const res = await t.app.inject({ ...request(op, 'victim'), headers });
+        expect(res.statusCode, `${op.method} ${op.path}`).toBe(404);
+        expect(res.json().detail).toBe('Organization not found');
+      }
+    }
+    expect(await victimSnapshot()).toBe(before);
+  });
+
+  it('answers the victim\'s ids under the attacker\'s own org with a 404, and changes nothing', async () => {
+    const before = await victimSnapshot();
+    for (const op of await operations()) {
+      if (!/\{(?!org\})\w+\}/.test(op.path)) continue;
+      const res = await t.app.inject({ ...request(op, 'attacker'), headers: attacker.auth });
+      expect(res.statusCode, `${op.method} ${op.path}`).toBe(404);
+    }
+    expect(await victimSnapshot()).toBe(before);
+  });
+
+  it('looks exactly like a missing org', async () => {
+    const missing = await t.app.inject({ method: 'GET', url: '/api/v1/orgs/no-such-org', headers: attacker.auth });
+    const foreign = await t.app.inject({ method: 'GET', url: '/api/v1/orgs/victim', headers: attacker.auth });
+    const strip = (b: Record<string, unknown>) => ({ ...b, instance: undefined, requestId: undefined });
+    expect(foreign.statusCode).toBe(missing.statusCode);
+    expect(strip(foreign.json())).toEqual(strip(missing.json()));
+  });
+
+  it('gives a member without the role a 403 on every mutation, and changes nothing', async () => {
+    const before = await victimSnapshot();
+    for (const op of await operations()) {
+      if (op.method === 'GET') continue;
+      const res = await t.app.inject({ ...request(op, 'victim'), headers: victimViewer.auth });
+      expect(res.statusCode, `${op.method} ${op.path}`).toBe(403);
+    }
+    expect(await victimSnapshot()).toBe(before);
+  });
+});
