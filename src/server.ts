@@ -9,7 +9,11 @@ import { createKeyStore } from './modules/auth/signing-keys.ts';
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const storage = await openStorage(config, logger, { migrate: true });
-  const keys = createKeyStore({ db: storage.database.db, box: storage.box, tokenTtlSeconds: config.auth.accessTokenTtlSeconds });
+  const keys = createKeyStore({
+    db: storage.database.db,
+    box: storage.box,
+    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+  });
   await keys.reload();
   const app = await buildApp({ config, database: storage.database, logger, keys });
 
@@ -39,5 +43,8 @@ export async function serve(config: Config): Promise<void> {
     }
   }
   const address = await app.listen({ port: config.port, host: config.host });
-  logger.info({ address, docs: `${address}/docs`, embedded: storage.embedded }, 'Gatehouse is serving');
+  logger.info(
+    { address, docs: `${address}/docs`, embedded: storage.embedded },
+    'Gatehouse is serving',
+  );
 }

@@ -15,7 +15,12 @@ Commands:
 Configuration comes from the environment; see README.md.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
   const [command, sub] = positionals;
   if (values['help'] === true || command === undefined || command === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -37,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
       const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });
       try {
         const kid = await addSigningKey(storage.database.db, storage.box);
-        process.stdout.write(`new signing key ${kid} is current; earlier keys verify until their tokens expire\n`);
+        process.stdout.write(
+          `new signing key ${kid} is current; earlier keys verify until their tokens expire\n`,
+        );
       } finally {
         await storage.close();
       }
@@ -54,7 +61,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`gatehouse: ${err.message}\n`);
-    else process.stderr.write(`gatehouse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    else
+      process.stderr.write(
+        `gatehouse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     process.exit(2);
   },
 );

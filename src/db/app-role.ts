@@ -20,8 +20,13 @@ export async function checkAppRole(db: Kysely<unknown>): Promise<string[]> {
   const row = rows[0];
   if (row === undefined) return [`role ${APP_ROLE} does not exist; run "gatehouse migrate"`];
   const problems: string[] = [];
-  if (row.rolsuper) problems.push(`role ${APP_ROLE} is a superuser and would bypass row-level security`);
-  if (row.rolbypassrls) problems.push(`role ${APP_ROLE} has BYPASSRLS and would bypass row-level security`);
-  if (row.owned > 0) problems.push(`role ${APP_ROLE} owns ${row.owned} relation(s); table owners can bypass row-level security`);
+  if (row.rolsuper)
+    problems.push(`role ${APP_ROLE} is a superuser and would bypass row-level security`);
+  if (row.rolbypassrls)
+    problems.push(`role ${APP_ROLE} has BYPASSRLS and would bypass row-level security`);
+  if (row.owned > 0)
+    problems.push(
+      `role ${APP_ROLE} owns ${row.owned} relation(s); table owners can bypass row-level security`,
+    );
   return problems;
 }

@@ -44,7 +44,10 @@ export async function readOrCreateSecretFile(file: string): Promise<string> {
  * Starts the bundled PostgreSQL in `dataDir/pg`, listening on loopback only on a free
  * port, with a password kept in `dataDir/pg-password`. Data survives restarts.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+): Promise<EmbeddedServer> {
   await fs.mkdir(dataDir, { recursive: true });
   // PostgreSQL runs as an unprivileged user when we are root; it must reach its folder.
   await fs.chmod(dataDir, 0o755);
@@ -59,7 +62,14 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (message: unknown) => logger.debug({ pg: String(message).trim() }, 'embedded postgres'),
     onError: (error: unknown) => logger.error({ err: error }, 'embedded postgres'),
   });

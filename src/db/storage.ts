@@ -30,14 +30,21 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
 }
 
 /** Runs migrations, makes sure a signing key exists, and verifies the app role cannot bypass RLS. */
-export async function prepareDatabase(db: Kysely<DB>, box: SecretBox, logger: Logger): Promise<void> {
+export async function prepareDatabase(
+  db: Kysely<DB>,
+  box: SecretBox,
+  logger: Logger,
+): Promise<void> {
   const applied = await migrateToLatest(db as Kysely<unknown>);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   const key = await db.selectFrom('signing_keys').select('kid').limit(1).executeTakeFirst();
-  if (key === undefined) logger.info({ kid: await addSigningKey(db, box) }, 'created the first signing key');
+  if (key === undefined)
+    logger.info({ kid: await addSigningKey(db, box) }, 'created the first signing key');
   const problems = await checkAppRole(db as Kysely<unknown>);
   if (problems.length > 0) {
-    throw new Error(`refusing to serve: tenant isolation cannot be enforced:\n- ${problems.join('\n- ')}`);
+    throw new Error(
+      `refusing to serve: tenant isolation cannot be enforced:\n- ${problems.join('\n- ')}`,
+    );
   }
 }
 
@@ -45,13 +52,17 @@ export async function prepareDatabase(db: Kysely<DB>, box: SecretBox, logger: Lo
  * Opens storage: the server at DATABASE_URL, or the embedded PostgreSQL in the data directory
  * (which it starts, and stops again on close). Optionally migrates.
  */
-export async function openStorage(config: Config, logger: Logger, opts: { migrate: boolean }): Promise<Storage> {
+export async function openStorage(
+  config: Config,
+  logger: Logger,
+  opts: { migrate: boolean },
+): Promise<Storage> {
   let url = config.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | undefined;
   let secret = config.secret;
   if (url === undefined) {
     const server = await startEmbeddedPostgres(config.dataDir, logger);
-    stopEmbedded = server.stop;
+    stopEmbedded = () => server.stop();
     try {
       await ensureDatabase(server.url, 'gatehouse');
       secret ??= await readOrCreateSecretFile(path.join(config.dataDir, 'secret'));

@@ -51,7 +51,11 @@ async function begin<T>(
 
 /** A transaction for global (non-tenant) work: no org is set, so tenant tables show only
  *  what their policies allow the user to see (their own memberships). */
-export function withUser<T>(db: Kysely<DB>, userId: string | null, fn: (trx: Tx) => Promise<T>): Promise<T> {
+export function withUser<T>(
+  db: Kysely<DB>,
+  userId: string | null,
+  fn: (trx: Tx) => Promise<T>,
+): Promise<T> {
   return begin(db, { userId }, fn);
 }
 
@@ -112,9 +116,12 @@ export async function withTenant<T>(
         .where('org_id', '=', actor.orgId)
         .where('token_hash', '=', actor.tokenHash)
         .where('revoked_at', 'is', null)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .where((eb) =>
+          eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]),
+        )
         .executeTakeFirst();
-      if (token === undefined) throw new Unauthorized('The API token is invalid, expired or revoked');
+      if (token === undefined)
+        throw new Unauthorized('The API token is invalid, expired or revoked');
       const org = await trx
         .selectFrom('orgs')
         .select('id')

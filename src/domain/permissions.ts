@@ -1,5 +1,14 @@
 /** Organization roles, most powerful first. `ci` exists only for API tokens. */
-export const ROLES = ['owner', 'admin', 'qa_lead', 'architect', 'developer', 'reviewer', 'viewer', 'ci'] as const;
+export const ROLES = [
+  'owner',
+  'admin',
+  'qa_lead',
+  'architect',
+  'developer',
+  'reviewer',
+  'viewer',
+  'ci',
+] as const;
 export type Role = (typeof ROLES)[number];
 export const MEMBER_ROLES = ROLES.filter((r) => r !== 'ci');
 

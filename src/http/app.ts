@@ -34,16 +34,32 @@ export interface AppDeps {
 
 /** Bodies are validated strictly (a number is not a string); query and path values are coerced. */
 function createValidators() {
-  const common = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const common = {
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+  } as const;
   const strict = addFormats(new Ajv({ ...common, coerceTypes: false }));
   const coercing = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
   return ({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
 
-export type Module = (app: App, deps: AppDeps & { tokens: ReturnType<typeof createAccessTokens> }) => void;
+export type Module = (
+  app: App,
+  deps: AppDeps & { tokens: ReturnType<typeof createAccessTokens> },
+) => void;
 
-const MODULES: Module[] = [systemRoutes, authRoutes, orgRoutes, memberRoutes, invitationRoutes, apiTokenRoutes, auditRoutes];
+const MODULES: Module[] = [
+  systemRoutes,
+  authRoutes,
+  orgRoutes,
+  memberRoutes,
+  invitationRoutes,
+  apiTokenRoutes,
+  auditRoutes,
+];
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
@@ -95,7 +111,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (token.startsWith('gth_')) {
       const parsed = parseOrgSecret('gth', token);
       if (parsed === null) throw new Unauthorized('The API token is invalid, expired or revoked');
-      request.caller = { actor: { kind: 'token', orgId: parsed.orgId, tokenHash: parsed.hash }, requestId: request.id };
+      request.caller = {
+        actor: { kind: 'token', orgId: parsed.orgId, tokenHash: parsed.hash },
+        requestId: request.id,
+      };
       return;
     }
     const claims = await tokens.verify(token);
@@ -111,7 +130,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler({}, (request, reply) =>
-    sendProblem(request, reply, toAppError(Object.assign(new Error(`No route for ${request.method} ${request.url.split('?')[0]}`), { statusCode: 404, code: 'not_found' }))),
+    sendProblem(
+      request,
+      reply,
+      toAppError(
+        Object.assign(new Error(`No route for ${request.method} ${request.url.split('?')[0]}`), {
+          statusCode: 404,
+          code: 'not_found',
+        }),
+      ),
+    ),
   );
 
   createMetrics(app, deps.database);
@@ -119,12 +147,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Gatehouse API', version: '1', description: 'QA coordination: results, gates, escalations, reports.' },
+      info: {
+        title: 'Gatehouse API',
+        version: '1',
+        description: 'QA coordination: results, gates, escalations, reports.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) =>
+        typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
+    },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true }, staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    staticCSP: true,
+  });
 
   for (const register of MODULES) register(app, { ...deps, tokens });
   return app;

@@ -29,7 +29,7 @@ export function createMetrics(app: App, database: Database): Registry {
     duration.observe(
       {
         method: request.method,
-        route: request.is404 ? 'unmatched' : request.routeOptions.url ?? 'unmatched',
+        route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
         status_code: String(reply.statusCode),
       },
       reply.elapsedTime / 1000,

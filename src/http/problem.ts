@@ -45,7 +45,10 @@ function validationProblem(error: FastifyError): AppError {
   const errors = ((error.validation ?? []) as AjvError[]).map((e) => {
     const base = `${part}${e.instancePath}`;
     if (e.keyword === 'additionalProperties') {
-      return { path: `${base}/${String(e.params['additionalProperty'])}`, message: 'is not a known field' };
+      return {
+        path: `${base}/${String(e.params['additionalProperty'])}`,
+        message: 'is not a known field',
+      };
     }
     if (e.keyword === 'required') {
       return { path: `${base}/${String(e.params['missingProperty'])}`, message: 'is required' };
@@ -63,15 +66,30 @@ export function toAppError(error: FastifyError | Error): AppError {
   if (fe.validation !== undefined) return validationProblem(fe);
   if (isDatabaseUnavailable(error)) return new Unavailable();
   if (fe.code === '23505') return new Conflict('That already exists');
-  if (fe.code === '57014') return new AppError(503, 'timeout', 'The request took too long; try again', {}, { 'retry-after': '5' });
+  if (fe.code === '57014')
+    return new AppError(
+      503,
+      'timeout',
+      'The request took too long; try again',
+      {},
+      { 'retry-after': '5' },
+    );
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (fe.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
     return new AppError(fe.statusCode, code, fe.message);
   }
-  return new AppError(500, 'internal', 'Something went wrong on our side; quote the request id when reporting it');
+  return new AppError(
+    500,
+    'internal',
+    'Something went wrong on our side; quote the request id when reporting it',
+  );
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: AppError,
+): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
   return reply
     .code(error.status)

@@ -9,29 +9,41 @@ const Status = Type.Object({ status: Type.String() });
 export const systemRoutes: Module = (app, { database, keys }) => {
   const open = { auth: false };
 
-  app.get('/healthz', { config: open, schema: { tags: ['system'], response: { 200: Status } } }, () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { config: open, schema: { tags: ['system'], response: { 200: Status } } },
+    () => ({
+      status: 'ok',
+    }),
+  );
 
-  app.get('/readyz', { config: open, schema: { tags: ['system'], response: { 200: Status } } }, async () => {
-    try {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        sql`SELECT 1`.execute(database.db),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('readiness check timed out')), 2000);
-        }),
-      ]).finally(() => clearTimeout(timer));
-    } catch {
-      throw new Unavailable('Not ready: the database is unreachable');
-    }
-    return { status: 'ready' };
-  });
+  app.get(
+    '/readyz',
+    { config: open, schema: { tags: ['system'], response: { 200: Status } } },
+    async () => {
+      try {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          sql`SELECT 1`.execute(database.db),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('readiness check timed out')), 2000);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      } catch {
+        throw new Unavailable('Not ready: the database is unreachable');
+      }
+      return { status: 'ready' };
+    },
+  );
 
-  app.get('/metrics', { config: open, schema: { tags: ['system'], hide: true } }, async (_request, reply) => {
-    const registry = app.metricsRegistry;
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { config: open, schema: { tags: ['system'], hide: true } },
+    async (_request, reply) => {
+      const registry = app.metricsRegistry;
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  );
 
   app.get(
     '/.well-known/jwks.json',
@@ -39,7 +51,9 @@ export const systemRoutes: Module = (app, { database, keys }) => {
       config: open,
       schema: {
         tags: ['auth'],
-        response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) },
+        response: {
+          200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }),
+        },
       },
     },
     async (_request, reply) => {

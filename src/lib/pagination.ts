@@ -11,7 +11,10 @@ export const PageQuery = Type.Object(
 export type PageQuery = Static<typeof PageQuery>;
 
 export function Page<T extends Parameters<typeof Type.Array>[0]>(item: T) {
-  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+  return Type.Object({
+    items: Type.Array(item),
+    nextCursor: Type.Union([Type.String(), Type.Null()]),
+  });
 }
 
 /** Cursors are opaque to clients: base64url of the last key seen. */
@@ -33,9 +36,17 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 }
 
 /** Fetch `limit + 1` rows, then call this to split off the next cursor. */
-export function toPage<R, O>(rows: R[], limit: number, key: (row: R) => string, map: (row: R) => O) {
+export function toPage<R, O>(
+  rows: R[],
+  limit: number,
+  key: (row: R) => string,
+  map: (row: R) => O,
+) {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const last = items[items.length - 1];
-  return { items: items.map(map), nextCursor: more && last !== undefined ? encodeCursor(key(last)) : null };
+  return {
+    items: items.map(map),
+    nextCursor: more && last !== undefined ? encodeCursor(key(last)) : null,
+  };
 }

@@ -23,13 +23,19 @@ function bytesToUuid(bytes: Buffer): string {
  * An opaque secret that names its organization: prefix + base64url(org id ‖ 256 random bits).
  * The org id lets the server look the hash up inside that tenant's row-level security.
  */
-export function newOrgSecret(prefix: 'gth' | 'gti', orgId: string): { token: string; hash: Buffer } {
+export function newOrgSecret(
+  prefix: 'gth' | 'gti',
+  orgId: string,
+): { token: string; hash: Buffer } {
   const token = `${prefix}_${Buffer.concat([uuidToBytes(orgId), randomBytes(32)]).toString('base64url')}`;
   return { token, hash: sha256(token) };
 }
 
 /** Splits an org secret into its org id and hash; null when it is not of that form. */
-export function parseOrgSecret(prefix: 'gth' | 'gti', token: string): { orgId: string; hash: Buffer } | null {
+export function parseOrgSecret(
+  prefix: 'gth' | 'gti',
+  token: string,
+): { orgId: string; hash: Buffer } | null {
   if (!token.startsWith(`${prefix}_`) || token.length !== prefix.length + 1 + 64) return null;
   const body = token.slice(prefix.length + 1);
   if (!/^[A-Za-z0-9_-]{64}$/.test(body)) return null;

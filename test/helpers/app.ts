@@ -40,7 +40,11 @@ export async function startTestApp(
   await prepareDatabase(owner.db, box, logger);
   await owner.close();
   const database = connect(config.databaseUrl!, config.db, logger);
-  const keys = createKeyStore({ db: database.db, box, tokenTtlSeconds: config.auth.accessTokenTtlSeconds });
+  const keys = createKeyStore({
+    db: database.db,
+    box,
+    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+  });
   await keys.reload();
   const app = await buildApp({ config, database, logger, keys });
   await app.ready();

@@ -1,5 +1,9 @@
 /** Builds a minimal valid value for a JSON schema, using `ids` for uuid-typed fields. */
-export function sample(schema: Record<string, unknown> | undefined, pickId: (name: string) => string, name = ''): unknown {
+export function sample(
+  schema: Record<string, unknown> | undefined,
+  pickId: (name: string) => string,
+  name = '',
+): unknown {
   if (schema === undefined) return undefined;
   if ('const' in schema) return schema['const'];
   const anyOf = (schema['anyOf'] ?? schema['oneOf']) as Record<string, unknown>[] | undefined;
@@ -14,14 +18,15 @@ export function sample(schema: Record<string, unknown> | undefined, pickId: (nam
     case 'object': {
       const out: Record<string, unknown> = {};
       const props = (schema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
-      for (const key of (schema['required'] ?? []) as string[]) out[key] = sample(props[key], pickId, key);
+      for (const key of (schema['required'] ?? []) as string[])
+        out[key] = sample(props[key], pickId, key);
       return out;
     }
     case 'array':
       return [];
     case 'integer':
     case 'number':
-      return (schema['minimum'] as number | undefined) ?? 1;
+      return schema['minimum'] ?? 1;
     case 'boolean':
       return false;
     case 'string': {

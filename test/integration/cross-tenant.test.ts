@@ -28,7 +28,12 @@ beforeAll(async () => {
   const dev = await memberOf(t.app, victim, 'victim', 'developer');
   victimViewer = await memberOf(t.app, victim, 'victim', 'viewer');
   victimIds['members'] = dev.userId;
-  const inv = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/victim/invitations', headers: victim.auth, payload: { email: uniqueEmail('pending'), role: 'developer' } });
+  const inv = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs/victim/invitations',
+    headers: victim.auth,
+    payload: { email: uniqueEmail('pending'), role: 'developer' },
+  });
   victimIds['invitations'] = inv.json<{ id: string }>().id;
   victimIds['api-tokens'] = (await apiToken(t.app, victim, 'victim')).id;
 });
@@ -36,14 +41,28 @@ afterAll(() => t.close());
 
 async function operations(): Promise<Operation[]> {
   const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
-    paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; parameters?: { in: string; name: string; schema: Record<string, unknown> }[] }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+          parameters?: { in: string; name: string; schema: Record<string, unknown> }[];
+        }
+      >
+    >;
   }>();
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (!path.startsWith('/api/v1/orgs/{org}')) continue;
     for (const [method, op] of Object.entries(methods)) {
       const body = op.requestBody?.content['application/json']?.schema;
-      ops.push({ method: method.toUpperCase(), path, body, query: (op.parameters ?? []).filter((p) => p.in === 'query') });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        body,
+        query: (op.parameters ?? []).filter((p) => p.in === 'query'),
+      });
     }
   }
   return ops;
@@ -53,22 +72,31 @@ function idFor(path: string, param: string): string {
   const segments = path.split('/');
   const collection = segments[segments.indexOf(`{${param}}`) - 1]!;
   const id = victimIds[collection];
-  if (id === undefined) throw new Error(`the cross-tenant matrix has no victim id for {${param}} in ${path}; seed one`);
+  if (id === undefined)
+    throw new Error(`the cross-tenant matrix has no victim id for {${param}} in ${path}; seed one`);
   return id;
 }
 
 function request(op: Operation, slug: string) {
-  const url = op.path.replace(/\{(\w+)\}/g, (_m, p: string) => (p === 'org' ? slug : idFor(op.path, p)));
+  const url = op.path.replace(/\{(\w+)\}/g, (_m, p: string) =>
+    p === 'org' ? slug : idFor(op.path, p),
+  );
   const anyId = Object.values(victimIds)[0]!;
-  const payload = op.body === undefined ? undefined : (sample(op.body, () => anyId) as Record<string, unknown>);
+  const payload =
+    op.body === undefined ? undefined : (sample(op.body, () => anyId) as Record<string, unknown>);
   return { method: op.method as 'GET', url, ...(payload === undefined ? {} : { payload }) };
 }
 
 /** Everything the victim has, read as the owner (no RLS), to prove nothing changed. */
 async function victimSnapshot(): Promise<string> {
-  const parts: unknown[] = [await t.database.db.selectFrom('orgs').selectAll().where('id', '=', victim.orgId).execute()];
+  const parts: unknown[] = [
+    await t.database.db.selectFrom('orgs').selectAll().where('id', '=', victim.orgId).execute(),
+  ];
   for (const table of TENANT_TABLES) {
-    const { rows } = await sql`SELECT * FROM ${sql.table(table)} WHERE org_id = ${victim.orgId} ORDER BY 1, 2`.execute(t.database.db);
+    const { rows } =
+      await sql`SELECT * FROM ${sql.table(table)} WHERE org_id = ${victim.orgId} ORDER BY 1, 2`.execute(
+        t.database.db,
+      );
     parts.push(rows);
   }
   return JSON.stringify(parts);
@@ -81,7 +109,7 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
     expect(ops.map((o) => `${o.method} ${o.path}`)).toContain('DELETE /api/v1/orgs/{org}');
   });
 
-  it('answers another org\'s slug with a 404, for a JWT and for an API token, and changes nothing', async () => {
+  it("answers another org's slug with a 404, for a JWT and for an API token, and changes nothing", async () => {
     const before = await victimSnapshot();
     for (const op of await operations()) {
       for (const headers of [attacker.auth, attackerToken.auth]) {
@@ -93,7 +121,7 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
     expect(await victimSnapshot()).toBe(before);
   });
 
-  it('answers the victim\'s ids under the attacker\'s own org with a 404, and changes nothing', async () => {
+  it("answers the victim's ids under the attacker's own org with a 404, and changes nothing", async () => {
     const before = await victimSnapshot();
     for (const op of await operations()) {
       if (!/\{(?!org\})\w+\}/.test(op.path)) continue;
@@ -104,9 +132,21 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
   });
 
   it('looks exactly like a missing org', async () => {
-    const missing = await t.app.inject({ method: 'GET', url: '/api/v1/orgs/no-such-org', headers: attacker.auth });
-    const foreign = await t.app.inject({ method: 'GET', url: '/api/v1/orgs/victim', headers: attacker.auth });
-    const strip = (b: Record<string, unknown>) => ({ ...b, instance: undefined, requestId: undefined });
+    const missing = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/no-such-org',
+      headers: attacker.auth,
+    });
+    const foreign = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/victim',
+      headers: attacker.auth,
+    });
+    const strip = (b: Record<string, unknown>) => ({
+      ...b,
+      instance: undefined,
+      requestId: undefined,
+    });
     expect(foreign.statusCode).toBe(missing.statusCode);
     expect(strip(foreign.json())).toEqual(strip(missing.json()));
   });

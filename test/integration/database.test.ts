@@ -22,7 +22,10 @@ beforeAll(async () => {
   const b = await ownerOfNewOrg(t.app, 'tenant-b');
   orgA = a.orgId;
   orgB = b.orgId;
-  for (const [owner, slug] of [[a, 'tenant-a'], [b, 'tenant-b']] as const) {
+  for (const [owner, slug] of [
+    [a, 'tenant-a'],
+    [b, 'tenant-b'],
+  ] as const) {
     await memberOf(t.app, owner, slug, 'developer');
     await apiToken(t.app, owner, slug);
   }
@@ -33,8 +36,10 @@ afterAll(() => t.close());
 async function visible(db: Kysely<DB>, settings: { org?: string; user?: string }) {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('role', ${APP_ROLE}, true)`.execute(trx);
-    if (settings.org !== undefined) await sql`SELECT set_config('app.org_id', ${settings.org}, true)`.execute(trx);
-    if (settings.user !== undefined) await sql`SELECT set_config('app.user_id', ${settings.user}, true)`.execute(trx);
+    if (settings.org !== undefined)
+      await sql`SELECT set_config('app.org_id', ${settings.org}, true)`.execute(trx);
+    if (settings.user !== undefined)
+      await sql`SELECT set_config('app.user_id', ${settings.user}, true)`.execute(trx);
     const counts: Record<string, { total: number; foreign: number }> = {};
     for (const table of TENANT_TABLES) {
       const { rows } = await sql<{ total: number; foreign: number }>`
@@ -70,7 +75,9 @@ describe('row-level security in the catalog', () => {
       JOIN pg_class c ON c.oid = con.conrelid
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = con.conkey[1]
       LEFT JOIN pg_class rc ON rc.oid = con.confrelid
-      WHERE c.relname = ANY(${[...TENANT_TABLES]}) AND con.contype IN ('p', 'f')`.execute(t.database.db);
+      WHERE c.relname = ANY(${[...TENANT_TABLES]}) AND con.contype IN ('p', 'f')`.execute(
+      t.database.db,
+    );
     for (const row of rows) {
       // Foreign keys to global tables (users) are not tenant keys.
       if (row.kind === 'f' && row.refs === 'users') continue;
@@ -97,7 +104,7 @@ describe('row-level security at run time', () => {
     }
   });
 
-  it('shows exactly one tenant\'s rows with its org set', async () => {
+  it("shows exactly one tenant's rows with its org set", async () => {
     const counts = await visible(t.database.db, { org: orgA });
     for (const table of TENANT_TABLES) {
       expect(counts[table]!.total, table).toBeGreaterThan(0);
@@ -108,30 +115,61 @@ describe('row-level security at run time', () => {
   it('refuses inserts tagged with another org and touches no foreign row on update or delete', async () => {
     await expect(
       t.database.db.transaction().execute(async (trx) => {
-        await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${orgA}, true)`.execute(trx);
-        await trx.insertInto('audit_events').values({ org_id: orgB, id: uuidv7(), actor_type: 'user', actor_id: uuidv7(), action: 'forged', target_type: 'x', data: '{}' }).execute();
+        await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${orgA}, true)`.execute(
+          trx,
+        );
+        await trx
+          .insertInto('audit_events')
+          .values({
+            org_id: orgB,
+            id: uuidv7(),
+            actor_type: 'user',
+            actor_id: uuidv7(),
+            action: 'forged',
+            target_type: 'x',
+            data: '{}',
+          })
+          .execute();
       }),
     ).rejects.toThrow(/row-level security/);
     const touched = await t.database.db.transaction().execute(async (trx) => {
-      await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${orgA}, true)`.execute(trx);
-      const upd = await trx.updateTable('api_tokens').set({ name: 'hijacked' }).where('org_id', '=', orgB).executeTakeFirst();
+      await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${orgA}, true)`.execute(
+        trx,
+      );
+      const upd = await trx
+        .updateTable('api_tokens')
+        .set({ name: 'hijacked' })
+        .where('org_id', '=', orgB)
+        .executeTakeFirst();
       const del = await trx.deleteFrom('memberships').where('org_id', '=', orgB).executeTakeFirst();
       return Number(upd.numUpdatedRows) + Number(del.numDeletedRows);
     });
     expect(touched).toBe(0);
-    const names = await t.database.db.selectFrom('api_tokens').select('name').where('org_id', '=', orgB).execute();
+    const names = await t.database.db
+      .selectFrom('api_tokens')
+      .select('name')
+      .where('org_id', '=', orgB)
+      .execute();
     expect(names.map((n) => n.name)).not.toContain('hijacked');
   });
 
-  it('never leaks one tenant\'s setting into the next transaction on the same pooled connection', async () => {
-    const single: Database = connect(t.testDb.url, { poolMax: 1, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 }, pino({ level: 'silent' }));
+  it("never leaks one tenant's setting into the next transaction on the same pooled connection", async () => {
+    const single: Database = connect(
+      t.testDb.url,
+      { poolMax: 1, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 },
+      pino({ level: 'silent' }),
+    );
     try {
       const pids = new Set<number>();
       const seen = async (org?: string) =>
         single.db.transaction().execute(async (trx) => {
           await sql`SELECT set_config('role', ${APP_ROLE}, true)`.execute(trx);
           if (org !== undefined) await enterOrg(trx, org);
-          const { rows } = await sql<{ pid: number; setting: string | null; orgs: string[] | null }>`
+          const { rows } = await sql<{
+            pid: number;
+            setting: string | null;
+            orgs: string[] | null;
+          }>`
             SELECT pg_backend_pid() AS pid, current_setting('app.org_id', true) AS setting,
                    (SELECT array_agg(DISTINCT org_id::text) FROM api_tokens) AS orgs`.execute(trx);
           pids.add(rows[0]!.pid);
@@ -152,8 +190,14 @@ describe('row-level security at run time', () => {
   });
 
   it('lets a user list only their own memberships outside an org', async () => {
-    const someone = await t.database.db.selectFrom('memberships').select('user_id').where('org_id', '=', orgA).executeTakeFirstOrThrow();
-    const rows = await withUser(t.database.db, someone.user_id, (trx) => trx.selectFrom('memberships').selectAll().execute());
+    const someone = await t.database.db
+      .selectFrom('memberships')
+      .select('user_id')
+      .where('org_id', '=', orgA)
+      .executeTakeFirstOrThrow();
+    const rows = await withUser(t.database.db, someone.user_id, (trx) =>
+      trx.selectFrom('memberships').selectAll().execute(),
+    );
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.user_id).toBe(someone.user_id);
   });
@@ -166,7 +210,10 @@ describe('migrations', () => {
     const a = connect(fresh.url, t.config.db, log);
     const b = connect(fresh.url, t.config.db, log);
     try {
-      const results = await Promise.all([migrateToLatest(a.db as Kysely<unknown>), migrateToLatest(b.db as Kysely<unknown>)]);
+      const results = await Promise.all([
+        migrateToLatest(a.db as Kysely<unknown>),
+        migrateToLatest(b.db as Kysely<unknown>),
+      ]);
       // Exactly one of the two applied the migrations; the other waited on the lock and found nothing to do.
       expect(results.map((r) => r.length).sort()).toEqual([0, 1]);
       expect(await migrateToLatest(a.db as Kysely<unknown>)).toEqual([]);

@@ -2,7 +2,12 @@ import type { Module } from '../../http/app.ts';
 import { callerOf } from '../../http/types.ts';
 import { Page, PageQuery } from '../../lib/pagination.ts';
 import { OrgParams } from '../orgs/orgs.schema.ts';
-import { ApiTokenOut, ApiTokenParams, CreateApiTokenBody, CreatedApiTokenOut } from './api-tokens.schema.ts';
+import {
+  ApiTokenOut,
+  ApiTokenParams,
+  CreateApiTokenBody,
+  CreatedApiTokenOut,
+} from './api-tokens.schema.ts';
 import { createApiTokenService } from './api-tokens.service.ts';
 
 export const apiTokenRoutes: Module = (app, { database }) => {
@@ -11,12 +16,27 @@ export const apiTokenRoutes: Module = (app, { database }) => {
 
   app.post(
     '/api/v1/orgs/:org/api-tokens',
-    { schema: { tags, params: OrgParams, body: CreateApiTokenBody, response: { 201: CreatedApiTokenOut } } },
-    async (req, reply) => reply.code(201).send(await tokens.create(callerOf(req), req.params.org, req.body)),
+    {
+      schema: {
+        tags,
+        params: OrgParams,
+        body: CreateApiTokenBody,
+        response: { 201: CreatedApiTokenOut },
+      },
+    },
+    async (req, reply) =>
+      reply.code(201).send(await tokens.create(callerOf(req), req.params.org, req.body)),
   );
   app.get(
     '/api/v1/orgs/:org/api-tokens',
-    { schema: { tags, params: OrgParams, querystring: PageQuery, response: { 200: Page(ApiTokenOut) } } },
+    {
+      schema: {
+        tags,
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: Page(ApiTokenOut) },
+      },
+    },
     (req) => tokens.list(callerOf(req), req.params.org, req.query),
   );
   app.delete(

@@ -26,12 +26,19 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
   const { db } = deps;
   return {
     /** `ci` by default; any other role only up to the creator's own. The secret is returned once. */
-    create(caller: Caller, slug: string, input: { name: string; role?: string | undefined; expiresAt?: string | undefined }) {
+    create(
+      caller: Caller,
+      slug: string,
+      input: { name: string; role?: string | undefined; expiresAt?: string | undefined },
+    ) {
       return withTenant(db, caller, slug, 'api_tokens:manage', async (trx, ctx) => {
-        if (ctx.userId === null) throw new Forbidden('API tokens are created by people, not by other tokens');
+        if (ctx.userId === null)
+          throw new Forbidden('API tokens are created by people, not by other tokens');
         const role = input.role ?? 'ci';
         if (role !== 'ci' && !canGrant(ctx.role, role)) {
-          throw new Forbidden(`Your role (${ctx.role}) cannot create a token with the role ${role}`);
+          throw new Forbidden(
+            `Your role (${ctx.role}) cannot create a token with the role ${role}`,
+          );
         }
         let expiresAt: Date | null = null;
         if (input.expiresAt !== undefined) {
@@ -45,10 +52,23 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
         const secret = newOrgSecret('gth', ctx.orgId);
         const token = await trx
           .insertInto('api_tokens')
-          .values({ org_id: ctx.orgId, id: uuidv7(), name: input.name, role, token_hash: secret.hash, created_by: ctx.userId, expires_at: expiresAt })
+          .values({
+            org_id: ctx.orgId,
+            id: uuidv7(),
+            name: input.name,
+            role,
+            token_hash: secret.hash,
+            created_by: ctx.userId,
+            expires_at: expiresAt,
+          })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await ctx.audit({ action: 'api_token.created', targetType: 'api_token', targetId: token.id, data: { name: token.name, role } });
+        await ctx.audit({
+          action: 'api_token.created',
+          targetType: 'api_token',
+          targetId: token.id,
+          data: { name: token.name, role },
+        });
         return { ...tokenOut(token), token: secret.token };
       });
     },
@@ -56,7 +76,12 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'api_tokens:manage', async (trx, ctx) => {
-        let q = trx.selectFrom('api_tokens').selectAll().where('org_id', '=', ctx.orgId).orderBy('id', 'desc').limit(page.limit + 1);
+        let q = trx
+          .selectFrom('api_tokens')
+          .selectAll()
+          .where('org_id', '=', ctx.orgId)
+          .orderBy('id', 'desc')
+          .limit(page.limit + 1);
         if (after !== undefined) q = q.where('id', '<', after);
         return toPage(await q.execute(), page.limit, (t) => t.id, tokenOut);
       });

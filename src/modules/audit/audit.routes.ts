@@ -36,22 +36,38 @@ export const auditRoutes: Module = (app, { database }) => {
     (req) => {
       const { limit, cursor, action } = req.query;
       const after = decodeCursor(cursor);
-      return withTenant(database.db, callerOf(req), req.params.org, 'audit:read', async (trx, ctx) => {
-        let q = trx.selectFrom('audit_events').selectAll().where('org_id', '=', ctx.orgId).orderBy('id', 'desc').limit(limit + 1);
-        if (after !== undefined) q = q.where('id', '<', after);
-        if (action !== undefined) q = q.where('action', '=', action);
-        return toPage(await q.execute(), limit, (e) => e.id, (e) => ({
-          id: e.id,
-          actorType: e.actor_type,
-          actorId: e.actor_id,
-          action: e.action,
-          targetType: e.target_type,
-          targetId: e.target_id,
-          data: e.data as Record<string, unknown>,
-          requestId: e.request_id,
-          createdAt: e.created_at.toISOString(),
-        }));
-      });
+      return withTenant(
+        database.db,
+        callerOf(req),
+        req.params.org,
+        'audit:read',
+        async (trx, ctx) => {
+          let q = trx
+            .selectFrom('audit_events')
+            .selectAll()
+            .where('org_id', '=', ctx.orgId)
+            .orderBy('id', 'desc')
+            .limit(limit + 1);
+          if (after !== undefined) q = q.where('id', '<', after);
+          if (action !== undefined) q = q.where('action', '=', action);
+          return toPage(
+            await q.execute(),
+            limit,
+            (e) => e.id,
+            (e) => ({
+              id: e.id,
+              actorType: e.actor_type,
+              actorId: e.actor_id,
+              action: e.action,
+              targetType: e.target_type,
+              targetId: e.target_id,
+              data: e.data as Record<string, unknown>,
+              requestId: e.request_id,
+              createdAt: e.created_at.toISOString(),
+            }),
+          );
+        },
+      );
     },
   );
 };

@@ -27,7 +27,12 @@ export function createAccessTokens(opts: Options) {
   const cache = new Map<string, AccessClaims>();
   const cacheSize = opts.cacheSize ?? 10_000;
 
-  async function issue(claims: { sub: string; sid: string; org: string | null; role: string | null }) {
+  async function issue(claims: {
+    sub: string;
+    sid: string;
+    org: string | null;
+    role: string | null;
+  }) {
     const key = await opts.keys.current();
     const token = await new SignJWT({ sid: claims.sid, org: claims.org, role: claims.role })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
@@ -42,7 +47,8 @@ export function createAccessTokens(opts: Options) {
   }
 
   async function verify(token: string): Promise<AccessClaims> {
-    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw new Unauthorized('The access token is too large');
+    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES)
+      throw new Unauthorized('The access token is too large');
     const cached = cache.get(token);
     const nowSeconds = Date.now() / 1000;
     if (cached !== undefined) {
@@ -54,8 +60,12 @@ export function createAccessTokens(opts: Options) {
       ({ payload } = await jwtVerify(
         token,
         async (header) => {
-          const key = typeof header.kid === 'string' ? await opts.keys.verificationKey(header.kid) : undefined;
-          if (key === undefined) throw new Unauthorized('The access token was signed by an unknown key');
+          const key =
+            typeof header.kid === 'string'
+              ? await opts.keys.verificationKey(header.kid)
+              : undefined;
+          if (key === undefined)
+            throw new Unauthorized('The access token was signed by an unknown key');
           return key;
         },
         {
@@ -69,8 +79,10 @@ export function createAccessTokens(opts: Options) {
       ));
     } catch (err) {
       if (err instanceof Unauthorized) throw err;
-      if (err instanceof joseErrors.JWTExpired) throw new Unauthorized('The access token has expired');
-      if (err instanceof joseErrors.JOSEError) throw new Unauthorized('The access token is invalid');
+      if (err instanceof joseErrors.JWTExpired)
+        throw new Unauthorized('The access token has expired');
+      if (err instanceof joseErrors.JOSEError)
+        throw new Unauthorized('The access token is invalid');
       throw err;
     }
     const { sub, sid, org, role, exp } = payload as JWTPayload & Record<string, unknown>;

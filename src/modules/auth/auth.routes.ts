@@ -1,6 +1,14 @@
 import type { Module } from '../../http/app.ts';
 import { callerOf } from '../../http/types.ts';
-import { LoginBody, MeOut, RefreshBody, SignupBody, SwitchOrgBody, TokenPair, UserOut } from './auth.schema.ts';
+import {
+  LoginBody,
+  MeOut,
+  RefreshBody,
+  SignupBody,
+  SwitchOrgBody,
+  TokenPair,
+  UserOut,
+} from './auth.schema.ts';
 import { createAuthService } from './auth.service.ts';
 
 export const authRoutes: Module = (app, { database, tokens, config }) => {
@@ -8,21 +16,35 @@ export const authRoutes: Module = (app, { database, tokens, config }) => {
   const open = { auth: false };
   const tags = ['auth'];
 
-  app.post('/api/v1/auth/signup', { config: open, schema: { tags, body: SignupBody, response: { 201: UserOut } } }, async (req, reply) =>
-    reply.code(201).send(await auth.signup(req.body)),
+  app.post(
+    '/api/v1/auth/signup',
+    { config: open, schema: { tags, body: SignupBody, response: { 201: UserOut } } },
+    async (req, reply) => reply.code(201).send(await auth.signup(req.body)),
   );
-  app.post('/api/v1/auth/login', { config: open, schema: { tags, body: LoginBody, response: { 200: TokenPair } } }, (req) =>
-    auth.login(req.body),
+  app.post(
+    '/api/v1/auth/login',
+    { config: open, schema: { tags, body: LoginBody, response: { 200: TokenPair } } },
+    (req) => auth.login(req.body),
   );
-  app.post('/api/v1/auth/refresh', { config: open, schema: { tags, body: RefreshBody, response: { 200: TokenPair } } }, (req) =>
-    auth.refresh(req.body.refreshToken),
+  app.post(
+    '/api/v1/auth/refresh',
+    { config: open, schema: { tags, body: RefreshBody, response: { 200: TokenPair } } },
+    (req) => auth.refresh(req.body.refreshToken),
   );
-  app.post('/api/v1/auth/logout', { config: open, schema: { tags, body: RefreshBody, response: { 204: {} } } }, async (req, reply) => {
-    await auth.logout(req.body.refreshToken);
-    return reply.code(204).send();
-  });
-  app.post('/api/v1/auth/switch-org', { schema: { tags, body: SwitchOrgBody, response: { 200: TokenPair } } }, (req) =>
-    auth.switchOrg(callerOf(req), req.body.org),
+  app.post(
+    '/api/v1/auth/logout',
+    { config: open, schema: { tags, body: RefreshBody, response: { 204: {} } } },
+    async (req, reply) => {
+      await auth.logout(req.body.refreshToken);
+      return reply.code(204).send();
+    },
   );
-  app.get('/api/v1/me', { schema: { tags, response: { 200: MeOut } } }, (req) => auth.me(callerOf(req)));
+  app.post(
+    '/api/v1/auth/switch-org',
+    { schema: { tags, body: SwitchOrgBody, response: { 200: TokenPair } } },
+    (req) => auth.switchOrg(callerOf(req), req.body.org),
+  );
+  app.get('/api/v1/me', { schema: { tags, response: { 200: MeOut } } }, (req) =>
+    auth.me(callerOf(req)),
+  );
 };

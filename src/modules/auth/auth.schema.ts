@@ -2,7 +2,11 @@ import { Type } from 'typebox';
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 12, maxLength: 256 });
-export const Slug = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$', minLength: 1, maxLength: 63 });
+export const Slug = Type.String({
+  pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$',
+  minLength: 1,
+  maxLength: 63,
+});
 export const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
 export const Opaque = Type.String({ minLength: 1, maxLength: 200 });
 
@@ -18,7 +22,11 @@ export const SignupBody = Type.Object(
   { additionalProperties: false },
 );
 export const LoginBody = Type.Object(
-  { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }), org: Type.Optional(Slug) },
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    org: Type.Optional(Slug),
+  },
   { additionalProperties: false },
 );
 export const RefreshBody = Type.Object({ refreshToken: Opaque }, { additionalProperties: false });
@@ -34,7 +42,10 @@ export const TokenPair = Type.Object({
 export const MeOut = Type.Object({
   user: UserOut,
   memberships: Type.Array(
-    Type.Object({ org: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }), role: Type.String() }),
+    Type.Object({
+      org: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
+      role: Type.String(),
+    }),
   ),
   session: Type.Object({ id: Uuid, org: Type.Union([Uuid, Type.Null()]) }),
 });

@@ -13,10 +13,19 @@ type Tx = Transaction<DB>;
 const INVALID_LOGIN = 'Invalid email or password';
 
 export function userOut(user: Pick<User, 'id' | 'email' | 'name' | 'created_at'>) {
-  return { id: user.id, email: user.email, name: user.name, createdAt: user.created_at.toISOString() };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    createdAt: user.created_at.toISOString(),
+  };
 }
 
-export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; auth: Config['auth'] }) {
+export function createAuthService(deps: {
+  db: Kysely<DB>;
+  tokens: AccessTokens;
+  auth: Config['auth'];
+}) {
   const { db, tokens, auth } = deps;
 
   /** The caller's live role in an org (by id); null when not a member or the org is gone. */
@@ -46,9 +55,18 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
   }
 
   /** Issues a new refresh token for a session and an access token scoped to `orgId`. */
-  async function issuePair(trx: Tx, userId: string, sessionId: string, orgId: string | null, role: string | null) {
+  async function issuePair(
+    trx: Tx,
+    userId: string,
+    sessionId: string,
+    orgId: string | null,
+    role: string | null,
+  ) {
     const refresh = newSecret('gtr');
-    await trx.insertInto('refresh_tokens').values({ token_hash: refresh.hash, session_id: sessionId }).execute();
+    await trx
+      .insertInto('refresh_tokens')
+      .values({ token_hash: refresh.hash, session_id: sessionId })
+      .execute();
     const access = await tokens.issue({ sub: userId, sid: sessionId, org: orgId, role });
     return { ...access, refreshToken: refresh.token, tokenType: 'Bearer' as const };
   }
@@ -76,7 +94,12 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
         if (existing !== undefined) throw new Conflict('An account with this email already exists');
         const user = await trx
           .insertInto('users')
-          .values({ id: uuidv7(), email: input.email, name: input.name, password_hash: passwordHash })
+          .values({
+            id: uuidv7(),
+            email: input.email,
+            name: input.name,
+            password_hash: passwordHash,
+          })
           .returningAll()
           .executeTakeFirstOrThrow();
         return userOut(user);
@@ -92,9 +115,13 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
           .select(['failures', 'window_started_at'])
           .where('email', '=', email)
           .executeTakeFirst();
-        const windowEnds = throttle ? throttle.window_started_at.getTime() + auth.loginWindowSeconds * 1000 : 0;
+        const windowEnds = throttle
+          ? throttle.window_started_at.getTime() + auth.loginWindowSeconds * 1000
+          : 0;
         const throttled =
-          throttle !== undefined && throttle.failures >= auth.loginMaxFailures && windowEnds > Date.now()
+          throttle !== undefined &&
+          throttle.failures >= auth.loginMaxFailures &&
+          windowEnds > Date.now()
             ? Math.ceil((windowEnds - Date.now()) / 1000)
             : 0;
         const user = await trx
@@ -150,7 +177,13 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
         const row = await trx
           .selectFrom('refresh_tokens as r')
           .innerJoin('sessions as s', 's.id', 'r.session_id')
-          .select(['r.used_at', 's.id as session_id', 's.user_id', 's.scope_org_id', 's.revoked_at'])
+          .select([
+            'r.used_at',
+            's.id as session_id',
+            's.user_id',
+            's.scope_org_id',
+            's.revoked_at',
+          ])
           .select(sql<boolean>`s.expires_at > now() AND s.idle_expires_at > now()`.as('live'))
           .where('r.token_hash', '=', hash)
           .forUpdate()
@@ -164,9 +197,14 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
             .execute();
           return null;
         }
-        await trx.updateTable('refresh_tokens').set({ used_at: sql<Date>`now()` }).where('token_hash', '=', hash).execute();
+        await trx
+          .updateTable('refresh_tokens')
+          .set({ used_at: sql<Date>`now()` })
+          .where('token_hash', '=', hash)
+          .execute();
         await sql`SELECT set_config('app.user_id', ${row.user_id}, true)`.execute(trx);
-        const role = row.scope_org_id === null ? null : await liveRole(trx, row.user_id, row.scope_org_id);
+        const role =
+          row.scope_org_id === null ? null : await liveRole(trx, row.user_id, row.scope_org_id);
         const orgId = role === null ? null : row.scope_org_id;
         await trx
           .updateTable('sessions')
@@ -180,7 +218,8 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
         return issuePair(trx, row.user_id, row.session_id, orgId, role);
       });
       // Reuse revokes in a committed transaction; the caller still gets a 401.
-      if (outcome === null) throw new Unauthorized('The refresh token is invalid, spent or expired');
+      if (outcome === null)
+        throw new Unauthorized('The refresh token is invalid, spent or expired');
       return outcome;
     },
 
@@ -215,17 +254,26 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
           .where('session_id', '=', actor.sessionId)
           .where('used_at', 'is', null)
           .execute();
-        await trx.updateTable('sessions').set({ scope_org_id: org.id }).where('id', '=', actor.sessionId).execute();
+        await trx
+          .updateTable('sessions')
+          .set({ scope_org_id: org.id })
+          .where('id', '=', actor.sessionId)
+          .execute();
         return issuePair(trx, actor.userId, actor.sessionId, org.id, org.role);
       });
     },
 
     async me(caller: Caller) {
       const actor = caller.actor;
-      if (actor.kind !== 'user') throw new Forbidden('API tokens act for an organization, not a user');
+      if (actor.kind !== 'user')
+        throw new Forbidden('API tokens act for an organization, not a user');
       return withUser(db, actor.userId, async (trx) => {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
-        const user = await trx.selectFrom('users').selectAll().where('id', '=', actor.userId).executeTakeFirst();
+        const user = await trx
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', actor.userId)
+          .executeTakeFirst();
         if (user === undefined) throw new Unauthorized('Your session has ended; sign in again');
         const memberships = await trx
           .selectFrom('memberships as m')
@@ -237,7 +285,10 @@ export function createAuthService(deps: { db: Kysely<DB>; tokens: AccessTokens; 
           .execute();
         return {
           user: userOut(user),
-          memberships: memberships.map((m) => ({ org: { id: m.id, slug: m.slug, name: m.name }, role: m.role })),
+          memberships: memberships.map((m) => ({
+            org: { id: m.id, slug: m.slug, name: m.name },
+            role: m.role,
+          })),
           session: { id: actor.sessionId, org: actor.orgId },
         };
       });

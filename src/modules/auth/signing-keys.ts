@@ -14,13 +14,20 @@ interface LoadedKey {
 
 /** Adds a new current signing key (owner connection: the app role may only read keys). */
 export async function addSigningKey(db: Kysely<DB>, box: SecretBox): Promise<string> {
-  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA', {
+    crv: 'Ed25519',
+    extractable: true,
+  });
   const kid = uuidv7();
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
   const privateJwk = await exportJWK(privateKey);
   await db
     .insertInto('signing_keys')
-    .values({ kid, public_jwk: JSON.stringify(publicJwk), private_enc: box.seal(JSON.stringify(privateJwk)) })
+    .values({
+      kid,
+      public_jwk: JSON.stringify(publicJwk),
+      private_enc: box.seal(JSON.stringify(privateJwk)),
+    })
     .execute();
   return kid;
 }
@@ -37,7 +44,11 @@ export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlS
   const graceMs = (deps.tokenTtlSeconds + 120) * 1000;
 
   async function load(): Promise<void> {
-    const rows = await deps.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    const rows = await deps.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .execute();
     const loaded: LoadedKey[] = [];
     for (const row of rows) {
       const publicJwk = row.public_jwk as JWK;
@@ -46,7 +57,10 @@ export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlS
         createdAt: row.created_at,
         publicJwk,
         publicKey: (await importJWK(publicJwk, 'EdDSA')) as CryptoKey,
-        privateKey: (await importJWK(JSON.parse(deps.box.open(row.private_enc)) as JWK, 'EdDSA')) as CryptoKey,
+        privateKey: (await importJWK(
+          JSON.parse(deps.box.open(row.private_enc)) as JWK,
+          'EdDSA',
+        )) as CryptoKey,
       });
     }
     keys = loaded;

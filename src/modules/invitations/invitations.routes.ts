@@ -18,12 +18,27 @@ export const invitationRoutes: Module = (app, { database }) => {
 
   app.post(
     '/api/v1/orgs/:org/invitations',
-    { schema: { tags, params: OrgParams, body: CreateInvitationBody, response: { 201: CreatedInvitationOut } } },
-    async (req, reply) => reply.code(201).send(await invitations.create(callerOf(req), req.params.org, req.body)),
+    {
+      schema: {
+        tags,
+        params: OrgParams,
+        body: CreateInvitationBody,
+        response: { 201: CreatedInvitationOut },
+      },
+    },
+    async (req, reply) =>
+      reply.code(201).send(await invitations.create(callerOf(req), req.params.org, req.body)),
   );
   app.get(
     '/api/v1/orgs/:org/invitations',
-    { schema: { tags, params: OrgParams, querystring: PageQuery, response: { 200: Page(InvitationOut) } } },
+    {
+      schema: {
+        tags,
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: Page(InvitationOut) },
+      },
+    },
     (req) => invitations.list(callerOf(req), req.params.org, req.query),
   );
   app.delete(

@@ -3,10 +3,17 @@ import { Email, Opaque, Slug, Uuid } from '../auth/auth.schema.ts';
 import { MemberRole } from '../members/members.schema.ts';
 
 export const CreateInvitationBody = Type.Object(
-  { email: Email, role: MemberRole, expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })) },
+  {
+    email: Email,
+    role: MemberRole,
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
+  },
   { additionalProperties: false },
 );
-export const InvitationParams = Type.Object({ org: Slug, id: Uuid }, { additionalProperties: false });
+export const InvitationParams = Type.Object(
+  { org: Slug, id: Uuid },
+  { additionalProperties: false },
+);
 export const AcceptInvitationBody = Type.Object({ token: Opaque }, { additionalProperties: false });
 
 export const InvitationOut = Type.Object({
@@ -16,7 +23,12 @@ export const InvitationOut = Type.Object({
   invitedBy: Uuid,
   createdAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('revoked'), Type.Literal('expired')]),
+  state: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('accepted'),
+    Type.Literal('revoked'),
+    Type.Literal('expired'),
+  ]),
 });
 export const CreatedInvitationOut = Type.Object({
   ...InvitationOut.properties,

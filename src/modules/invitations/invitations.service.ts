@@ -1,6 +1,13 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { assertLiveSession, enterOrg, withTenant, withUser, writeAudit, type Caller } from '../../db/tenant.ts';
+import {
+  assertLiveSession,
+  enterOrg,
+  withTenant,
+  withUser,
+  writeAudit,
+  type Caller,
+} from '../../db/tenant.ts';
 import type { DB, InvitationsTable } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
@@ -32,10 +39,16 @@ const INVALID = 'This invitation is invalid, expired, revoked or already used';
 export function createInvitationService(deps: { db: Kysely<DB> }) {
   const { db } = deps;
   return {
-    create(caller: Caller, slug: string, input: { email: string; role: string; expiresInDays?: number | undefined }) {
+    create(
+      caller: Caller,
+      slug: string,
+      input: { email: string; role: string; expiresInDays?: number | undefined },
+    ) {
       return withTenant(db, caller, slug, 'members:manage', async (trx, ctx) => {
-        if (ctx.userId === null) throw new Forbidden('Invitations are sent by people, not API tokens');
-        if (!canGrant(ctx.role, input.role)) throw new Forbidden(`Your role (${ctx.role}) cannot grant the role ${input.role}`);
+        if (ctx.userId === null)
+          throw new Forbidden('Invitations are sent by people, not API tokens');
+        if (!canGrant(ctx.role, input.role))
+          throw new Forbidden(`Your role (${ctx.role}) cannot grant the role ${input.role}`);
         const secret = newOrgSecret('gti', ctx.orgId);
         const inv = await trx
           .insertInto('invitations')
@@ -50,7 +63,12 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await ctx.audit({ action: 'invitation.created', targetType: 'invitation', targetId: inv.id, data: { email: inv.email, role: inv.role } });
+        await ctx.audit({
+          action: 'invitation.created',
+          targetType: 'invitation',
+          targetId: inv.id,
+          data: { email: inv.email, role: inv.role },
+        });
         return { ...invitationOut(inv), token: secret.token };
       });
     },
@@ -58,7 +76,12 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'members:manage', async (trx, ctx) => {
-        let q = trx.selectFrom('invitations').selectAll().where('org_id', '=', ctx.orgId).orderBy('id', 'desc').limit(page.limit + 1);
+        let q = trx
+          .selectFrom('invitations')
+          .selectAll()
+          .where('org_id', '=', ctx.orgId)
+          .orderBy('id', 'desc')
+          .limit(page.limit + 1);
         if (after !== undefined) q = q.where('id', '<', after);
         return toPage(await q.execute(), page.limit, (i) => i.id, invitationOut);
       });
@@ -83,7 +106,8 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
     /** Single use, for a signed-in user whose email is the invited one. */
     accept(caller: Caller, token: string) {
       const actor = caller.actor;
-      if (actor.kind !== 'user') throw new Forbidden('Sign in as the invited person to accept an invitation');
+      if (actor.kind !== 'user')
+        throw new Forbidden('Sign in as the invited person to accept an invitation');
       const parsed = parseOrgSecret('gti', token);
       if (parsed === null) throw new NotFound(INVALID);
       return withUser(db, actor.userId, async (trx) => {
@@ -103,7 +127,11 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
           .forUpdate('i')
           .executeTakeFirst();
         if (inv === undefined) throw new NotFound(INVALID);
-        const user = await trx.selectFrom('users').select('email').where('id', '=', actor.userId).executeTakeFirstOrThrow();
+        const user = await trx
+          .selectFrom('users')
+          .select('email')
+          .where('id', '=', actor.userId)
+          .executeTakeFirstOrThrow();
         if (user.email.toLowerCase() !== inv.email.toLowerCase()) {
           throw new Forbidden('This invitation was sent to a different email address');
         }
@@ -113,8 +141,12 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
           .where('org_id', '=', inv.org_id)
           .where('user_id', '=', actor.userId)
           .executeTakeFirst();
-        if (existing !== undefined) throw new Conflict('You are already a member of this organization');
-        await trx.insertInto('memberships').values({ org_id: inv.org_id, user_id: actor.userId, role: inv.role }).execute();
+        if (existing !== undefined)
+          throw new Conflict('You are already a member of this organization');
+        await trx
+          .insertInto('memberships')
+          .values({ org_id: inv.org_id, user_id: actor.userId, role: inv.role })
+          .execute();
         await trx
           .updateTable('invitations')
           .set({ accepted_at: sql<Date>`now()`, accepted_by: actor.userId })

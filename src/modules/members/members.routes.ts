@@ -11,12 +11,21 @@ export const memberRoutes: Module = (app, { database }) => {
 
   app.get(
     '/api/v1/orgs/:org/members',
-    { schema: { tags, params: OrgParams, querystring: PageQuery, response: { 200: Page(MemberOut) } } },
+    {
+      schema: {
+        tags,
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: Page(MemberOut) },
+      },
+    },
     (req) => members.list(callerOf(req), req.params.org, req.query),
   );
   app.patch(
     '/api/v1/orgs/:org/members/:userId',
-    { schema: { tags, params: MemberParams, body: UpdateMemberBody, response: { 200: MemberOut } } },
+    {
+      schema: { tags, params: MemberParams, body: UpdateMemberBody, response: { 200: MemberOut } },
+    },
     (req) => members.changeRole(callerOf(req), req.params.org, req.params.userId, req.body.role),
   );
   app.delete(

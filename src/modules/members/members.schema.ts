@@ -3,7 +3,10 @@ import { MEMBER_ROLES } from '../../domain/permissions.ts';
 import { Slug, Uuid } from '../auth/auth.schema.ts';
 
 export const MemberRole = Type.Union(MEMBER_ROLES.map((r) => Type.Literal(r)));
-export const MemberParams = Type.Object({ org: Slug, userId: Uuid }, { additionalProperties: false });
+export const MemberParams = Type.Object(
+  { org: Slug, userId: Uuid },
+  { additionalProperties: false },
+);
 export const UpdateMemberBody = Type.Object({ role: MemberRole }, { additionalProperties: false });
 export const MemberOut = Type.Object({
   userId: Uuid,

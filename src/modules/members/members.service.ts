@@ -9,12 +9,19 @@ import { findMember, listMembers, lockOwners } from './members.queries.ts';
 type Member = NonNullable<Awaited<ReturnType<typeof findMember>>>;
 
 function memberOut(m: Member) {
-  return { userId: m.user_id, email: m.email, name: m.name, role: m.role, joinedAt: m.created_at.toISOString() };
+  return {
+    userId: m.user_id,
+    email: m.email,
+    name: m.name,
+    role: m.role,
+    joinedAt: m.created_at.toISOString(),
+  };
 }
 
 /** One may act on a member only if one could have granted that member's role. */
 function assertOutranks(ctx: TenantContext, role: string, what: string): void {
-  if (!canGrant(ctx.role, role)) throw new Forbidden(`Your role (${ctx.role}) cannot ${what} a member with the role ${role}`);
+  if (!canGrant(ctx.role, role))
+    throw new Forbidden(`Your role (${ctx.role}) cannot ${what} a member with the role ${role}`);
 }
 
 export function createMemberService(deps: { db: Kysely<DB> }) {
@@ -23,7 +30,12 @@ export function createMemberService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'members:read', async (trx, ctx) =>
-        toPage(await listMembers(trx, ctx.orgId, after, page.limit), page.limit, (m) => m.user_id, memberOut),
+        toPage(
+          await listMembers(trx, ctx.orgId, after, page.limit),
+          page.limit,
+          (m) => m.user_id,
+          memberOut,
+        ),
       );
     },
 
@@ -43,7 +55,12 @@ export function createMemberService(deps: { db: Kysely<DB> }) {
           .where('org_id', '=', ctx.orgId)
           .where('user_id', '=', userId)
           .execute();
-        await ctx.audit({ action: 'member.role_changed', targetType: 'user', targetId: userId, data: { from: member.role, to: role } });
+        await ctx.audit({
+          action: 'member.role_changed',
+          targetType: 'user',
+          targetId: userId,
+          data: { from: member.role, to: role },
+        });
         return memberOut({ ...member, role });
       });
     },
@@ -51,17 +68,32 @@ export function createMemberService(deps: { db: Kysely<DB> }) {
     /** Removing someone (or leaving: anyone may remove themselves) takes effect on their next request. */
     remove(caller: Caller, slug: string, userId: string) {
       const self = caller.actor.kind === 'user' && caller.actor.userId === userId;
-      return withTenant(db, caller, slug, self ? 'org:read' : 'members:manage', async (trx, ctx) => {
-        const owners = await lockOwners(trx, ctx.orgId);
-        const member = await findMember(trx, ctx.orgId, userId);
-        if (member === undefined) throw new NotFound('Member not found');
-        if (!self) assertOutranks(ctx, member.role, 'remove');
-        if (member.role === 'owner' && owners.length <= 1) {
-          throw new Conflict('The last owner cannot be removed; make someone else owner first');
-        }
-        await trx.deleteFrom('memberships').where('org_id', '=', ctx.orgId).where('user_id', '=', userId).execute();
-        await ctx.audit({ action: 'member.removed', targetType: 'user', targetId: userId, data: { role: member.role } });
-      });
+      return withTenant(
+        db,
+        caller,
+        slug,
+        self ? 'org:read' : 'members:manage',
+        async (trx, ctx) => {
+          const owners = await lockOwners(trx, ctx.orgId);
+          const member = await findMember(trx, ctx.orgId, userId);
+          if (member === undefined) throw new NotFound('Member not found');
+          if (!self) assertOutranks(ctx, member.role, 'remove');
+          if (member.role === 'owner' && owners.length <= 1) {
+            throw new Conflict('The last owner cannot be removed; make someone else owner first');
+          }
+          await trx
+            .deleteFrom('memberships')
+            .where('org_id', '=', ctx.orgId)
+            .where('user_id', '=', userId)
+            .execute();
+          await ctx.audit({
+            action: 'member.removed',
+            targetType: 'user',
+            targetId: userId,
+            data: { role: member.role },
+          });
+        },
+      );
     },
   };
 }

@@ -4,14 +4,29 @@ import type { DB } from '../../db/types.ts';
 type Executor = Kysely<DB> | Transaction<DB>;
 
 export function findLiveOrg(db: Executor, orgId: string) {
-  return db.selectFrom('orgs').selectAll().where('id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+  return db
+    .selectFrom('orgs')
+    .selectAll()
+    .where('id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 export function slugTaken(db: Executor, slug: string) {
-  return db.selectFrom('orgs').select('id').where('slug', '=', slug).where('deleted_at', 'is', null).executeTakeFirst();
+  return db
+    .selectFrom('orgs')
+    .select('id')
+    .where('slug', '=', slug)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
-export function listOrgsOfUser(db: Executor, userId: string, after: string | undefined, limit: number) {
+export function listOrgsOfUser(
+  db: Executor,
+  userId: string,
+  after: string | undefined,
+  limit: number,
+) {
   let q = db
     .selectFrom('memberships as m')
     .innerJoin('orgs as o', 'o.id', 'm.org_id')

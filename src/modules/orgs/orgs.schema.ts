@@ -12,5 +12,8 @@ export const OrgOut = Type.Object({
   role: Type.String(),
 });
 
-export const CreateOrgBody = Type.Object({ name: OrgName, slug: Slug }, { additionalProperties: false });
+export const CreateOrgBody = Type.Object(
+  { name: OrgName, slug: Slug },
+  { additionalProperties: false },
+);
 export const UpdateOrgBody = Type.Object({ name: OrgName }, { additionalProperties: false });

@@ -1,14 +1,27 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { assertLiveSession, enterOrg, withTenant, withUser, writeAudit, type Caller } from '../../db/tenant.ts';
+import {
+  assertLiveSession,
+  enterOrg,
+  withTenant,
+  withUser,
+  writeAudit,
+  type Caller,
+} from '../../db/tenant.ts';
 import type { DB, Org } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { findLiveOrg, listOrgsOfUser, slugTaken } from './orgs.queries.ts';
 
 function orgOut(org: Pick<Org, 'id' | 'slug' | 'name' | 'created_at'>, role: string) {
-  return { id: org.id, slug: org.slug, name: org.name, createdAt: org.created_at.toISOString(), role };
+  return {
+    id: org.id,
+    slug: org.slug,
+    name: org.name,
+    createdAt: org.created_at.toISOString(),
+    role,
+  };
 }
 
 export function createOrgService(deps: { db: Kysely<DB> }) {
@@ -28,7 +41,10 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
           .returningAll()
           .executeTakeFirstOrThrow();
         await enterOrg(trx, org.id);
-        await trx.insertInto('memberships').values({ org_id: org.id, user_id: actor.userId, role: 'owner' }).execute();
+        await trx
+          .insertInto('memberships')
+          .values({ org_id: org.id, user_id: actor.userId, role: 'owner' })
+          .execute();
         await writeAudit(trx, org.id, 'user', actor.userId, caller.requestId, {
           action: 'org.created',
           targetType: 'org',
@@ -46,7 +62,12 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
       return withUser(db, actor.userId, async (trx) => {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
         const rows = await listOrgsOfUser(trx, actor.userId, after, page.limit);
-        return toPage(rows, page.limit, (r) => r.id, (r) => orgOut(r, r.role));
+        return toPage(
+          rows,
+          page.limit,
+          (r) => r.id,
+          (r) => orgOut(r, r.role),
+        );
       });
     },
 
@@ -68,7 +89,12 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
           .where('id', '=', ctx.orgId)
           .returningAll()
           .executeTakeFirstOrThrow();
-        await ctx.audit({ action: 'org.renamed', targetType: 'org', targetId: org.id, data: { from: before.name, to: org.name } });
+        await ctx.audit({
+          action: 'org.renamed',
+          targetType: 'org',
+          targetId: org.id,
+          data: { from: before.name, to: org.name },
+        });
         return orgOut(org, ctx.role);
       });
     },
@@ -77,7 +103,11 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
     remove(caller: Caller, slug: string) {
       return withTenant(db, caller, slug, 'org:delete', async (trx, ctx) => {
         await ctx.audit({ action: 'org.deleted', targetType: 'org', targetId: ctx.orgId });
-        await trx.updateTable('orgs').set({ deleted_at: sql<Date>`now()` }).where('id', '=', ctx.orgId).execute();
+        await trx
+          .updateTable('orgs')
+          .set({ deleted_at: sql<Date>`now()` })
+          .where('id', '=', ctx.orgId)
+          .execute();
       });
     },
   };

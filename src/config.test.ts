@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults for the embedded database', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      secret: undefined,
+      demo: true,
+    });
+    expect(c.dataDir).toMatch(/\.gatehouse$/);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        DATABASE_POOL_MAX: '0',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      for (const name of [
+        'PORT',
+        'DATABASE_URL',
+        'GATEHOUSE_SECRET',
+        'LOG_LEVEL',
+        'DATABASE_POOL_MAX',
+      ]) {
+        expect(problems).toContain(name);
+      }
+    }
+  });
+
+  it('requires a long enough secret with an external database', () => {
+    expect(() =>
+      loadConfig({ DATABASE_URL: 'postgres://h/db', GATEHOUSE_SECRET: 'short' }),
+    ).toThrow(/at least 32/);
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://h/db', GATEHOUSE_SECRET: 's'.repeat(32) }).databaseUrl,
+    ).toBe('postgres://h/db');
+  });
+});

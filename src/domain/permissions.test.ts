@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { can, canGrant, MEMBER_ROLES, ROLE_PERMISSIONS, ROLES } from './permissions.ts';
+
+describe('the permission table', () => {
+  it('gives the owner every permission and nobody more than the owner', () => {
+    for (const role of ROLES) {
+      for (const p of ROLE_PERMISSIONS[role]) expect(can('owner', p)).toBe(true);
+    }
+  });
+
+  it('lets only the owner delete an organization', () => {
+    expect(ROLES.filter((r) => can(r, 'org:delete'))).toEqual(['owner']);
+  });
+
+  it('lets a ci token upload and read, nothing else', () => {
+    expect([...ROLE_PERMISSIONS.ci].sort()).toEqual(['org:read', 'runs:upload']);
+  });
+
+  it('refuses unknown roles', () => {
+    expect(can('superuser', 'org:read')).toBe(false);
+    expect(canGrant('owner', 'superuser')).toBe(false);
+  });
+
+  it('lets a role grant exactly the roles whose permissions it holds', () => {
+    expect(canGrant('owner', 'owner')).toBe(true);
+    expect(canGrant('admin', 'owner')).toBe(false);
+    expect(canGrant('admin', 'admin')).toBe(true);
+    expect(canGrant('admin', 'qa_lead')).toBe(true);
+    expect(canGrant('qa_lead', 'admin')).toBe(false);
+    expect(canGrant('reviewer', 'developer')).toBe(false);
+    expect(canGrant('viewer', 'viewer')).toBe(true);
+    for (const role of MEMBER_ROLES) expect(canGrant('owner', role)).toBe(true);
+  });
+});
