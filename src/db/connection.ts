@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -20,14 +21,20 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
     idleTimeoutMillis: 30_000,
     application_name: 'gatehouse',
   });
+  let closing = false;
+  // pg attaches the whole client to these errors; log what helps, never connection details.
+  const lost = (what: string) => (err: Error & { code?: string }) => {
+    if (closing) return; // a clean shutdown of the embedded server ends idle connections
+    logger.warn({ error: err.message, code: err.code }, what);
+  };
   // An idle client losing its server must not crash the process; the pool replaces it.
-  pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
+  pool.on('error', lost('idle database connection lost'));
   // A checked-out client between queries has no listener of its own; without this its
   // lost connection would be an uncaught exception. The pool drops such clients on release.
   pool.on('connect', (client) => {
-    client.on('error', (err) => logger.warn({ err }, 'database connection lost'));
+    client.on('error', lost('database connection lost'));
   });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   let closed = false;
   return {
     db,
@@ -35,6 +42,7 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
     async close() {
       if (closed) return;
       closed = true;
+      closing = true;
       await db.destroy();
     },
   };
@@ -73,4 +81,43 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       message,
     )
   );
+}
+
+/** Distinct statements one connection keeps prepared; past it, statements are parsed each time. */
+const MAX_PREPARED_PER_CONNECTION = 1000;
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\s/i;
+const prepared = new WeakMap<pg.PoolClient, Set<string>>();
+
+/**
+ * Hands Kysely connections whose queries run as named prepared statements, keyed by the
+ * SQL text. PostgreSQL then plans each statement shape once per connection instead of on
+ * every request; with row-level security, planning costs more than executing.
+ */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let names = prepared.get(client);
+      if (names === undefined) {
+        names = new Set();
+        prepared.set(client, names);
+      }
+      const known = names;
+      const query = (sqlOrCursor: unknown, parameters?: readonly unknown[]) => {
+        if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as pg.Submittable);
+        // Only parameterised DML is worth preparing; DDL and multi-statement scripts cannot be.
+        if (parameters === undefined || parameters.length === 0 || !PREPARABLE.test(sqlOrCursor)) {
+          return client.query(sqlOrCursor, parameters as unknown[]);
+        }
+        const name = `k${createHash('sha1').update(sqlOrCursor).digest('base64url')}`;
+        if (!known.has(name) && known.size >= MAX_PREPARED_PER_CONNECTION) {
+          return client.query(sqlOrCursor, parameters as unknown[]);
+        }
+        known.add(name);
+        return client.query({ name, text: sqlOrCursor, values: parameters as unknown[] });
+      };
+      return { query, release: () => client.release() } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
 }

@@ -35,6 +35,8 @@ export interface TenantContext {
 
 type Tx = Transaction<DB>;
 
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** Opens a transaction as the app role; `app.*` settings are local to it, never session-wide. */
 async function begin<T>(
   db: Kysely<DB>,
@@ -73,7 +75,8 @@ export async function assertLiveSession(trx: Tx, userId: string, sessionId: stri
 }
 
 /**
- * The only way to reach tenant tables. Opens a transaction as the app role, checks the
+ * The only way to reach tenant tables. Opens a transaction, enters it as the app role
+ * (app_enter_as_user / app_enter_as_token, one round trip), checks the
  * caller against live state (session, membership or token, org not deleted), checks the
  * permission, pins `app.org_id` for row-level security, and hands back the transaction.
  * Another org, or one the caller is not in, is a 404 indistinguishable from a missing one.
@@ -87,59 +90,54 @@ export async function withTenant<T>(
 ): Promise<T> {
   const { actor } = caller;
   const userId = actor.kind === 'user' ? actor.userId : null;
-  return begin(db, { userId, orgId: actor.kind === 'token' ? actor.orgId : null }, async (trx) => {
+  if (!SLUG.test(orgSlug)) throw new NotFound('Organization not found');
+  return db.transaction().execute(async (trx) => {
     let orgId: string;
     let role: string;
     let actorId: string;
     if (actor.kind === 'user') {
-      const row = await sql<{ session_id: string; org_id: string | null; role: string | null }>`
-        SELECT s.id AS session_id, o.id AS org_id, m.role
-        FROM sessions s
-        LEFT JOIN (orgs o JOIN memberships m ON m.org_id = o.id AND m.user_id = ${actor.userId})
-          ON o.slug = ${orgSlug} AND o.deleted_at IS NULL
-        WHERE s.id = ${actor.sessionId} AND s.user_id = ${actor.userId}
-          AND s.revoked_at IS NULL AND s.expires_at > now()`
+      const row = await sql<{ status: string; org_id: string | null; role: string | null }>`
+        SELECT * FROM app_enter_as_user(${actor.userId}, ${actor.sessionId}, ${orgSlug})`
         .execute(trx)
         .then((r) => r.rows[0]);
-      if (row === undefined) throw new Unauthorized('Your session has ended; sign in again');
-      if (row.org_id === null || row.role === null) throw new NotFound('Organization not found');
+      if (row?.status === 'unauthenticated')
+        throw new Unauthorized('Your session has ended; sign in again');
       // A token scoped to one org never reaches another, even one the user belongs to.
-      if (actor.orgId !== row.org_id) throw new NotFound('Organization not found');
+      if (
+        row?.status !== 'ok' ||
+        row.org_id === null ||
+        row.role === null ||
+        actor.orgId !== row.org_id
+      ) {
+        throw new NotFound('Organization not found');
+      }
       orgId = row.org_id;
       role = row.role;
       actorId = actor.userId;
-      await sql`SELECT set_config('app.org_id', ${orgId}, true)`.execute(trx);
     } else {
-      const token = await trx
-        .selectFrom('api_tokens')
-        .select(['id', 'role', 'last_used_at'])
-        .where('org_id', '=', actor.orgId)
-        .where('token_hash', '=', actor.tokenHash)
-        .where('revoked_at', 'is', null)
-        .where((eb) =>
-          eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]),
-        )
-        .executeTakeFirst();
-      if (token === undefined)
+      const row = await sql<{
+        status: string;
+        token_id: string | null;
+        role: string | null;
+        last_used_at: Date | null;
+      }>`
+        SELECT * FROM app_enter_as_token(${actor.orgId}, ${actor.tokenHash}, ${orgSlug})`
+        .execute(trx)
+        .then((r) => r.rows[0]);
+      if (row?.status === 'unauthenticated')
         throw new Unauthorized('The API token is invalid, expired or revoked');
-      const org = await trx
-        .selectFrom('orgs')
-        .select('id')
-        .where('id', '=', actor.orgId)
-        .where('slug', '=', orgSlug)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (org === undefined) throw new NotFound('Organization not found');
-      orgId = org.id;
-      role = token.role;
-      actorId = token.id;
+      if (row?.status !== 'ok' || row.token_id === null || row.role === null)
+        throw new NotFound('Organization not found');
+      orgId = actor.orgId;
+      role = row.role;
+      actorId = row.token_id;
       // lastUsedAt to the minute: one write a minute per token, not one per request.
-      if (token.last_used_at === null || Date.now() - token.last_used_at.getTime() > 60_000) {
+      if (row.last_used_at === null || Date.now() - row.last_used_at.getTime() > 60_000) {
         await trx
           .updateTable('api_tokens')
           .set({ last_used_at: sql<Date>`now()` })
           .where('org_id', '=', orgId)
-          .where('id', '=', token.id)
+          .where('id', '=', actorId)
           .execute();
       }
     }

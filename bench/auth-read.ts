@@ -1,0 +1,88 @@
+import fs from 'node:fs/promises';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { openStorage } from '../src/db/storage.ts';
+import { buildApp } from '../src/http/app.ts';
+import { createKeyStore } from '../src/modules/auth/signing-keys.ts';
+import { autocannon, machine, tempDir } from './lib.ts';
+
+/**
+ * GET /api/v1/orgs/:org with a JWT (verify, live session + membership check under RLS,
+ * read) against a bare Fastify route returning the same JSON: same machine, same run.
+ */
+export async function authRead(): Promise<Record<string, unknown>> {
+  const dataDir = await tempDir('gatehouse-bench-');
+  const config = loadConfig({
+    ...process.env,
+    GATEHOUSE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    DATABASE_POOL_MAX: '10',
+  });
+  const logger = pino({ level: 'warn' });
+  const storage = await openStorage(config, logger, { migrate: true });
+  const keys = createKeyStore({
+    db: storage.database.db,
+    box: storage.box,
+    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+  });
+  await keys.reload();
+  const app = await buildApp({ config, database: storage.database, logger, keys });
+  const bare = Fastify({ logger: false });
+  try {
+    const password = 'benchmark password 123';
+    const email = `bench-${Date.now()}@example.test`;
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      payload: { email, password, name: 'Bench' },
+    });
+    let login = (
+      await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } })
+    ).json<{ accessToken: string }>();
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: `Bearer ${login.accessToken}` },
+      payload: { name: 'Bench Org', slug: 'bench' },
+    });
+    login = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email, password, org: 'bench' },
+      })
+    ).json<{ accessToken: string }>();
+    const headers = { authorization: `Bearer ${login.accessToken}` };
+    const sample = await app.inject({ method: 'GET', url: '/api/v1/orgs/bench', headers });
+    if (sample.statusCode !== 200)
+      throw new Error(`setup failed: ${sample.statusCode} ${sample.body}`);
+    const body = sample.json<unknown>();
+
+    bare.get('/api/v1/orgs/:org', () => body);
+    const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+
+    const load = { connections: 20, seconds: Number(process.env['BENCH_SECONDS'] ?? 10) };
+    await autocannon(`${appUrl}/api/v1/orgs/bench`, { headers, connections: 10, seconds: 2 }); // warm-up
+    const baseline = await autocannon(`${bareUrl}/api/v1/orgs/bench`, load);
+    const gatehouse = await autocannon(`${appUrl}/api/v1/orgs/bench`, { ...load, headers });
+    const ratio = gatehouse.requestsPerSecond / baseline.requestsPerSecond;
+    return {
+      bench: 'auth-read',
+      machine: machine(),
+      load: `${load.connections} connections, ${load.seconds}s each, autocannon in its own process`,
+      bare: baseline,
+      gatehouse,
+      ratio: Number(ratio.toFixed(3)),
+      target: '>= 0.35',
+      met: ratio >= 0.35 && gatehouse.non2xx === 0 && gatehouse.errors === 0,
+    };
+  } finally {
+    await bare.close();
+    await app.close();
+    await storage.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,12 @@
+import { authRead } from './auth-read.ts';
+
+/** `npm run bench [name...]`: runs the benchmarks and prints each one's figures and ratio. */
+const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = { 'auth-read': authRead };
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const result = await run();
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+process.exit(0);
