@@ -61,6 +61,20 @@ export async function authRead(): Promise<Record<string, unknown>> {
     const body = sample.json<unknown>();
 
     bare.get('/api/v1/orgs/:org', () => body);
+    // Reference points: what one database round trip, and one transaction, cost here.
+    const pool = storage.database.pool;
+    bare.get('/one-query/:org', async () => (await pool.query({ name: 'ref1', text: 'SELECT $1::text AS slug', values: ['bench'] })).rows[0]);
+    bare.get('/transaction/:org', async () => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query({ name: 'ref1', text: 'SELECT $1::text AS slug', values: ['bench'] });
+        await client.query('COMMIT');
+        return rows[0];
+      } finally {
+        client.release();
+      }
+    });
     const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
     const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
@@ -68,7 +82,10 @@ export async function authRead(): Promise<Record<string, unknown>> {
     await autocannon(`${appUrl}/api/v1/orgs/bench`, { headers, connections: 10, seconds: 2 }); // warm-up
     const baseline = await autocannon(`${bareUrl}/api/v1/orgs/bench`, load);
     const gatehouse = await autocannon(`${appUrl}/api/v1/orgs/bench`, { ...load, headers });
+    const oneQuery = await autocannon(`${bareUrl}/one-query/bench`, load);
+    const transaction = await autocannon(`${bareUrl}/transaction/bench`, load);
     const ratio = gatehouse.requestsPerSecond / baseline.requestsPerSecond;
+    const of = (r: { requestsPerSecond: number }) => Number((r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3));
     return {
       bench: 'auth-read',
       machine: machine(),
@@ -76,6 +93,10 @@ export async function authRead(): Promise<Record<string, unknown>> {
       bare: baseline,
       gatehouse,
       ratio: Number(ratio.toFixed(3)),
+      reference: {
+        'bare route + one prepared SELECT': { ...oneQuery, ratio: of(oneQuery) },
+        'bare route + BEGIN, SELECT, COMMIT': { ...transaction, ratio: of(transaction) },
+      },
       target: '>= 0.35',
       met: ratio >= 0.35 && gatehouse.non2xx === 0 && gatehouse.errors === 0,
     };

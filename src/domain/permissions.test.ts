@@ -32,3 +32,12 @@ describe('the permission table', () => {
     for (const role of MEMBER_ROLES) expect(canGrant('owner', role)).toBe(true);
   });
 });
+
+describe('the README', () => {
+  it('shows the permission table exactly as the code has it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const { permissionTableMarkdown } = await import('./permissions.ts');
+    expect(readme).toContain(permissionTableMarkdown());
+  });
+});

@@ -65,3 +65,12 @@ export function canGrant(granter: string, role: string): boolean {
   const mine = ROLE_PERMISSIONS[granter];
   return ROLE_PERMISSIONS[role].every((p) => mine.includes(p));
 }
+
+/** The permission table as Markdown, as the README shows it (a test keeps the two equal). */
+export function permissionTableMarkdown(): string {
+  const head = `| permission | ${ROLES.join(' | ')} |\n|---|${ROLES.map(() => ':-:').join('|')}|`;
+  const rows = (Object.entries(PERMISSIONS) as [Permission, string][]).map(
+    ([p, what]) => `| \`${p}\` — ${what} | ${ROLES.map((r) => (ROLE_PERMISSIONS[r].includes(p) ? '✓' : ' ')).join(' | ')} |`,
+  );
+  return [head, ...rows].join('\n');
+}
