@@ -63,12 +63,21 @@ export async function authRead(): Promise<Record<string, unknown>> {
     bare.get('/api/v1/orgs/:org', () => body);
     // Reference points: what one database round trip, and one transaction, cost here.
     const pool = storage.database.pool;
-    bare.get('/one-query/:org', async () => (await pool.query({ name: 'ref1', text: 'SELECT $1::text AS slug', values: ['bench'] })).rows[0]);
+    bare.get(
+      '/one-query/:org',
+      async () =>
+        (await pool.query({ name: 'ref1', text: 'SELECT $1::text AS slug', values: ['bench'] }))
+          .rows[0],
+    );
     bare.get('/transaction/:org', async () => {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query({ name: 'ref1', text: 'SELECT $1::text AS slug', values: ['bench'] });
+        const { rows } = await client.query({
+          name: 'ref1',
+          text: 'SELECT $1::text AS slug',
+          values: ['bench'],
+        });
         await client.query('COMMIT');
         return rows[0];
       } finally {
@@ -85,7 +94,8 @@ export async function authRead(): Promise<Record<string, unknown>> {
     const oneQuery = await autocannon(`${bareUrl}/one-query/bench`, load);
     const transaction = await autocannon(`${bareUrl}/transaction/bench`, load);
     const ratio = gatehouse.requestsPerSecond / baseline.requestsPerSecond;
-    const of = (r: { requestsPerSecond: number }) => Number((r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3));
+    const of = (r: { requestsPerSecond: number }) =>
+      Number((r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3));
     return {
       bench: 'auth-read',
       machine: machine(),

@@ -7,7 +7,7 @@ export const APP_ROLE = 'gatehouse_app';
  * Refuses to serve when the app role could get around row-level security.
  * Returns the problems found (empty when safe).
  */
-export async function checkAppRole(db: Kysely<unknown>): Promise<string[]> {
+export async function checkAppRole(db: Kysely<unknown>, role = APP_ROLE): Promise<string[]> {
   const { rows } = await sql<{
     rolsuper: boolean;
     rolbypassrls: boolean;
@@ -16,17 +16,17 @@ export async function checkAppRole(db: Kysely<unknown>): Promise<string[]> {
     SELECT r.rolsuper, r.rolbypassrls,
       (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid
          AND c.relnamespace = 'public'::regnamespace) AS owned
-    FROM pg_roles r WHERE r.rolname = ${APP_ROLE}`.execute(db);
+    FROM pg_roles r WHERE r.rolname = ${role}`.execute(db);
   const row = rows[0];
-  if (row === undefined) return [`role ${APP_ROLE} does not exist; run "gatehouse migrate"`];
+  if (row === undefined) return [`role ${role} does not exist; run "gatehouse migrate"`];
   const problems: string[] = [];
   if (row.rolsuper)
-    problems.push(`role ${APP_ROLE} is a superuser and would bypass row-level security`);
+    problems.push(`role ${role} is a superuser and would bypass row-level security`);
   if (row.rolbypassrls)
-    problems.push(`role ${APP_ROLE} has BYPASSRLS and would bypass row-level security`);
+    problems.push(`role ${role} has BYPASSRLS and would bypass row-level security`);
   if (row.owned > 0)
     problems.push(
-      `role ${APP_ROLE} owns ${row.owned} relation(s); table owners can bypass row-level security`,
+      `role ${role} owns ${row.owned} relation(s); table owners can bypass row-level security`,
     );
   return problems;
 }

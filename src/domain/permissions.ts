@@ -70,7 +70,8 @@ export function canGrant(granter: string, role: string): boolean {
 export function permissionTableMarkdown(): string {
   const head = `| permission | ${ROLES.join(' | ')} |\n|---|${ROLES.map(() => ':-:').join('|')}|`;
   const rows = (Object.entries(PERMISSIONS) as [Permission, string][]).map(
-    ([p, what]) => `| \`${p}\` — ${what} | ${ROLES.map((r) => (ROLE_PERMISSIONS[r].includes(p) ? '✓' : ' ')).join(' | ')} |`,
+    ([p, what]) =>
+      `| \`${p}\` — ${what} | ${ROLES.map((r) => (ROLE_PERMISSIONS[r].includes(p) ? '✓' : ' ')).join(' | ')} |`,
   );
   return [head, ...rows].join('\n');
 }
