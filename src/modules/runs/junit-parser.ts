@@ -1,0 +1,209 @@
+import { SaxesParser } from 'saxes';
+import { addCase, emptyTotals, parseSeconds, statusOf, type Rerun, type TestCase, type Totals } from '../../domain/junit.ts';
+
+export interface ParserLimits {
+  /** Characters kept of each failure text and system-out/err; the rest is dropped and flagged. */
+  textCap: number;
+  maxDepth: number;
+  maxAttributeLength: number;
+  maxNameLength: number;
+}
+
+export const DEFAULT_LIMITS: ParserLimits = { textCap: 64 * 1024, maxDepth: 64, maxAttributeLength: 64 * 1024, maxNameLength: 1024 };
+
+/** Not JUnit XML (or hostile): names where in the file the problem is. */
+export class JUnitError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}:${column}: ${reason}`);
+    this.name = 'JUnitError';
+  }
+}
+
+const localName = (name: string) => name.slice(name.indexOf(':') + 1);
+
+interface CaseState {
+  attrs: Record<string, string>;
+  suitePath: string;
+  error: boolean;
+  failure: boolean;
+  skipped: boolean;
+  failureType: string | null;
+  failureMessage: string | null;
+  failureText: string | null;
+  systemOut: string | null;
+  systemErr: string | null;
+  truncated: boolean;
+  flaky: boolean;
+  reruns: Rerun[];
+  properties: Record<string, string>;
+}
+
+type Capture = 'failureText' | 'systemOut' | 'systemErr';
+
+/**
+ * A streaming JUnit XML parser over saxes: memory stays bounded by the limits, whatever
+ * the file size. Testcases come out one at a time through `onCase`; totals follow the
+ * corpus's counting rule. DOCTYPEs (hence entity declarations) are refused outright.
+ */
+export function createJUnitParser(file: string, onCase: (tc: TestCase) => void, limits: ParserLimits = DEFAULT_LIMITS) {
+  const parser = new SaxesParser({ xmlns: false, position: true });
+  const totals: Totals = emptyTotals();
+  const suites: string[] = [];
+  let depth = 0;
+  let sawRoot = false;
+  let current: CaseState | null = null;
+  let caseDepth = -1;
+  let capture: { field: Capture; into: CaseState } | null = null;
+  let failure: JUnitError | null = null;
+
+  const fail = (reason: string): never => {
+    failure ??= new JUnitError(file, parser.line, parser.column, reason);
+    throw failure;
+  };
+
+  const append = (text: string) => {
+    if (capture === null) return;
+    const { field, into } = capture;
+    const have = into[field] ?? '';
+    if (have.length >= limits.textCap) {
+      if (text.length > 0) into.truncated = true;
+      return;
+    }
+    const room = limits.textCap - have.length;
+    if (text.length > room) into.truncated = true;
+    into[field] = have + text.slice(0, room);
+  };
+
+  parser.on('error', (err) => fail(err.message.replace(/^.*?:\d+:\d+: /, '')));
+  parser.on('doctype', () => fail('DOCTYPE declarations are not accepted (no entities, no external references)'));
+  parser.on('text', append);
+  parser.on('cdata', append);
+
+  parser.on('opentag', (node) => {
+    depth++;
+    if (depth > limits.maxDepth) fail(`elements nest deeper than ${limits.maxDepth} levels`);
+    if (node.name.length > limits.maxNameLength) fail(`an element name is longer than ${limits.maxNameLength} characters`);
+    const attrs = node.attributes as Record<string, string>;
+    for (const [key, value] of Object.entries(attrs)) {
+      if (key.length > limits.maxNameLength) fail(`an attribute name is longer than ${limits.maxNameLength} characters`);
+      if (value.length > limits.maxAttributeLength) fail(`attribute "${key}" is longer than ${limits.maxAttributeLength} characters`);
+    }
+    const name = localName(node.name);
+    if (!sawRoot) {
+      sawRoot = true;
+      if (name !== 'testsuites' && name !== 'testsuite') fail(`the root element must be <testsuites> or <testsuite>, not <${node.name}>`);
+    }
+    if (current === null) {
+      if (name === 'testsuite') suites.push(attrs['name'] ?? '');
+      else if (name === 'testcase') {
+        current = {
+          attrs,
+          suitePath: suites.filter((s) => s !== '').join(' / '),
+          error: false,
+          failure: false,
+          skipped: false,
+          failureType: null,
+          failureMessage: null,
+          failureText: null,
+          systemOut: null,
+          systemErr: null,
+          truncated: false,
+          flaky: false,
+          reruns: [],
+          properties: {},
+        };
+        caseDepth = depth;
+      }
+      return;
+    }
+    if (depth === caseDepth + 1) {
+      const tc = current;
+      switch (name) {
+        case 'error':
+        case 'failure':
+          // The first error wins over any failure; keep its details.
+          if (name === 'error' ? !tc.error : !tc.error && !tc.failure) {
+            tc.failureType = attrs['type'] ?? null;
+            tc.failureMessage = attrs['message'] ?? null;
+            tc.failureText = null;
+            capture = { field: 'failureText', into: tc };
+          }
+          if (name === 'error') tc.error = true;
+          else tc.failure = true;
+          break;
+        case 'skipped':
+          tc.skipped = true;
+          if (!tc.error && !tc.failure && attrs['message'] !== undefined) tc.failureMessage ??= attrs['message'];
+          break;
+        case 'flakyFailure':
+        case 'flakyError':
+          tc.flaky = true;
+          tc.reruns.push({ kind: name, type: attrs['type'] ?? null, message: attrs['message'] ?? null });
+          break;
+        case 'rerunFailure':
+        case 'rerunError':
+          tc.reruns.push({ kind: name, type: attrs['type'] ?? null, message: attrs['message'] ?? null });
+          break;
+        case 'system-out':
+          capture = { field: 'systemOut', into: tc };
+          break;
+        case 'system-err':
+          capture = { field: 'systemErr', into: tc };
+          break;
+      }
+    } else if (depth === caseDepth + 2 && name === 'property' && attrs['name'] !== undefined) {
+      current.properties[attrs['name']] = attrs['value'] ?? '';
+    }
+  });
+
+  parser.on('closetag', (node) => {
+    const name = localName(node.name);
+    if (current !== null && depth === caseDepth + 1) capture = null;
+    if (current !== null && depth === caseDepth && name === 'testcase') {
+      const tc = current;
+      const testCase: TestCase = {
+        suitePath: tc.suitePath,
+        classname: tc.attrs['classname'] ?? tc.attrs['class'] ?? '',
+        name: tc.attrs['name'] ?? '',
+        status: statusOf(tc, tc.attrs['status']),
+        durationMs: parseSeconds(tc.attrs['time']),
+        failureType: tc.failureType,
+        failureMessage: tc.failureMessage,
+        failureText: tc.failureText,
+        systemOut: tc.systemOut,
+        systemErr: tc.systemErr,
+        truncated: tc.truncated,
+        flaky: tc.flaky,
+        reruns: tc.reruns,
+        properties: tc.properties,
+      };
+      addCase(totals, testCase);
+      current = null;
+      caseDepth = -1;
+      onCase(testCase);
+    } else if (current === null && name === 'testsuite') {
+      suites.pop();
+    }
+    depth--;
+  });
+
+  return {
+    totals,
+    write(chunk: string): void {
+      if (failure !== null) throw failure;
+      parser.write(chunk);
+    },
+    close(): Totals {
+      if (failure !== null) throw failure;
+      parser.close();
+      if (!sawRoot) fail('the file is empty or has no root element');
+      return totals;
+    },
+  };
+}
+export type JUnitParser = ReturnType<typeof createJUnitParser>;
