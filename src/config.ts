@@ -25,6 +25,13 @@ export interface Config {
     readonly loginWindowSeconds: number;
   };
   readonly bodyLimitBytes: number;
+  readonly uploads: {
+    readonly maxBytes: number;
+    readonly textCap: number;
+    readonly maxDepth: number;
+    readonly maxAttributeLength: number;
+    readonly maxNameLength: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -103,6 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
       loginWindowSeconds: int('LOGIN_WINDOW_SECONDS', 900, 1, 86400),
     },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    uploads: {
+      maxBytes: int('GATEHOUSE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+      textCap: int('GATEHOUSE_RESULT_TEXT_CAP', 64 * 1024, 256, 16 * 1024 * 1024),
+      maxDepth: int('GATEHOUSE_XML_MAX_DEPTH', 64, 4, 10_000),
+      maxAttributeLength: int('GATEHOUSE_XML_MAX_ATTRIBUTE', 64 * 1024, 256, 64 * 1024 * 1024),
+      maxNameLength: int('GATEHOUSE_XML_MAX_NAME', 1024, 16, 1024 * 1024),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

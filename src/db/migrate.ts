@@ -1,8 +1,10 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import * as foundation from './migrations/0001_foundation.ts';
+import * as runs from './migrations/0002_runs.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
+  '0002_runs': runs,
 };
 
 /**

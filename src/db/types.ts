@@ -103,7 +103,86 @@ export interface LoginThrottleTable {
   window_started_at: Timestamp;
 }
 
+export interface ProjectsTable {
+  org_id: string;
+  id: string;
+  key: string;
+  name: string;
+  github_repo: string | null;
+  default_branch: Generated<string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface TestRunsTable {
+  org_id: string;
+  id: string;
+  project_id: string;
+  commit_sha: string | null;
+  branch: string | null;
+  build: string | null;
+  attempt: Generated<number>;
+  issue_number: number | null;
+  tests: Generated<number>;
+  passed: Generated<number>;
+  failed: Generated<number>;
+  errored: Generated<number>;
+  skipped: Generated<number>;
+  flaky: Generated<number>;
+  duration_ms: Generated<number>;
+  files: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface RunFilesTable {
+  org_id: string;
+  id: string;
+  run_id: string;
+  filename: string;
+  bytes: ColumnType<string, number, number>;
+  tests: number;
+  created_at: Generated<Date>;
+}
+
+export interface TestResultsTable {
+  org_id: string;
+  id: ColumnType<string, never, never>;
+  run_id: string;
+  project_id: string;
+  file_id: string;
+  suite: string;
+  classname: string;
+  name: string;
+  test_key: Buffer;
+  status: string;
+  duration_ms: number | null;
+  failure_type: string | null;
+  failure_message: string | null;
+  failure_text: string | null;
+  system_out: string | null;
+  system_err: string | null;
+  truncated: boolean;
+  flaky: boolean;
+  reruns: ColumnType<unknown, string | null, string | null>;
+  properties: ColumnType<unknown, string | null, string | null>;
+}
+
+export interface IdempotencyKeysTable {
+  org_id: string;
+  project_id: string;
+  key: string;
+  status: number | null;
+  response: ColumnType<unknown, string | null, string | null>;
+  created_at: Generated<Date>;
+}
+
 export interface DB {
+  projects: ProjectsTable;
+  test_runs: TestRunsTable;
+  run_files: RunFilesTable;
+  test_results: TestResultsTable;
+  idempotency_keys: IdempotencyKeysTable;
   users: UsersTable;
   orgs: OrgsTable;
   memberships: MembershipsTable;

@@ -38,11 +38,15 @@ export interface Totals {
 const SKIP_STATUSES = new Set(['disabled', 'skipped', 'ignored', 'notrun', 'notrunnable']);
 
 /** The result from a testcase's direct children: error > failure > skipped > status attribute > passed. */
-export function statusOf(children: { error: boolean; failure: boolean; skipped: boolean }, statusAttr: string | undefined): TestStatus {
+export function statusOf(
+  children: { error: boolean; failure: boolean; skipped: boolean },
+  statusAttr: string | undefined,
+): TestStatus {
   if (children.error) return 'error';
   if (children.failure) return 'failed';
   if (children.skipped) return 'skipped';
-  if (statusAttr !== undefined && SKIP_STATUSES.has(statusAttr.trim().toLowerCase())) return 'skipped';
+  if (statusAttr !== undefined && SKIP_STATUSES.has(statusAttr.trim().toLowerCase()))
+    return 'skipped';
   return 'passed';
 }
 
@@ -59,7 +63,10 @@ export function emptyTotals(): Totals {
   return { tests: 0, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0, durationMs: 0 };
 }
 
-export function addCase(totals: Totals, tc: Pick<TestCase, 'status' | 'flaky' | 'durationMs'>): void {
+export function addCase(
+  totals: Totals,
+  tc: Pick<TestCase, 'status' | 'flaky' | 'durationMs'>,
+): void {
   totals.tests++;
   if (tc.status === 'passed') totals.passed++;
   else if (tc.status === 'failed') totals.failed++;

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -18,6 +19,8 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { invitationRoutes } from '../modules/invitations/invitations.routes.ts';
 import { memberRoutes } from '../modules/members/members.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
+import { projectRoutes } from '../modules/projects/projects.routes.ts';
+import { runRoutes } from '../modules/runs/runs.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
 import { Problem, sendProblem, toAppError } from './problem.ts';
@@ -59,6 +62,8 @@ const MODULES: Module[] = [
   invitationRoutes,
   apiTokenRoutes,
   auditRoutes,
+  projectRoutes,
+  runRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {
@@ -158,6 +163,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       buildLocalReference: (json, _base, _fragment, i) =>
         typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
     },
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.uploads.maxBytes, files: 1000, fields: 10, fieldSize: 1024 },
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -20,6 +20,12 @@ export function sample(
       const props = (schema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
       for (const key of (schema['required'] ?? []) as string[])
         out[key] = sample(props[key], pickId, key);
+      // Fill optional fields too where the schema wants more than the required ones.
+      const min = (schema['minProperties'] as number | undefined) ?? 0;
+      for (const key of Object.keys(props)) {
+        if (Object.keys(out).length >= min) break;
+        out[key] ??= sample(props[key], pickId, key);
+      }
       return out;
     }
     case 'array':

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TENANT_TABLES } from '../../src/db/migrations/0001_foundation.ts';
+import { TENANT_TABLES } from '../../src/db/tenant-tables.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, uniqueEmail, type Session } from '../helpers/actors.ts';
 import { sample } from '../helpers/schema-sample.ts';
@@ -36,6 +36,21 @@ beforeAll(async () => {
   });
   victimIds['invitations'] = inv.json<{ id: string }>().id;
   victimIds['api-tokens'] = (await apiToken(t.app, victim, 'victim')).id;
+  const project = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs/victim/projects',
+    headers: victim.auth,
+    payload: { key: 'victim-app', name: 'Victim app' },
+  });
+  victimIds['projects'] = project.json<{ key: string }>().key;
+  const run = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs/victim/projects/victim-app/runs?build=b1',
+    headers: { ...victim.auth, 'content-type': 'application/xml' },
+    payload:
+      '<testsuite name="s"><testcase classname="c" name="ok"/><testcase classname="c" name="bad"><failure message="no"/></testcase></testsuite>',
+  });
+  victimIds['runs'] = run.json<{ id: string }>().id;
 });
 afterAll(() => t.close());
 
@@ -114,7 +129,7 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
     for (const op of await operations()) {
       for (const headers of [attacker.auth, attackerToken.auth]) {
         const res = await t.app.inject({ ...request(op, 'victim'), headers });
-        expect(res.statusCode, `${op.method} ${op.path}`).toBe(404);
+        expect(res.statusCode, `${op.method} ${op.path} ${res.body}`).toBe(404);
         expect(res.json().detail).toBe('Organization not found');
       }
     }

@@ -4,7 +4,7 @@ import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/app-role.ts';
 import { connect, type Database } from '../../src/db/connection.ts';
-import { TENANT_TABLES } from '../../src/db/migrations/0001_foundation.ts';
+import { TENANT_TABLES } from '../../src/db/tenant-tables.ts';
 import { enterOrg, withUser } from '../../src/db/tenant.ts';
 import type { DB } from '../../src/db/types.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
@@ -28,6 +28,19 @@ beforeAll(async () => {
   ] as const) {
     await memberOf(t.app, owner, slug, 'developer');
     await apiToken(t.app, owner, slug);
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orgs/${slug}/projects`,
+      headers: owner.auth,
+      payload: { key: 'app', name: 'App' },
+    });
+    const run = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orgs/${slug}/projects/app/runs`,
+      headers: { ...owner.auth, 'content-type': 'application/xml', 'idempotency-key': 'k1' },
+      payload: '<testsuite><testcase classname="c" name="t"/></testsuite>',
+    });
+    expect(run.statusCode).toBe(201);
   }
 });
 afterAll(() => t.close());
@@ -215,7 +228,9 @@ describe('migrations', () => {
         migrateToLatest(b.db as Kysely<unknown>),
       ]);
       // Exactly one of the two applied the migrations; the other waited on the lock and found nothing to do.
-      expect(results.map((r) => r.length).sort()).toEqual([0, 1]);
+      const [applied, none] = [...results].sort((x, y) => y.length - x.length);
+      expect(applied!.length).toBeGreaterThan(0);
+      expect(none).toEqual([]);
       expect(await migrateToLatest(a.db as Kysely<unknown>)).toEqual([]);
     } finally {
       await a.close();

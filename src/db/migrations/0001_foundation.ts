@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { APP_ROLE } from '../app-role.ts';
 
-/** Tenant tables: org_id first in every key, RLS enabled and forced. */
-export const TENANT_TABLES = ['memberships', 'invitations', 'api_tokens', 'audit_events'] as const;
+// The foundation's tenant tables; later migrations add their own (see tenant-tables.ts).
+const TENANT_TABLES = ['memberships', 'invitations', 'api_tokens', 'audit_events'] as const;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   // Roles are cluster-wide; several databases (or processes) may race to create it.

@@ -8,7 +8,14 @@ const corpus = path.resolve(import.meta.dirname, '../../../../shared/junit-corpu
 interface Entry {
   file: string;
   valid: boolean;
-  expected?: { tests: number; passed: number; failed: number; errored: number; skipped: number; flaky: number };
+  expected?: {
+    tests: number;
+    passed: number;
+    failed: number;
+    errored: number;
+    skipped: number;
+    flaky: number;
+  };
 }
 const manifest = JSON.parse(fs.readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as Entry[];
 
@@ -45,25 +52,71 @@ here]]></failure><system-out>out</system-out></testcase>
         <testcase classname="a.B" name="flaky"><flakyFailure type="T" message="once"/></testcase>
         <testcase classname="a.B" name="rerun"><failure message="x"/><rerunFailure message="again"/></testcase>
       </testsuite></testsuite></testsuites>`);
-    expect(totals).toMatchObject({ tests: 6, passed: 2, failed: 2, errored: 1, skipped: 1, flaky: 1 });
-    expect(cases[0]).toMatchObject({ suitePath: 'outer / inner', durationMs: 1473309, properties: { owner: 'qa' }, status: 'passed' });
-    expect(cases[1]).toMatchObject({ status: 'failed', failureType: 'AssertionError', failureMessage: 'expected 1', failureText: 'stack\nhere', systemOut: 'out' });
-    expect(cases[2]).toMatchObject({ status: 'error', failureType: 'E', failureMessage: 'e', failureText: 'trace' });
-    expect(cases[4]).toMatchObject({ status: 'passed', flaky: true, reruns: [{ kind: 'flakyFailure', message: 'once' }] });
-    expect(cases[5]).toMatchObject({ status: 'failed', flaky: false, reruns: [{ kind: 'rerunFailure', message: 'again' }] });
+    expect(totals).toMatchObject({
+      tests: 6,
+      passed: 2,
+      failed: 2,
+      errored: 1,
+      skipped: 1,
+      flaky: 1,
+    });
+    expect(cases[0]).toMatchObject({
+      suitePath: 'outer / inner',
+      durationMs: 1473309,
+      properties: { owner: 'qa' },
+      status: 'passed',
+    });
+    expect(cases[1]).toMatchObject({
+      status: 'failed',
+      failureType: 'AssertionError',
+      failureMessage: 'expected 1',
+      failureText: 'stack\nhere',
+      systemOut: 'out',
+    });
+    expect(cases[2]).toMatchObject({
+      status: 'error',
+      failureType: 'E',
+      failureMessage: 'e',
+      failureText: 'trace',
+    });
+    expect(cases[4]).toMatchObject({
+      status: 'passed',
+      flaky: true,
+      reruns: [{ kind: 'flakyFailure', message: 'once' }],
+    });
+    expect(cases[5]).toMatchObject({
+      status: 'failed',
+      flaky: false,
+      reruns: [{ kind: 'rerunFailure', message: 'again' }],
+    });
   });
 
   it('truncates long text at the cap and says so', () => {
     const cases: TestCase[] = [];
-    const p = createJUnitParser('t.xml', (c) => cases.push(c), { textCap: 10, maxDepth: 64, maxAttributeLength: 100, maxNameLength: 100 });
-    p.write(`<testsuite><testcase name="t"><failure>${'x'.repeat(50)}</failure><system-err>short</system-err></testcase></testsuite>`);
+    const p = createJUnitParser('t.xml', (c) => cases.push(c), {
+      textCap: 10,
+      maxDepth: 64,
+      maxAttributeLength: 100,
+      maxNameLength: 100,
+    });
+    p.write(
+      `<testsuite><testcase name="t"><failure>${'x'.repeat(50)}</failure><system-err>short</system-err></testcase></testsuite>`,
+    );
     p.close();
-    expect(cases[0]).toMatchObject({ failureText: 'x'.repeat(10), systemErr: 'short', truncated: true });
+    expect(cases[0]).toMatchObject({
+      failureText: 'x'.repeat(10),
+      systemErr: 'short',
+      truncated: true,
+    });
   });
 
   it.each([
     ['a DOCTYPE with entities', '<!DOCTYPE lolz [<!ENTITY lol "lol">]><testsuite/>', /DOCTYPE/],
-    ['an external entity', '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><testsuite>&xxe;</testsuite>', /DOCTYPE/],
+    [
+      'an external entity',
+      '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><testsuite>&xxe;</testsuite>',
+      /DOCTYPE/,
+    ],
     ['a foreign root', '<html><testcase/></html>', /root element/],
     ['deep nesting', '<testsuites>' + '<testsuite>'.repeat(100), /deeper than 64/],
     ['a huge attribute', `<testsuite name="${'a'.repeat(70_000)}"/>`, /attribute "name" is longer/],

@@ -1,5 +1,13 @@
 import { SaxesParser } from 'saxes';
-import { addCase, emptyTotals, parseSeconds, statusOf, type Rerun, type TestCase, type Totals } from '../../domain/junit.ts';
+import {
+  addCase,
+  emptyTotals,
+  parseSeconds,
+  statusOf,
+  type Rerun,
+  type TestCase,
+  type Totals,
+} from '../../domain/junit.ts';
 
 export interface ParserLimits {
   /** Characters kept of each failure text and system-out/err; the rest is dropped and flagged. */
@@ -9,7 +17,12 @@ export interface ParserLimits {
   maxNameLength: number;
 }
 
-export const DEFAULT_LIMITS: ParserLimits = { textCap: 64 * 1024, maxDepth: 64, maxAttributeLength: 64 * 1024, maxNameLength: 1024 };
+export const DEFAULT_LIMITS: ParserLimits = {
+  textCap: 64 * 1024,
+  maxDepth: 64,
+  maxAttributeLength: 64 * 1024,
+  maxNameLength: 1024,
+};
 
 /** Not JUnit XML (or hostile): names where in the file the problem is. */
 export class JUnitError extends Error {
@@ -50,7 +63,11 @@ type Capture = 'failureText' | 'systemOut' | 'systemErr';
  * the file size. Testcases come out one at a time through `onCase`; totals follow the
  * corpus's counting rule. DOCTYPEs (hence entity declarations) are refused outright.
  */
-export function createJUnitParser(file: string, onCase: (tc: TestCase) => void, limits: ParserLimits = DEFAULT_LIMITS) {
+export function createJUnitParser(
+  file: string,
+  onCase: (tc: TestCase) => void,
+  limits: ParserLimits = DEFAULT_LIMITS,
+) {
   const parser = new SaxesParser({ xmlns: false, position: true });
   const totals: Totals = emptyTotals();
   const suites: string[] = [];
@@ -80,23 +97,29 @@ export function createJUnitParser(file: string, onCase: (tc: TestCase) => void, 
   };
 
   parser.on('error', (err) => fail(err.message.replace(/^.*?:\d+:\d+: /, '')));
-  parser.on('doctype', () => fail('DOCTYPE declarations are not accepted (no entities, no external references)'));
+  parser.on('doctype', () =>
+    fail('DOCTYPE declarations are not accepted (no entities, no external references)'),
+  );
   parser.on('text', append);
   parser.on('cdata', append);
 
   parser.on('opentag', (node) => {
     depth++;
     if (depth > limits.maxDepth) fail(`elements nest deeper than ${limits.maxDepth} levels`);
-    if (node.name.length > limits.maxNameLength) fail(`an element name is longer than ${limits.maxNameLength} characters`);
+    if (node.name.length > limits.maxNameLength)
+      fail(`an element name is longer than ${limits.maxNameLength} characters`);
     const attrs = node.attributes as Record<string, string>;
     for (const [key, value] of Object.entries(attrs)) {
-      if (key.length > limits.maxNameLength) fail(`an attribute name is longer than ${limits.maxNameLength} characters`);
-      if (value.length > limits.maxAttributeLength) fail(`attribute "${key}" is longer than ${limits.maxAttributeLength} characters`);
+      if (key.length > limits.maxNameLength)
+        fail(`an attribute name is longer than ${limits.maxNameLength} characters`);
+      if (value.length > limits.maxAttributeLength)
+        fail(`attribute "${key}" is longer than ${limits.maxAttributeLength} characters`);
     }
     const name = localName(node.name);
     if (!sawRoot) {
       sawRoot = true;
-      if (name !== 'testsuites' && name !== 'testsuite') fail(`the root element must be <testsuites> or <testsuite>, not <${node.name}>`);
+      if (name !== 'testsuites' && name !== 'testsuite')
+        fail(`the root element must be <testsuites> or <testsuite>, not <${node.name}>`);
     }
     if (current === null) {
       if (name === 'testsuite') suites.push(attrs['name'] ?? '');
@@ -138,16 +161,25 @@ export function createJUnitParser(file: string, onCase: (tc: TestCase) => void, 
           break;
         case 'skipped':
           tc.skipped = true;
-          if (!tc.error && !tc.failure && attrs['message'] !== undefined) tc.failureMessage ??= attrs['message'];
+          if (!tc.error && !tc.failure && attrs['message'] !== undefined)
+            tc.failureMessage ??= attrs['message'];
           break;
         case 'flakyFailure':
         case 'flakyError':
           tc.flaky = true;
-          tc.reruns.push({ kind: name, type: attrs['type'] ?? null, message: attrs['message'] ?? null });
+          tc.reruns.push({
+            kind: name,
+            type: attrs['type'] ?? null,
+            message: attrs['message'] ?? null,
+          });
           break;
         case 'rerunFailure':
         case 'rerunError':
-          tc.reruns.push({ kind: name, type: attrs['type'] ?? null, message: attrs['message'] ?? null });
+          tc.reruns.push({
+            kind: name,
+            type: attrs['type'] ?? null,
+            message: attrs['message'] ?? null,
+          });
           break;
         case 'system-out':
           capture = { field: 'systemOut', into: tc };

@@ -1,0 +1,12 @@
+/** Every tenant table: org_id first in every key, RLS enabled and forced. */
+export const TENANT_TABLES = [
+  'memberships',
+  'invitations',
+  'api_tokens',
+  'audit_events',
+  'projects',
+  'test_runs',
+  'run_files',
+  'test_results',
+  'idempotency_keys',
+] as const;

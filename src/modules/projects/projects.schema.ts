@@ -1,0 +1,44 @@
+import { Type } from 'typebox';
+import { Slug, Uuid } from '../auth/auth.schema.ts';
+
+export const ProjectKey = Type.String({
+  pattern: '^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$',
+  minLength: 1,
+  maxLength: 64,
+});
+const GithubRepo = Type.String({
+  pattern: '^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$',
+  maxLength: 140,
+});
+const Branch = Type.String({ minLength: 1, maxLength: 255 });
+
+export const ProjectParams = Type.Object(
+  { org: Slug, project: ProjectKey },
+  { additionalProperties: false },
+);
+export const CreateProjectBody = Type.Object(
+  {
+    key: ProjectKey,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    githubRepo: Type.Optional(Type.Union([GithubRepo, Type.Null()])),
+    defaultBranch: Type.Optional(Branch),
+  },
+  { additionalProperties: false },
+);
+export const UpdateProjectBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    githubRepo: Type.Optional(Type.Union([GithubRepo, Type.Null()])),
+    defaultBranch: Type.Optional(Branch),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const ProjectOut = Type.Object({
+  id: Uuid,
+  key: Type.String(),
+  name: Type.String(),
+  githubRepo: Type.Union([Type.String(), Type.Null()]),
+  defaultBranch: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});

@@ -1,0 +1,103 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import { withTenant, type Caller } from '../../db/tenant.ts';
+import type { DB, ProjectsTable } from '../../db/types.ts';
+import { Conflict } from '../../errors.ts';
+import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
+import { findProject, requireProject } from './projects.queries.ts';
+
+export function projectOut(p: Selectable<ProjectsTable>) {
+  return {
+    id: p.id,
+    key: p.key,
+    name: p.name,
+    githubRepo: p.github_repo,
+    defaultBranch: p.default_branch,
+    createdAt: p.created_at.toISOString(),
+    updatedAt: p.updated_at.toISOString(),
+  };
+}
+
+interface ProjectInput {
+  key: string;
+  name: string;
+  githubRepo?: string | null | undefined;
+  defaultBranch?: string | undefined;
+}
+
+export function createProjectService(deps: { db: Kysely<DB> }) {
+  const { db } = deps;
+  return {
+    create(caller: Caller, slug: string, input: ProjectInput) {
+      return withTenant(db, caller, slug, 'projects:write', async (trx, ctx) => {
+        if ((await findProject(trx, ctx.orgId, input.key)) !== undefined) {
+          throw new Conflict(`A project with the key "${input.key}" already exists`);
+        }
+        const project = await trx
+          .insertInto('projects')
+          .values({
+            org_id: ctx.orgId,
+            id: uuidv7(),
+            key: input.key,
+            name: input.name,
+            github_repo: input.githubRepo ?? null,
+            ...(input.defaultBranch !== undefined ? { default_branch: input.defaultBranch } : {}),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await ctx.audit({
+          action: 'project.created',
+          targetType: 'project',
+          targetId: project.id,
+          data: { key: project.key },
+        });
+        return projectOut(project);
+      });
+    },
+
+    list(caller: Caller, slug: string, page: PageQuery) {
+      const after = decodeCursor(page.cursor);
+      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
+        let q = trx
+          .selectFrom('projects')
+          .selectAll()
+          .where('org_id', '=', ctx.orgId)
+          .orderBy('key')
+          .limit(page.limit + 1);
+        if (after !== undefined) q = q.where('key', '>', after);
+        return toPage(await q.execute(), page.limit, (p) => p.key, projectOut);
+      });
+    },
+
+    get(caller: Caller, slug: string, key: string) {
+      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) =>
+        projectOut(await requireProject(trx, ctx.orgId, key)),
+      );
+    },
+
+    update(caller: Caller, slug: string, key: string, input: Partial<Omit<ProjectInput, 'key'>>) {
+      return withTenant(db, caller, slug, 'projects:write', async (trx, ctx) => {
+        const before = await requireProject(trx, ctx.orgId, key);
+        const project = await trx
+          .updateTable('projects')
+          .set({
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.githubRepo !== undefined ? { github_repo: input.githubRepo } : {}),
+            ...(input.defaultBranch !== undefined ? { default_branch: input.defaultBranch } : {}),
+            updated_at: sql<Date>`now()`,
+          })
+          .where('org_id', '=', ctx.orgId)
+          .where('id', '=', before.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await ctx.audit({
+          action: 'project.updated',
+          targetType: 'project',
+          targetId: project.id,
+          data: { changes: input },
+        });
+        return projectOut(project);
+      });
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import type { Transaction } from 'kysely';
+import type { TestCase, Totals } from '../../domain/junit.ts';
+import type { DB } from '../../db/types.ts';
+import { AppError } from '../../errors.ts';
+import { createJUnitParser, JUnitError, type ParserLimits } from './junit-parser.ts';
+import { insertResults } from './runs.queries.ts';
+
+export interface UploadFile {
+  filename: string;
+  stream: Readable;
+  /** Bytes read from the wire for this file, known once the stream has ended. */
+  bytes(): number;
+}
+
+const BATCH = 2000;
+
+/** A located JUnit problem as a 400 problem naming the file, line and column. */
+export function junitProblem(err: JUnitError): AppError {
+  return new AppError(400, 'invalid_junit', err.message, {
+    file: err.file,
+    line: err.line,
+    column: err.column,
+    errors: [
+      {
+        path: `file/${err.file}`,
+        message: `line ${err.line}, column ${err.column}: ${err.reason}`,
+      },
+    ],
+  });
+}
+
+/**
+ * Streams one file through the parser into the transaction in batches: memory stays flat,
+ * and the caller's transaction means a file that fails half-way leaves nothing behind.
+ */
+export async function ingestFile(
+  trx: Transaction<DB>,
+  ids: { orgId: string; runId: string; projectId: string; fileId: string },
+  file: UploadFile,
+  limits: ParserLimits,
+): Promise<Totals> {
+  let batch: TestCase[] = [];
+  const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
+  const decoder = new StringDecoder('utf8');
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    await insertResults(trx, ids, rows);
+  };
+  try {
+    for await (const chunk of file.stream) {
+      parser.write(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      if (batch.length >= BATCH) await flush();
+    }
+    parser.write(decoder.end());
+    const totals = parser.close();
+    await flush();
+    return totals;
+  } catch (err) {
+    file.stream.destroy();
+    if (err instanceof JUnitError) throw junitProblem(err);
+    throw err;
+  }
+}

@@ -1,0 +1,101 @@
+import type { Module } from '../../http/app.ts';
+import { callerOf } from '../../http/types.ts';
+import { AppError } from '../../errors.ts';
+import { Page } from '../../lib/pagination.ts';
+import { ProjectParams } from '../projects/projects.schema.ts';
+import {
+  ListRunsQuery,
+  ResultOut,
+  ResultsQuery,
+  RunDetailOut,
+  RunOut,
+  RunParams,
+  UploadHeaders,
+  UploadQuery,
+} from './runs.schema.ts';
+import { createRunService } from './runs.service.ts';
+import { uploadFiles } from './upload-stream.ts';
+
+export const runRoutes: Module = (app, { database, config }) => {
+  const runs = createRunService({ db: database.db, config });
+  const tags = ['runs'];
+  const maxBytes = config.uploads.maxBytes;
+
+  // XML bodies reach the handler as a stream: parsed as they arrive, never buffered whole.
+  app.addContentTypeParser(['application/xml', 'text/xml'], (_request, payload, done) =>
+    done(null, payload),
+  );
+
+  app.post(
+    '/api/v1/orgs/:org/projects/:project/runs',
+    {
+      bodyLimit: maxBytes,
+      schema: {
+        tags,
+        summary:
+          'Upload JUnit XML (raw application/xml or text/xml, optionally gzip; or multipart/form-data with several files)',
+        consumes: ['application/xml', 'text/xml', 'multipart/form-data'],
+        params: ProjectParams,
+        querystring: UploadQuery,
+        headers: UploadHeaders,
+        response: { 201: RunOut },
+      },
+    },
+    async (req, reply) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > maxBytes)
+        throw new AppError(
+          413,
+          'too_large',
+          `The upload is larger than the limit of ${maxBytes} bytes`,
+        );
+      const q = req.query;
+      const { run } = await runs.upload(
+        callerOf(req),
+        req.params.org,
+        req.params.project,
+        {
+          commit: q.commit ?? null,
+          branch: q.branch ?? null,
+          build: q.build ?? null,
+          attempt: q.attempt,
+          issue: q.issue ?? null,
+        },
+        req.headers['idempotency-key'],
+        uploadFiles(req, q.filename, maxBytes),
+      );
+      return reply.code(201).send(run);
+    },
+  );
+
+  app.get(
+    '/api/v1/orgs/:org/projects/:project/runs',
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        querystring: ListRunsQuery,
+        response: { 200: Page(RunOut) },
+      },
+    },
+    (req) => runs.list(callerOf(req), req.params.org, req.params.project, req.query),
+  );
+  app.get(
+    '/api/v1/orgs/:org/projects/:project/runs/:runId',
+    { schema: { tags, params: RunParams, response: { 200: RunDetailOut } } },
+    (req) => runs.get(callerOf(req), req.params.org, req.params.project, req.params.runId),
+  );
+  app.get(
+    '/api/v1/orgs/:org/projects/:project/runs/:runId/results',
+    {
+      schema: {
+        tags,
+        params: RunParams,
+        querystring: ResultsQuery,
+        response: { 200: Page(ResultOut) },
+      },
+    },
+    (req) =>
+      runs.results(callerOf(req), req.params.org, req.params.project, req.params.runId, req.query),
+  );
+};

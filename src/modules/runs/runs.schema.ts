@@ -1,0 +1,113 @@
+import { Type } from 'typebox';
+import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { ProjectKey } from '../projects/projects.schema.ts';
+
+export const RunParams = Type.Object(
+  { org: Slug, project: ProjectKey, runId: Uuid },
+  { additionalProperties: false },
+);
+
+export const UploadQuery = Type.Object(
+  {
+    commit: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    build: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    attempt: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    issue: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_000_000_000 })),
+    filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UploadHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+export const ListRunsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    commit: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    issue: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_000_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ResultsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    status: Type.Optional(
+      Type.Union(['passed', 'failed', 'error', 'skipped'].map((s) => Type.Literal(s))),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Union([t, Type.Null()]);
+
+export const Totals = Type.Object({
+  tests: Type.Integer(),
+  passed: Type.Integer(),
+  failed: Type.Integer(),
+  errored: Type.Integer(),
+  skipped: Type.Integer(),
+  flaky: Type.Integer(),
+});
+
+export const RunOut = Type.Object({
+  id: Uuid,
+  project: Type.String(),
+  commit: Nullable(Type.String()),
+  branch: Nullable(Type.String()),
+  build: Nullable(Type.String()),
+  attempt: Type.Integer(),
+  issue: Nullable(Type.Integer()),
+  totals: Totals,
+  passRate: Nullable(Type.Number()),
+  durationMs: Type.Number(),
+  files: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  url: Type.String(),
+});
+
+export const RunDetailOut = Type.Object({
+  ...RunOut.properties,
+  uploads: Type.Array(
+    Type.Object({
+      id: Uuid,
+      filename: Type.String(),
+      bytes: Type.Integer(),
+      tests: Type.Integer(),
+      createdAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+export const ResultOut = Type.Object({
+  id: Type.String(),
+  testId: Type.String(),
+  suite: Type.String(),
+  classname: Type.String(),
+  name: Type.String(),
+  status: Type.String(),
+  durationMs: Nullable(Type.Number()),
+  failureType: Nullable(Type.String()),
+  failureMessage: Nullable(Type.String()),
+  failureText: Nullable(Type.String()),
+  systemOut: Nullable(Type.String()),
+  systemErr: Nullable(Type.String()),
+  truncated: Type.Boolean(),
+  flaky: Type.Boolean(),
+  reruns: Type.Array(
+    Type.Object({
+      kind: Type.String(),
+      type: Nullable(Type.String()),
+      message: Nullable(Type.String()),
+    }),
+  ),
+  properties: Type.Record(Type.String(), Type.String()),
+});

@@ -1,0 +1,92 @@
+import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.ts';
+import type { UploadFile } from './ingest.ts';
+
+const XML_TYPES = new Set(['application/xml', 'text/xml']);
+
+function tooLarge(max: number): AppError {
+  return new AppError(413, 'too_large', `The upload is larger than the limit of ${max} bytes`);
+}
+
+/** Counts bytes through a stream and fails it with 413 past `max` (shared across files). */
+function counter(budget: { used: number; max: number }, own: { bytes: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      own.bytes += chunk.length;
+      budget.used += chunk.length;
+      if (budget.used > budget.max) done(tooLarge(budget.max));
+      else done(null, chunk);
+    },
+  });
+}
+
+function decoded(
+  filename: string,
+  source: Readable,
+  gzip: boolean,
+  wire: { used: number; max: number },
+): UploadFile {
+  const own = { bytes: 0 };
+  const inflated = { used: 0, max: wire.max };
+  const out = new PassThrough();
+  const stages: NodeJS.ReadWriteStream[] = [counter(wire, own)];
+  // A gzip bomb is bounded too: the inflated size counts against the same limit.
+  if (gzip) stages.push(createGunzip(), counter(inflated, { bytes: 0 }));
+  pipeline([source, ...stages, out], (err) => {
+    if (err !== null && err !== undefined) {
+      const code = (err as { code?: string }).code ?? '';
+      out.destroy(
+        code.startsWith('Z_')
+          ? new AppError(400, 'bad_gzip', `${filename}: the gzip data is truncated or corrupt`)
+          : err,
+      );
+    }
+  });
+  return { filename, stream: out, bytes: () => own.bytes };
+}
+
+/**
+ * The files of an upload request: a raw `application/xml`/`text/xml` body (optionally
+ * `Content-Encoding: gzip`) or `multipart/form-data` with several files (`.gz` parts are
+ * inflated). Checked lazily, so the access check runs before anything is read.
+ */
+export async function* uploadFiles(
+  request: FastifyRequest,
+  filename: string | undefined,
+  maxBytes: number,
+): AsyncGenerator<UploadFile> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const wire = { used: 0, max: maxBytes };
+  if (XML_TYPES.has(type)) {
+    if (encoding !== 'identity' && encoding !== 'gzip') {
+      throw new AppError(
+        415,
+        'unsupported_encoding',
+        `Content-Encoding "${encoding}" is not supported; use gzip or none`,
+      );
+    }
+    yield decoded(filename ?? 'upload.xml', request.body as Readable, encoding === 'gzip', wire);
+    return;
+  }
+  if (request.isMultipart()) {
+    for await (const part of request.files({
+      limits: { fileSize: maxBytes, files: 1000, fieldSize: 1024 },
+    })) {
+      const name = (part.filename || 'upload.xml').slice(0, 255);
+      const gzip =
+        name.endsWith('.gz') ||
+        part.mimetype === 'application/gzip' ||
+        part.mimetype === 'application/x-gzip';
+      yield decoded(name, part.file, gzip, wire);
+    }
+    return;
+  }
+  throw new AppError(
+    415,
+    'unsupported_media_type',
+    `Upload JUnit XML as application/xml, text/xml or multipart/form-data (got "${type || 'no content type'}")`,
+  );
+}

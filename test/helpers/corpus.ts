@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const CORPUS = path.resolve(import.meta.dirname, '../../../shared/junit-corpus');
+
+export interface CorpusEntry {
+  file: string;
+  valid: boolean;
+  expected?: {
+    tests: number;
+    passed: number;
+    failed: number;
+    errored: number;
+    skipped: number;
+    flaky: number;
+  };
+}
+
+export const manifest = JSON.parse(
+  fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8'),
+) as CorpusEntry[];
+
+export function corpusFile(file: string): Buffer {
+  return fs.readFileSync(path.join(CORPUS, 'files', file));
+}
