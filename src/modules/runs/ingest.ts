@@ -62,6 +62,14 @@ export async function ingestFile(
   } catch (err) {
     file.stream.destroy();
     if (err instanceof JUnitError) throw junitProblem(err);
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new AppError(
+        400,
+        'bad_gzip',
+        `${file.filename}: the gzip data is truncated or corrupt`,
+      );
+    }
     throw err;
   }
 }

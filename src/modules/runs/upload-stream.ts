@@ -34,16 +34,8 @@ function decoded(
   const stages: NodeJS.ReadWriteStream[] = [counter(wire, own)];
   // A gzip bomb is bounded too: the inflated size counts against the same limit.
   if (gzip) stages.push(createGunzip(), counter(inflated, { bytes: 0 }));
-  pipeline([source, ...stages, out], (err) => {
-    if (err !== null && err !== undefined) {
-      const code = (err as { code?: string }).code ?? '';
-      out.destroy(
-        code.startsWith('Z_')
-          ? new AppError(400, 'bad_gzip', `${filename}: the gzip data is truncated or corrupt`)
-          : err,
-      );
-    }
-  });
+  // Errors reach the reader through `out`; ingestFile turns them into problems.
+  pipeline([source, ...stages, out], () => undefined);
   return { filename, stream: out, bytes: () => own.bytes };
 }
 

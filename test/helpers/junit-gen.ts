@@ -1,0 +1,26 @@
+/** Generates JUnit XML: `count` testcases, every `failEvery`-th failing with a message and stack. */
+export function* junitChunks(
+  count: number,
+  opts: { failEvery?: number; suite?: string; perChunk?: number } = {},
+): Generator<string> {
+  const failEvery = opts.failEvery ?? 10;
+  const perChunk = opts.perChunk ?? 500;
+  yield `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites><testsuite name="${opts.suite ?? 'generated'}" tests="${count}">\n`;
+  let buf = '';
+  for (let i = 0; i < count; i++) {
+    if (i % failEvery === failEvery - 1) {
+      buf += `<testcase classname="com.example.Service${i % 97}Test" name="case_${i}" time="0.${i % 1000}"><failure type="java.lang.AssertionError" message="expected &lt;${i}&gt; but was &lt;${i + 1}&gt;">java.lang.AssertionError: expected ${i}\n\tat com.example.Service${i % 97}Test.case_${i}(Service${i % 97}Test.java:${i % 400})\n\tat java.base/jdk.internal.reflect.NativeMethodAccessorImpl.invoke0(Native Method)</failure><system-out>log line for case ${i}</system-out></testcase>\n`;
+    } else {
+      buf += `<testcase classname="com.example.Service${i % 97}Test" name="case_${i}" time="0.${i % 1000}"/>\n`;
+    }
+    if ((i + 1) % perChunk === 0) {
+      yield buf;
+      buf = '';
+    }
+  }
+  yield `${buf}</testsuite></testsuites>\n`;
+}
+
+export function junitXml(count: number, opts: { failEvery?: number; suite?: string } = {}): string {
+  return [...junitChunks(count, opts)].join('');
+}
