@@ -4,6 +4,7 @@ import { openStorage } from '../db/storage.ts';
 import { createLogger } from '../logger.ts';
 import { addSigningKey } from '../modules/auth/signing-keys.ts';
 import { serve } from '../server.ts';
+import { upload, UPLOAD_USAGE } from './upload.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -11,10 +12,23 @@ Commands:
   serve         serve the API and dashboard (embedded PostgreSQL unless DATABASE_URL is set)
   migrate       apply pending database migrations
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
+  upload        upload JUnit XML results from CI (see "gatehouse upload --help")
 
 Configuration comes from the environment; see README.md.`;
 
 export async function main(argv: string[]): Promise<number> {
+  // CI commands take their own options; they never need the server's configuration.
+  if (argv[0] === 'upload') {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(`${UPLOAD_USAGE}\n`);
+      return 0;
+    }
+    return upload(argv.slice(1), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+    });
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -3,6 +3,7 @@ import { callerOf } from '../../http/types.ts';
 import { Page, PageQuery } from '../../lib/pagination.ts';
 import { OrgParams } from '../orgs/orgs.schema.ts';
 import {
+  CurrentTokenOut,
   ApiTokenOut,
   ApiTokenParams,
   CreateApiTokenBody,
@@ -46,5 +47,8 @@ export const apiTokenRoutes: Module = (app, { database }) => {
       await tokens.revoke(callerOf(req), req.params.org, req.params.id);
       return reply.code(204).send();
     },
+  );
+  app.get('/api/v1/token', { schema: { tags, response: { 200: CurrentTokenOut } } }, (req) =>
+    tokens.current(callerOf(req)),
   );
 };

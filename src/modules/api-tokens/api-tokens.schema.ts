@@ -26,3 +26,10 @@ export const CreatedApiTokenOut = Type.Object({
   ...ApiTokenOut.properties,
   token: Type.String({ description: 'Shown once; store it as a CI secret' }),
 });
+
+export const CurrentTokenOut = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  role: Type.String(),
+  org: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
+});

@@ -1,9 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import { enterOrg, withTenant, withUser, type Caller } from '../../db/tenant.ts';
 import type { ApiTokensTable, DB } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
-import { BadInput, Forbidden, NotFound } from '../../errors.ts';
+import { BadInput, Forbidden, NotFound, Unauthorized } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { newOrgSecret } from '../../lib/tokens.ts';
 
@@ -84,6 +84,36 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
           .limit(page.limit + 1);
         if (after !== undefined) q = q.where('id', '<', after);
         return toPage(await q.execute(), page.limit, (t) => t.id, tokenOut);
+      });
+    },
+
+    /** What an API token is: lets a CI job learn its organization from the token alone. */
+    current(caller: Caller) {
+      const actor = caller.actor;
+      if (actor.kind !== 'token')
+        throw new Forbidden('This describes API tokens; people use /api/v1/me');
+      return withUser(db, null, async (trx) => {
+        await enterOrg(trx, actor.orgId);
+        const row = await trx
+          .selectFrom('api_tokens as t')
+          .innerJoin('orgs as o', 'o.id', 't.org_id')
+          .select(['t.id', 't.name', 't.role', 'o.id as org_id', 'o.slug', 'o.name as org_name'])
+          .where('t.org_id', '=', actor.orgId)
+          .where('t.token_hash', '=', actor.tokenHash)
+          .where('t.revoked_at', 'is', null)
+          .where((eb) =>
+            eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', sql<Date>`now()`)]),
+          )
+          .where('o.deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (row === undefined)
+          throw new Unauthorized('The API token is invalid, expired or revoked');
+        return {
+          id: row.id,
+          name: row.name,
+          role: row.role,
+          org: { id: row.org_id, slug: row.slug, name: row.org_name },
+        };
       });
     },
 
