@@ -1,7 +1,11 @@
 import { authRead } from './auth-read.ts';
+import { ingest } from './ingest.ts';
 
 /** `npm run bench [name...]`: runs the benchmarks and prints each one's figures and ratio. */
-const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = { 'auth-read': authRead };
+const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
+  'auth-read': authRead,
+  ingest,
+};
 
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(BENCHES)) {

@@ -14,7 +14,7 @@ export interface UploadFile {
   bytes(): number;
 }
 
-const BATCH = 2000;
+const BATCH = 5000;
 
 /** A located JUnit problem as a 400 problem naming the file, line and column. */
 export function junitProblem(err: JUnitError): AppError {
@@ -44,11 +44,16 @@ export async function ingestFile(
   let batch: TestCase[] = [];
   const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
   const decoder = new StringDecoder('utf8');
+  // One batch is written while the next is parsed: PostgreSQL and the parser overlap.
+  let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
+    await inFlight;
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    await insertResults(trx, ids, rows);
+    inFlight = insertResults(trx, ids, rows);
+    // Surface a failure on the next await, not as an unhandled rejection.
+    inFlight.catch(() => undefined);
   };
   try {
     for await (const chunk of file.stream) {
@@ -58,9 +63,12 @@ export async function ingestFile(
     parser.write(decoder.end());
     const totals = parser.close();
     await flush();
+    await inFlight;
     return totals;
   } catch (err) {
     file.stream.destroy();
+    // Let a batch still on the wire finish before the transaction is rolled back.
+    await inFlight.catch(() => undefined);
     if (err instanceof JUnitError) throw junitProblem(err);
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
