@@ -154,7 +154,7 @@ export async function endToEnd(file: string, what: string): Promise<Measure> {
       },
       body: Readable.toWeb(createReadStream(file, { highWaterMark: 256 * 1024 })) as ReadableStream,
       duplex: 'half',
-    } as RequestInit);
+    });
     const body = (await res.json()) as { totals?: { tests: number }; detail?: string };
     const seconds = (performance.now() - started) / 1000;
     if (res.status !== 201) throw new Error(`upload: ${res.status} ${body.detail ?? ''}`);
