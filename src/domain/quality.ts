@@ -1,0 +1,235 @@
+import safeRegex from 'safe-regex2';
+
+/** The per-project quality configuration: root-cause categories, gates, success criteria. */
+
+export const MATCH_FIELDS = ['type', 'message', 'text', 'classname', 'name'] as const;
+export type MatchField = (typeof MATCH_FIELDS)[number];
+
+export interface Category {
+  name: string;
+  label?: string | undefined;
+  blocking?: boolean | undefined;
+  match: Partial<Record<MatchField, string>>;
+}
+
+export const OPS = ['>=', '>', '<=', '<', '==', '!=', 'in'] as const;
+export type Op = (typeof OPS)[number];
+
+export interface Condition {
+  metric: string;
+  op: Op;
+  value: number | string | (number | string)[];
+  /** For failed_in_category (required) and regressions (optional): one category or several. */
+  category?: string | string[] | undefined;
+}
+
+export interface Gate {
+  key: string;
+  name: string;
+  requires?: string[] | undefined;
+  conditions: Condition[];
+}
+
+export interface Criterion {
+  key: string;
+  text: string;
+  gate?: string | undefined;
+  condition?: Condition | undefined;
+  manual?: boolean | undefined;
+}
+
+export interface QualityConfig {
+  categories: Category[];
+  gates: Gate[];
+  criteria: Criterion[];
+}
+
+export interface ConfigError {
+  path: string;
+  message: string;
+}
+
+/** With no configuration: one gate, pass rate ≥ 90% with at least one test and no failure in a blocking category. */
+export const DEFAULT_CONFIG: QualityConfig = {
+  categories: [],
+  gates: [
+    {
+      key: 'tests',
+      name: 'Tests',
+      conditions: [
+        { metric: 'tests_total', op: '>=', value: 1 },
+        { metric: 'pass_rate', op: '>=', value: 0.9 },
+        { metric: 'blocking_failures', op: '==', value: 0 },
+      ],
+    },
+  ],
+  criteria: [],
+};
+
+export const MAX_PATTERN_LENGTH = 500;
+/** Matching looks at this many characters of each field, so no pattern meets a megabyte. */
+export const MATCH_INPUT_LIMIT = 4096;
+
+/** `(?i)` prefix → case-insensitive; refuses long or catastrophically backtracking patterns. */
+export function compilePattern(pattern: string): RegExp | string {
+  if (pattern.length > MAX_PATTERN_LENGTH) return `is longer than ${MAX_PATTERN_LENGTH} characters`;
+  let source = pattern;
+  let flags = 'u';
+  if (source.startsWith('(?i)')) {
+    source = source.slice(4);
+    flags += 'i';
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(source, flags);
+  } catch (err) {
+    return `is not a valid regular expression: ${(err as Error).message}`;
+  }
+  if (!safeRegex(re)) return 'could backtrack catastrophically (nested quantifiers); simplify it';
+  return re;
+}
+
+function cycleFrom(gates: Gate[]): string[] | null {
+  const byKey = new Map(gates.map((g) => [g.key, g]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (key: string): string[] | null => {
+    if (state.get(key) === 'done') return null;
+    if (state.get(key) === 'visiting') return [...stack.slice(stack.indexOf(key)), key];
+    state.set(key, 'visiting');
+    stack.push(key);
+    for (const dep of byKey.get(key)?.requires ?? []) {
+      const cycle = visit(dep);
+      if (cycle !== null) return cycle;
+    }
+    stack.pop();
+    state.set(key, 'done');
+    return null;
+  };
+  for (const g of gates) {
+    const cycle = visit(g.key);
+    if (cycle !== null) return cycle;
+  }
+  return null;
+}
+
+/**
+ * The checks a schema cannot make: patterns, references between parts, cycles and
+ * metric-specific values. Paths are JSON-pointer-like, from `body`.
+ */
+export function validateConfig(
+  config: QualityConfig,
+  metricKinds: Record<string, 'number' | 'verdict'>,
+): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const categories = new Set<string>();
+  config.categories.forEach((c, i) => {
+    if (categories.has(c.name))
+      errors.push({
+        path: `body/categories/${i}/name`,
+        message: `repeats the category "${c.name}"`,
+      });
+    categories.add(c.name);
+    const fields = Object.entries(c.match);
+    if (fields.length === 0)
+      errors.push({
+        path: `body/categories/${i}/match`,
+        message: 'needs at least one of type, message, text, classname, name',
+      });
+    for (const [field, pattern] of fields) {
+      const compiled = compilePattern(pattern ?? '');
+      if (typeof compiled === 'string')
+        errors.push({ path: `body/categories/${i}/match/${field}`, message: compiled });
+    }
+  });
+
+  const checkCondition = (cond: Condition, path: string) => {
+    const kind = metricKinds[cond.metric];
+    if (kind === undefined) {
+      errors.push({
+        path: `${path}/metric`,
+        message: `is not a known metric (${Object.keys(metricKinds).join(', ')})`,
+      });
+      return;
+    }
+    const cats =
+      cond.category === undefined
+        ? []
+        : Array.isArray(cond.category)
+          ? cond.category
+          : [cond.category];
+    if (cond.metric === 'failed_in_category' && cats.length === 0) {
+      errors.push({ path: `${path}/category`, message: 'is required for failed_in_category' });
+    }
+    for (const cat of cats) {
+      if (!categories.has(cat))
+        errors.push({ path: `${path}/category`, message: `names no category ("${cat}")` });
+    }
+    if (cond.op === 'in') {
+      if (!Array.isArray(cond.value))
+        errors.push({ path: `${path}/value`, message: 'must be a list with the operator "in"' });
+    } else if (Array.isArray(cond.value)) {
+      errors.push({
+        path: `${path}/value`,
+        message: `must not be a list with the operator "${cond.op}"`,
+      });
+    }
+    const values = Array.isArray(cond.value) ? cond.value : [cond.value];
+    if (kind === 'number' && values.some((v) => typeof v !== 'number')) {
+      errors.push({ path: `${path}/value`, message: `must be a number for ${cond.metric}` });
+    }
+    if (kind === 'verdict') {
+      if (!['==', '!=', 'in'].includes(cond.op))
+        errors.push({ path: `${path}/op`, message: `must be ==, != or in for ${cond.metric}` });
+      if (values.some((v) => !['pass', 'conditional_pass', 'fail'].includes(String(v)))) {
+        errors.push({ path: `${path}/value`, message: 'must be pass, conditional_pass or fail' });
+      }
+    }
+  };
+
+  const gates = new Set<string>();
+  config.gates.forEach((g, i) => {
+    if (gates.has(g.key))
+      errors.push({ path: `body/gates/${i}/key`, message: `repeats the gate "${g.key}"` });
+    gates.add(g.key);
+    g.conditions.forEach((c, j) => checkCondition(c, `body/gates/${i}/conditions/${j}`));
+  });
+  config.gates.forEach((g, i) =>
+    (g.requires ?? []).forEach((r, j) => {
+      if (!gates.has(r))
+        errors.push({ path: `body/gates/${i}/requires/${j}`, message: `names no gate ("${r}")` });
+      if (r === g.key)
+        errors.push({
+          path: `body/gates/${i}/requires/${j}`,
+          message: 'a gate cannot require itself',
+        });
+    }),
+  );
+  const cycle = cycleFrom(config.gates.filter((g) => !(g.requires ?? []).includes(g.key)));
+  if (cycle !== null) {
+    const i = config.gates.findIndex((g) => g.key === cycle[0]);
+    errors.push({
+      path: `body/gates/${i}/requires`,
+      message: `forms a cycle: ${cycle.join(' → ')}`,
+    });
+  }
+
+  const criteria = new Set<string>();
+  config.criteria.forEach((c, i) => {
+    if (criteria.has(c.key))
+      errors.push({ path: `body/criteria/${i}/key`, message: `repeats the criterion "${c.key}"` });
+    criteria.add(c.key);
+    const bindings = [c.gate !== undefined, c.condition !== undefined, c.manual === true].filter(
+      Boolean,
+    ).length;
+    if (bindings !== 1)
+      errors.push({
+        path: `body/criteria/${i}`,
+        message: 'needs exactly one of gate, condition or manual: true',
+      });
+    if (c.gate !== undefined && !gates.has(c.gate))
+      errors.push({ path: `body/criteria/${i}/gate`, message: `names no gate ("${c.gate}")` });
+    if (c.condition !== undefined) checkCondition(c.condition, `body/criteria/${i}/condition`);
+  });
+  return errors;
+}
