@@ -34,7 +34,7 @@ interface Metric {
   /** How the actual value reads in a reason, e.g. "pass rate 80.0% (48 of 60)". */
   describe(actual: Value, f: GateFacts, c: Condition): string;
   /** How an expected value reads, e.g. "90%". */
-  expected?(v: number | string): string;
+  expected?: (v: number | string) => string;
 }
 
 const cats = (c: Condition) =>
@@ -168,7 +168,7 @@ export function checkCondition(c: Condition, f: GateFacts): ConditionResult {
   if (c.metric === 'pass_rate' && typeof actual === 'number')
     actual = Math.round(actual * 1e9) / 1e9;
   if (compare(actual, c.op, c.value)) return { ok: true, reason: null };
-  const fmt = metric.expected ?? String;
+  const fmt = (v: number | string) => (metric.expected === undefined ? String(v) : metric.expected(v));
   const expected = Array.isArray(c.value) ? c.value.map((v) => fmt(v)).join(', ') : fmt(c.value);
   const subject = metric.describe(actual, f, c);
   if (metric.kind === 'number' && c.op === '==' && Number(c.value) === 0)
