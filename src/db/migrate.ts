@@ -1,10 +1,12 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import * as foundation from './migrations/0001_foundation.ts';
 import * as runs from './migrations/0002_runs.ts';
+import * as quality from './migrations/0003_quality.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_runs': runs,
+  '0003_quality': quality,
 };
 
 /**

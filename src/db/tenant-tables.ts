@@ -9,4 +9,10 @@ export const TENANT_TABLES = [
   'run_files',
   'test_results',
   'idempotency_keys',
+  'tracked_issues',
+  'reviews',
+  'quality_configs',
+  'criterion_checks',
+  'gate_reports',
+  'gate_state_changes',
 ] as const;

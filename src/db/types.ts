@@ -166,6 +166,71 @@ export interface TestResultsTable {
   flaky: boolean;
   reruns: ColumnType<unknown, string | null, string | null>;
   properties: ColumnType<unknown, string | null, string | null>;
+  signature: string | null;
+}
+
+type Json = ColumnType<unknown, string, string>;
+
+export interface TrackedIssuesTable {
+  org_id: string;
+  id: string;
+  project_id: string;
+  number: number;
+  title: string;
+  phase: Generated<string>;
+  github_issue_url: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ReviewsTable {
+  org_id: string;
+  id: string;
+  issue_id: string;
+  verdict: string;
+  conditions: Json;
+  notes: string | null;
+  reviewer: string;
+  recorded_by: string;
+  created_at: Generated<Date>;
+}
+
+export interface QualityConfigsTable {
+  org_id: string;
+  project_id: string;
+  config: Json;
+  version: Generated<number>;
+  updated_by: string;
+  updated_at: Generated<Date>;
+}
+
+export interface CriterionChecksTable {
+  org_id: string;
+  issue_id: string;
+  criterion_key: string;
+  checked: boolean;
+  checked_by: string;
+  checked_at: Generated<Date>;
+}
+
+export interface GateReportsTable {
+  org_id: string;
+  issue_id: string;
+  run_id: string | null;
+  report: Json;
+  evaluated_at: Generated<Date>;
+}
+
+export interface GateStateChangesTable {
+  org_id: string;
+  id: string;
+  issue_id: string;
+  gate_key: string;
+  from_state: string | null;
+  to_state: string;
+  reason: string;
+  run_id: string | null;
+  created_at: Generated<Date>;
 }
 
 export interface IdempotencyKeysTable {
@@ -178,6 +243,12 @@ export interface IdempotencyKeysTable {
 }
 
 export interface DB {
+  tracked_issues: TrackedIssuesTable;
+  reviews: ReviewsTable;
+  quality_configs: QualityConfigsTable;
+  criterion_checks: CriterionChecksTable;
+  gate_reports: GateReportsTable;
+  gate_state_changes: GateStateChangesTable;
   projects: ProjectsTable;
   test_runs: TestRunsTable;
   run_files: RunFilesTable;

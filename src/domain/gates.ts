@@ -168,7 +168,8 @@ export function checkCondition(c: Condition, f: GateFacts): ConditionResult {
   if (c.metric === 'pass_rate' && typeof actual === 'number')
     actual = Math.round(actual * 1e9) / 1e9;
   if (compare(actual, c.op, c.value)) return { ok: true, reason: null };
-  const fmt = (v: number | string) => (metric.expected === undefined ? String(v) : metric.expected(v));
+  const fmt = (v: number | string) =>
+    metric.expected === undefined ? String(v) : metric.expected(v);
   const expected = Array.isArray(c.value) ? c.value.map((v) => fmt(v)).join(', ') : fmt(c.value);
   const subject = metric.describe(actual, f, c);
   if (metric.kind === 'number' && c.op === '==' && Number(c.value) === 0)

@@ -7,8 +7,8 @@ export type MatchField = (typeof MATCH_FIELDS)[number];
 
 export interface Category {
   name: string;
-  label?: string | undefined;
-  blocking?: boolean | undefined;
+  label?: string;
+  blocking?: boolean;
   match: Partial<Record<MatchField, string>>;
 }
 
@@ -20,22 +20,22 @@ export interface Condition {
   op: Op;
   value: number | string | (number | string)[];
   /** For failed_in_category (required) and regressions (optional): one category or several. */
-  category?: string | string[] | undefined;
+  category?: string | string[];
 }
 
 export interface Gate {
   key: string;
   name: string;
-  requires?: string[] | undefined;
+  requires?: string[];
   conditions: Condition[];
 }
 
 export interface Criterion {
   key: string;
   text: string;
-  gate?: string | undefined;
-  condition?: Condition | undefined;
-  manual?: boolean | undefined;
+  gate?: string;
+  condition?: Condition;
+  manual?: boolean;
 }
 
 export interface QualityConfig {

@@ -1,4 +1,4 @@
-import type { MATCH_FIELDS} from './quality.ts';
+import type { MATCH_FIELDS } from './quality.ts';
 import { compilePattern, MATCH_INPUT_LIMIT, type QualityConfig } from './quality.ts';
 
 /** A failed or errored testcase, as triage sees it. */

@@ -21,6 +21,8 @@ import { memberRoutes } from '../modules/members/members.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
 import { projectRoutes } from '../modules/projects/projects.routes.ts';
 import { runRoutes } from '../modules/runs/runs.routes.ts';
+import { issueRoutes } from '../modules/issues/issues.routes.ts';
+import { gateRoutes } from '../modules/gates/gates.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
 import { Problem, sendProblem, toAppError } from './problem.ts';
@@ -64,6 +66,8 @@ const MODULES: Module[] = [
   auditRoutes,
   projectRoutes,
   runRoutes,
+  issueRoutes,
+  gateRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {

@@ -4,6 +4,7 @@ import { TENANT_TABLES } from '../../src/db/tenant-tables.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, uniqueEmail, type Session } from '../helpers/actors.ts';
 import { sample } from '../helpers/schema-sample.ts';
+import { seedQualityData } from '../helpers/seed.ts';
 
 interface Operation {
   method: string;
@@ -51,6 +52,9 @@ beforeAll(async () => {
       '<testsuite name="s"><testcase classname="c" name="ok"/><testcase classname="c" name="bad"><failure message="no"/></testcase></testsuite>',
   });
   victimIds['runs'] = run.json<{ id: string }>().id;
+  await seedQualityData(t.app, victim.auth, 'victim');
+  victimIds['issues'] = '2';
+  victimIds['criteria'] = 'security-kept';
 });
 afterAll(() => t.close());
 

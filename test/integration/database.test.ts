@@ -10,6 +10,7 @@ import type { DB } from '../../src/db/types.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { seedQualityData } from '../helpers/seed.ts';
 import { apiToken, memberOf, ownerOfNewOrg } from '../helpers/actors.ts';
 
 let t: TestApp;
@@ -28,19 +29,7 @@ beforeAll(async () => {
   ] as const) {
     await memberOf(t.app, owner, slug, 'developer');
     await apiToken(t.app, owner, slug);
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/orgs/${slug}/projects`,
-      headers: owner.auth,
-      payload: { key: 'app', name: 'App' },
-    });
-    const run = await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/orgs/${slug}/projects/app/runs`,
-      headers: { ...owner.auth, 'content-type': 'application/xml', 'idempotency-key': 'k1' },
-      payload: '<testsuite><testcase classname="c" name="t"/></testsuite>',
-    });
-    expect(run.statusCode).toBe(201);
+    await seedQualityData(t.app, owner.auth, slug);
   }
 });
 afterAll(() => t.close());

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
+import { signatureOf } from '../../domain/triage.ts';
 import type { DB } from '../../db/types.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -30,19 +31,21 @@ export async function insertResults(
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
   await sql`
     INSERT INTO test_results (org_id, run_id, project_id, file_id, suite, classname, name, test_key, status,
-      duration_ms, failure_type, failure_message, failure_text, system_out, system_err, truncated, flaky, reruns, properties)
+      duration_ms, failure_type, failure_message, failure_text, system_out, system_err, truncated, flaky, reruns, properties, signature)
     SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, ${ids.projectId}::uuid, ${ids.fileId}::uuid,
       u.suite, u.classname, u.name, decode(u.test_key, 'hex'), u.status, u.duration_ms, u.failure_type,
-      u.failure_message, u.failure_text, u.system_out, u.system_err, u.truncated, u.flaky, u.reruns::jsonb, u.properties::jsonb
+      u.failure_message, u.failure_text, u.system_out, u.system_err, u.truncated, u.flaky, u.reruns::jsonb, u.properties::jsonb,
+      u.signature
     FROM unnest(
       ${col((c) => c.suitePath)}::text[], ${col((c) => c.classname)}::text[], ${col((c) => c.name)}::text[],
       ${col((c) => testKey(ids.projectId, c))}::text[], ${col((c) => c.status)}::text[], ${col((c) => c.durationMs)}::float8[],
       ${col((c) => c.failureType)}::text[], ${col((c) => c.failureMessage)}::text[], ${col((c) => c.failureText)}::text[],
       ${col((c) => c.systemOut)}::text[], ${col((c) => c.systemErr)}::text[], ${col((c) => c.truncated)}::bool[],
       ${col((c) => c.flaky)}::bool[], ${col((c) => (c.reruns.length > 0 ? json(c.reruns) : null))}::text[],
-      ${col((c) => (Object.keys(c.properties).length > 0 ? json(c.properties) : null))}::text[]
+      ${col((c) => (Object.keys(c.properties).length > 0 ? json(c.properties) : null))}::text[],
+      ${col((c) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[]
     ) AS u(suite, classname, name, test_key, status, duration_ms, failure_type, failure_message, failure_text,
-           system_out, system_err, truncated, flaky, reruns, properties)`.execute(trx);
+           system_out, system_err, truncated, flaky, reruns, properties, signature)`.execute(trx);
 }
 
 export interface RunKeys {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { Slug, Uuid } from '../auth/auth.schema.ts';
 import { ProjectKey } from '../projects/projects.schema.ts';
+import { GateReportOut } from '../gates/gates.schema.ts';
 
 export const RunParams = Type.Object(
   { org: Slug, project: ProjectKey, runId: Uuid },
@@ -72,6 +73,7 @@ export const RunOut = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   url: Type.String(),
+  gates: Type.Optional(GateReportOut),
 });
 
 export const RunDetailOut = Type.Object({

@@ -6,6 +6,8 @@ import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, TestRunsTable } from '../../db/types.ts';
 import { BadInput, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
+import { ensureIssue } from '../issues/issues.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
 import { ingestFile, type UploadFile } from './ingest.ts';
 import { addToRun, openRun, type RunKeys } from './runs.queries.ts';
@@ -44,7 +46,7 @@ export function createRunService(deps: {
       url: `${config.publicUrl}/api/v1/orgs/${slug}/projects/${projectKey}/runs/${run.id}`,
     };
   }
-  type RunSummary = ReturnType<typeof runOut>;
+  type RunSummary = ReturnType<typeof runOut> & { gates?: StoredReport };
 
   async function drain(files: AsyncIterable<UploadFile>): Promise<void> {
     for await (const file of files) file.stream.resume();
@@ -133,7 +135,20 @@ export function createRunService(deps: {
             attempt: keys.attempt,
           },
         });
-        const summary = runOut(stored, slug, project.key);
+        let gates: StoredReport | undefined;
+        if (keys.issue !== null) {
+          const issue = await ensureIssue(trx, ctx.orgId, project.id, keys.issue);
+          gates = await recomputeIssue(
+            trx,
+            ctx.orgId,
+            { id: issue.id, number: issue.number, projectId: project.id },
+            project.default_branch,
+          );
+        }
+        const summary: RunSummary = {
+          ...runOut(stored, slug, project.key),
+          ...(gates === undefined ? {} : { gates }),
+        };
         if (idempotencyKey !== undefined) {
           await trx
             .updateTable('idempotency_keys')

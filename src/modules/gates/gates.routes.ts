@@ -1,0 +1,43 @@
+import type { Module } from '../../http/app.ts';
+import { callerOf } from '../../http/types.ts';
+import type { QualityConfig } from '../../domain/quality.ts';
+import { IssueParams } from '../issues/issues.schema.ts';
+import { ProjectParams } from '../projects/projects.schema.ts';
+import { RunParams } from '../runs/runs.schema.ts';
+import { GateReportOut, QualityConfigBody, QualityConfigOut, TriageOut } from './gates.schema.ts';
+import { createGateService } from './gates.service.ts';
+
+export const gateRoutes: Module = (app, { database }) => {
+  const gates = createGateService({ db: database.db });
+  const tags = ['quality'];
+  const projectPath = '/api/v1/orgs/:org/projects/:project';
+
+  app.get(
+    `${projectPath}/quality-config`,
+    { schema: { tags, params: ProjectParams, response: { 200: QualityConfigOut } } },
+    (req) => gates.getConfig(callerOf(req), req.params.org, req.params.project),
+  );
+  app.put(
+    `${projectPath}/quality-config`,
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        body: QualityConfigBody,
+        response: { 200: QualityConfigOut },
+      },
+    },
+    (req) =>
+      gates.putConfig(callerOf(req), req.params.org, req.params.project, req.body),
+  );
+  app.get(
+    `${projectPath}/issues/:number/gates`,
+    { schema: { tags, params: IssueParams, response: { 200: GateReportOut } } },
+    (req) => gates.report(callerOf(req), req.params.org, req.params.project, req.params.number),
+  );
+  app.get(
+    `${projectPath}/runs/:runId/triage`,
+    { schema: { tags, params: RunParams, response: { 200: TriageOut } } },
+    (req) => gates.triage(callerOf(req), req.params.org, req.params.project, req.params.runId),
+  );
+};

@@ -1,0 +1,162 @@
+import { Type } from 'typebox';
+
+const Key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,49}$', maxLength: 50 });
+const Pattern = Type.String({ minLength: 1, maxLength: 500 });
+const Scalar = Type.Union([Type.Number(), Type.String({ maxLength: 100 })]);
+const CategoryRef = Type.Union([Key, Type.Array(Key, { minItems: 1, maxItems: 20 })]);
+
+export const ConditionSchema = Type.Object(
+  {
+    metric: Type.String({ minLength: 1, maxLength: 50 }),
+    op: Type.Union([
+      Type.Literal('>='),
+      Type.Literal('>'),
+      Type.Literal('<='),
+      Type.Literal('<'),
+      Type.Literal('=='),
+      Type.Literal('!='),
+      Type.Literal('in'),
+    ]),
+    value: Type.Union([Scalar, Type.Array(Scalar, { maxItems: 20 })]),
+    category: Type.Optional(CategoryRef),
+  },
+  { additionalProperties: false },
+);
+
+export const QualityConfigBody = Type.Object(
+  {
+    categories: Type.Array(
+      Type.Object(
+        {
+          name: Key,
+          label: Type.Optional(Type.String({ maxLength: 200 })),
+          blocking: Type.Optional(Type.Boolean()),
+          match: Type.Object(
+            {
+              type: Type.Optional(Pattern),
+              message: Type.Optional(Pattern),
+              text: Type.Optional(Pattern),
+              classname: Type.Optional(Pattern),
+              name: Type.Optional(Pattern),
+            },
+            { additionalProperties: false },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100 },
+    ),
+    gates: Type.Array(
+      Type.Object(
+        {
+          key: Key,
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          requires: Type.Optional(Type.Array(Key, { maxItems: 50 })),
+          conditions: Type.Array(ConditionSchema, { maxItems: 30 }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 50 },
+    ),
+    criteria: Type.Array(
+      Type.Object(
+        {
+          key: Key,
+          text: Type.String({ minLength: 1, maxLength: 500 }),
+          gate: Type.Optional(Key),
+          condition: Type.Optional(ConditionSchema),
+          manual: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const QualityConfigOut = Type.Object({
+  config: QualityConfigBody,
+  custom: Type.Boolean(),
+  version: Type.Integer(),
+  recomputedIssues: Type.Optional(Type.Integer()),
+});
+
+const GateOut = Type.Object({
+  key: Type.String(),
+  name: Type.String(),
+  state: Type.String(),
+  reasons: Type.Array(Type.String()),
+  requires: Type.Array(Type.String()),
+});
+
+export const CriterionResultOut = Type.Object({
+  key: Type.String(),
+  text: Type.String(),
+  state: Type.String(),
+  kind: Type.String(),
+  checkedBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  checkedAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+
+export const GateReportOut = Type.Object({
+  issue: Type.Integer(),
+  runId: Type.Union([Type.String(), Type.Null()]),
+  overall: Type.String(),
+  gates: Type.Array(GateOut),
+  criteria: Type.Array(CriterionResultOut),
+  evaluatedAt: Type.String(),
+  history: Type.Optional(
+    Type.Array(
+      Type.Object({
+        gate: Type.String(),
+        from: Type.Union([Type.String(), Type.Null()]),
+        to: Type.String(),
+        reason: Type.String(),
+        runId: Type.Union([Type.String(), Type.Null()]),
+        at: Type.String(),
+      }),
+    ),
+  ),
+});
+
+const Sample = Type.Object({ id: Type.String(), classname: Type.String(), name: Type.String() });
+const TestRef = Type.Object({
+  testId: Type.String(),
+  classname: Type.String(),
+  name: Type.String(),
+});
+
+export const TriageOut = Type.Object({
+  runId: Type.String(),
+  failures: Type.Integer(),
+  categories: Type.Array(
+    Type.Object({
+      category: Type.Union([Type.String(), Type.Null()]),
+      label: Type.Union([Type.String(), Type.Null()]),
+      blocking: Type.Boolean(),
+      count: Type.Integer(),
+      clusters: Type.Array(
+        Type.Object({
+          signature: Type.String(),
+          count: Type.Integer(),
+          samples: Type.Array(Sample),
+          firstSeenRunId: Type.Union([Type.String(), Type.Null()]),
+        }),
+      ),
+    }),
+  ),
+  flaky: Type.Array(
+    Type.Object({
+      ...TestRef.properties,
+      reason: Type.String(),
+      passedIn: Type.Array(Type.String()),
+      failedIn: Type.Array(Type.String()),
+    }),
+  ),
+  regressions: Type.Object({
+    baselineRunId: Type.Union([Type.String(), Type.Null()]),
+    newFailures: Type.Array(TestRef),
+    stillFailing: Type.Array(TestRef),
+  }),
+});

@@ -1,0 +1,91 @@
+import type { Module } from '../../http/app.ts';
+import { callerOf } from '../../http/types.ts';
+import { Page, PageQuery } from '../../lib/pagination.ts';
+import { CriterionResultOut } from '../gates/gates.schema.ts';
+import { ProjectParams } from '../projects/projects.schema.ts';
+import {
+  CheckBody,
+  CreateIssueBody,
+  CriterionParams,
+  IssueOut,
+  IssueParams,
+  ReviewBody,
+  ReviewOut,
+  UpdateIssueBody,
+} from './issues.schema.ts';
+import { createIssueService } from './issues.service.ts';
+
+export const issueRoutes: Module = (app, { database }) => {
+  const issues = createIssueService({ db: database.db });
+  const tags = ['issues'];
+  const base = '/api/v1/orgs/:org/projects/:project/issues';
+
+  app.post(
+    base,
+    { schema: { tags, params: ProjectParams, body: CreateIssueBody, response: { 201: IssueOut } } },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(await issues.create(callerOf(req), req.params.org, req.params.project, req.body)),
+  );
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        querystring: PageQuery,
+        response: { 200: Page(IssueOut) },
+      },
+    },
+    (req) => issues.list(callerOf(req), req.params.org, req.params.project, req.query),
+  );
+  app.get(
+    `${base}/:number`,
+    { schema: { tags, params: IssueParams, response: { 200: IssueOut } } },
+    (req) => issues.get(callerOf(req), req.params.org, req.params.project, req.params.number),
+  );
+  app.patch(
+    `${base}/:number`,
+    { schema: { tags, params: IssueParams, body: UpdateIssueBody, response: { 200: IssueOut } } },
+    (req) =>
+      issues.update(callerOf(req), req.params.org, req.params.project, req.params.number, req.body),
+  );
+  app.put(
+    `${base}/:number/review`,
+    { schema: { tags, params: IssueParams, body: ReviewBody, response: { 200: ReviewOut } } },
+    (req) =>
+      issues.putReview(
+        callerOf(req),
+        req.params.org,
+        req.params.project,
+        req.params.number,
+        req.body,
+      ),
+  );
+  app.get(
+    `${base}/:number/reviews`,
+    { schema: { tags, params: IssueParams, response: { 200: Page(ReviewOut) } } },
+    (req) => issues.reviews(callerOf(req), req.params.org, req.params.project, req.params.number),
+  );
+  app.patch(
+    `${base}/:number/criteria/:key`,
+    {
+      schema: {
+        tags,
+        params: CriterionParams,
+        body: CheckBody,
+        response: { 200: CriterionResultOut },
+      },
+    },
+    (req) =>
+      issues.check(
+        callerOf(req),
+        req.params.org,
+        req.params.project,
+        req.params.number,
+        req.params.key,
+        req.body.checked,
+      ),
+  );
+};
