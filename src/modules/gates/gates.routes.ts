@@ -1,6 +1,5 @@
 import type { Module } from '../../http/app.ts';
 import { callerOf } from '../../http/types.ts';
-import type { QualityConfig } from '../../domain/quality.ts';
 import { IssueParams } from '../issues/issues.schema.ts';
 import { ProjectParams } from '../projects/projects.schema.ts';
 import { RunParams } from '../runs/runs.schema.ts';
