@@ -222,13 +222,11 @@ export async function recomputeIssue(
       report: JSON.stringify(stored),
     })
     .onConflict((oc) =>
-      oc
-        .columns(['org_id', 'issue_id'])
-        .doUpdateSet({
-          run_id: run?.id ?? null,
-          report: JSON.stringify(stored),
-          evaluated_at: new Date(),
-        }),
+      oc.columns(['org_id', 'issue_id']).doUpdateSet({
+        run_id: run?.id ?? null,
+        report: JSON.stringify(stored),
+        evaluated_at: new Date(),
+      }),
     )
     .execute();
   return stored;

@@ -26,8 +26,7 @@ export const gateRoutes: Module = (app, { database }) => {
         response: { 200: QualityConfigOut },
       },
     },
-    (req) =>
-      gates.putConfig(callerOf(req), req.params.org, req.params.project, req.body),
+    (req) => gates.putConfig(callerOf(req), req.params.org, req.params.project, req.body),
   );
   app.get(
     `${projectPath}/issues/:number/gates`,
