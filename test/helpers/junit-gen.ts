@@ -24,3 +24,38 @@ export function* junitChunks(
 export function junitXml(count: number, opts: { failEvery?: number; suite?: string } = {}): string {
   return [...junitChunks(count, opts)].join('');
 }
+
+export interface CaseSpec {
+  classname?: string;
+  name: string;
+  failure?: { type?: string; message: string };
+  flaky?: boolean;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+/** A JUnit document with exactly these testcases. */
+export function suiteXml(cases: CaseSpec[], suite = 'suite'): string {
+  const body = cases
+    .map((c) => {
+      const open = `<testcase classname="${esc(c.classname ?? 'app.OrgTest')}" name="${esc(c.name)}" time="0.01"`;
+      if (c.failure !== undefined) {
+        return `${open}><failure type="${esc(c.failure.type ?? 'AssertionError')}" message="${esc(c.failure.message)}">${esc(c.failure.message)}\n  at app.OrgTest</failure></testcase>`;
+      }
+      if (c.flaky === true)
+        return `${open}><flakyFailure type="Timeout" message="timed out once"/></testcase>`;
+      return `${open}/>`;
+    })
+    .join('\n');
+  return `<testsuites><testsuite name="${esc(suite)}">\n${body}\n</testsuite></testsuites>`;
+}
+
+/** `total` passing testcases named t1..tN, with the given ones replaced by failures. */
+export function casesWith(total: number, failures: Record<number, string>): CaseSpec[] {
+  return Array.from({ length: total }, (_, i) => {
+    const message = failures[i + 1];
+    return message === undefined
+      ? { name: `t${i + 1}` }
+      : { name: `t${i + 1}`, failure: { message } };
+  });
+}
