@@ -4,7 +4,8 @@ import { openStorage } from '../db/storage.ts';
 import { createLogger } from '../logger.ts';
 import { addSigningKey } from '../modules/auth/signing-keys.ts';
 import { serve } from '../server.ts';
-import { upload, UPLOAD_USAGE } from './upload.ts';
+import { gate, GATE_USAGE } from './gate.ts';
+import { orgOfToken, upload, UPLOAD_USAGE } from './upload.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -13,21 +14,21 @@ Commands:
   migrate       apply pending database migrations
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
   upload        upload JUnit XML results from CI (see "gatehouse upload --help")
+  gate          print an issue's quality gates; exit 1 unless they passed ("gatehouse gate --help")
 
 Configuration comes from the environment; see README.md.`;
 
 export async function main(argv: string[]): Promise<number> {
   // CI commands take their own options; they never need the server's configuration.
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  const help = argv.includes('--help') || argv.includes('-h');
   if (argv[0] === 'upload') {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(`${UPLOAD_USAGE}\n`);
-      return 0;
-    }
-    return upload(argv.slice(1), {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-    });
+    if (help) process.stdout.write(`${UPLOAD_USAGE}\n`);
+    return help ? 0 : upload(argv.slice(1), io);
+  }
+  if (argv[0] === 'gate') {
+    if (help) process.stdout.write(`${GATE_USAGE}\n`);
+    return help ? 0 : gate(argv.slice(1), io, orgOfToken);
   }
   const { positionals, values } = parseArgs({
     args: argv,

@@ -7,13 +7,16 @@ import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { glob } from 'tinyglobby';
 import { ciDefaults } from './ci-env.ts';
+import { report, type GateReport } from './gate.ts';
 
 export const UPLOAD_USAGE = `Usage: gatehouse upload --project KEY [--org SLUG] [--issue N] [--commit SHA] [--branch B]
-                        [--build ID] [--attempt N] FILES/GLOBS...
+                        [--build ID] [--attempt N] [--gate [--require GATE]...] FILES/GLOBS...
 
 Uploads JUnit XML files as one run. GATEHOUSE_URL and GATEHOUSE_TOKEN (an API token) come
 from the environment; commit, branch, build and attempt default to what GitHub Actions,
-GitLab CI or Jenkins set. Exit 0 on success, 2 on usage or upload errors.`;
+GitLab CI or Jenkins set. Exit 0 on success, 2 on usage or upload errors. With --gate
+(and --issue), it then prints the issue's gates and exits 1 when a required one
+(default: all) is blocked or pending.`;
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -41,6 +44,7 @@ interface RunSummary {
   passRate: number | null;
   url: string;
   files: number;
+  gates?: GateReport;
 }
 
 class UsageError extends Error {}
@@ -80,9 +84,12 @@ export function summaryLines(run: RunSummary): string[] {
 /** `gatehouse upload`: returns the process exit code. */
 export async function upload(argv: string[], io: Io): Promise<number> {
   try {
-    const run = await uploadFiles(argv, io);
+    const { run, gate } = await uploadFiles(argv, io);
     for (const line of summaryLines(run)) io.stdout.write(`${line}\n`);
-    return 0;
+    if (gate === null) return 0;
+    if (run.gates === undefined)
+      throw new UploadError('the server returned no gate states for this run');
+    return report(run.gates, gate, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`gatehouse upload: ${err.message}\n\n${UPLOAD_USAGE}\n`);
@@ -96,7 +103,10 @@ export async function upload(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function uploadFiles(argv: string[], io: Io): Promise<RunSummary> {
+async function uploadFiles(
+  argv: string[],
+  io: Io,
+): Promise<{ run: RunSummary; gate: string[] | null }> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -110,6 +120,8 @@ async function uploadFiles(argv: string[], io: Io): Promise<RunSummary> {
         branch: { type: 'string' },
         build: { type: 'string' },
         attempt: { type: 'string' },
+        gate: { type: 'boolean' },
+        require: { type: 'string', multiple: true },
       },
     });
   } catch (err) {
@@ -125,6 +137,12 @@ async function uploadFiles(argv: string[], io: Io): Promise<RunSummary> {
     throw new UsageError('set GATEHOUSE_TOKEN to an API token (gth_...)');
   if (positionals.length === 0)
     throw new UsageError('name the JUnit XML files (or globs) to upload');
+  if (values.gate === true && values.issue === undefined) {
+    throw new UsageError('--gate needs --issue: gates belong to an issue');
+  }
+  if (values.require !== undefined && values.gate !== true) {
+    throw new UsageError('--require goes with --gate');
+  }
   for (const [name, value] of [
     ['issue', values.issue],
     ['attempt', values.attempt],
@@ -156,10 +174,10 @@ async function uploadFiles(argv: string[], io: Io): Promise<RunSummary> {
     query.set('filename', basename(file));
     last = await sendFile(`${url}?${query.toString()}`, file, `${invocation}-${i}`, auth, io);
   }
-  return last!;
+  return { run: last!, gate: values.gate === true ? (values.require ?? []) : null };
 }
 
-async function orgOfToken(base: string, auth: Record<string, string>): Promise<string> {
+export async function orgOfToken(base: string, auth: Record<string, string>): Promise<string> {
   const res = await fetch(`${base}/api/v1/token`, { headers: auth }).catch((err: Error) => {
     throw new UploadError(`cannot reach ${base}: ${err.message}`);
   });
