@@ -23,7 +23,8 @@ const MASKS: [RegExp, string][] = [
   [/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>'],
   [/(?:[A-Za-z]:)?(?:[\\/][\w.@-]+){2,}[\\/]?/g, '<path>'],
   [/:\d+(?::\d+)?\b/g, ':<n>'],
-  [/\b\d+(?:[.,]\d+)*\b/g, '<n>'],
+  // Digits not glued to a word before them ("1234ms" → "<n>ms", but "Service50Test" stays).
+  [/(?<![A-Za-z_\d])\d+(?:[.,]\d+)*/g, '<n>'],
 ];
 
 /**

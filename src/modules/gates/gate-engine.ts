@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { DB } from '../../db/types.ts';
 import { evaluateGates, type GateFacts, type GateReport } from '../../domain/gates.ts';
@@ -12,11 +12,12 @@ import {
   type FlakyTest,
 } from '../../domain/triage.ts';
 import {
-  baselineRun,
-  commitObservations,
-  failuresOf,
-  latestRunOfIssue,
+  baselinesOf,
+  failuresOfRuns,
+  latestReviews,
+  latestRunsOfIssues,
   loadQualityConfig,
+  observationsFor,
   statusesIn,
   type Run,
 } from './gates.queries.ts';
@@ -26,7 +27,11 @@ type Tx = Transaction<DB>;
 export interface IssueRef {
   id: string;
   number: number;
-  projectId: string;
+}
+
+export interface ProjectRef {
+  id: string;
+  default_branch: string;
 }
 
 export interface RunAnalysis {
@@ -41,45 +46,68 @@ export interface RunAnalysis {
   failures: number;
 }
 
-/** Categorized failures, flaky tests and regressions of one run: the facts gates are judged on. */
-export async function analyzeRun(
+/** Categorized failures, flaky tests and regressions of runs: the facts gates are judged on. */
+export async function analyzeRuns(
   trx: Tx,
   orgId: string,
-  run: Run,
+  project: ProjectRef,
+  runs: Run[],
   config: QualityConfig,
-  defaultBranch: string,
-): Promise<RunAnalysis> {
+): Promise<Map<string, RunAnalysis>> {
   const categorize = createCategorizer(config);
-  const failures = await failuresOf(trx, orgId, run.id);
-  const groups = triage(failures, categorize);
-  const flaky = findFlaky(await commitObservations(trx, orgId, run)).filter(
+  const ids = runs.map((r) => r.id);
+  const failures = await failuresOfRuns(trx, orgId, ids);
+  const observations = await observationsFor(trx, orgId, project.id, runs);
+  const baselines = await baselinesOf(trx, orgId, project.id, ids, project.default_branch);
+  const failingKeys = [
+    ...new Set([...failures.values()].flatMap((list) => list.map((f) => f.testKey))),
+  ];
+  const before = await statusesIn(trx, orgId, [...new Set(baselines.values())], failingKeys);
+  const out = new Map<string, RunAnalysis>();
+  for (const run of runs) {
+    const list = failures.get(run.id) ?? [];
+    const seen =
+      run.commit_sha === null
+        ? (observations.byRun.get(run.id) ?? [])
+        : (observations.byCommit.get(run.commit_sha) ?? []);
     // Only tests that are part of this run count against it.
-    (f) => f.passedIn.includes(run.id) || f.failedIn.includes(run.id),
-  );
-  const baseline = await baselineRun(trx, orgId, run, defaultBranch);
-  const failingKeys = [...new Set(failures.map((f) => f.testKey))];
-  const compared =
-    baseline === undefined
-      ? { newFailures: [], stillFailing: [] }
-      : compareWithBaseline(failingKeys, await statusesIn(trx, orgId, baseline.id, failingKeys));
-  const categoryOf = new Map(failures.map((f) => [f.testKey, categorize(f)]));
-  const byCategory: Record<string, number> = {};
-  for (const key of compared.newFailures) {
-    const c = categoryOf.get(key);
-    if (c !== null && c !== undefined) byCategory[c] = (byCategory[c] ?? 0) + 1;
+    const flaky = findFlaky(seen).filter(
+      (f) => f.passedIn.includes(run.id) || f.failedIn.includes(run.id),
+    );
+    const baseline = baselines.get(run.id) ?? null;
+    const keys = [...new Set(list.map((f) => f.testKey))];
+    const compared =
+      baseline === null
+        ? { newFailures: [], stillFailing: [] }
+        : compareWithBaseline(
+            keys,
+            new Map(
+              keys.flatMap((k) => {
+                const s = before.get(`${baseline}:${k}`);
+                return s === undefined ? [] : [[k, s] as const];
+              }),
+            ),
+          );
+    const categoryOf = new Map(list.map((f) => [f.testKey, categorize(f)]));
+    const byCategory: Record<string, number> = {};
+    for (const key of compared.newFailures) {
+      const c = categoryOf.get(key);
+      if (c !== null && c !== undefined) byCategory[c] = (byCategory[c] ?? 0) + 1;
+    }
+    out.set(run.id, {
+      groups: triage(list, categorize),
+      flaky,
+      regressions: { baselineRunId: baseline, ...compared, byCategory },
+      failures: list.length,
+    });
   }
-  return {
-    groups,
-    flaky,
-    regressions: { baselineRunId: baseline?.id ?? null, ...compared, byCategory },
-    failures: failures.length,
-  };
+  return out;
 }
 
 export function factsFrom(
   issueNumber: number,
   run: Run | undefined,
-  analysis: RunAnalysis | null,
+  analysis: RunAnalysis | undefined,
   config: QualityConfig,
   review: { verdict: string; openConditions: number } | null,
   manual: GateFacts['manual'],
@@ -128,106 +156,153 @@ export interface StoredReport extends GateReport {
 }
 
 /**
- * Re-evaluates one issue's gates from its latest run, review and checks, stores the report,
- * and records every gate whose state changed (from, to, why).
+ * Re-evaluates issues' gates from their latest runs, reviews and checks, stores each
+ * report, and records every gate whose state changed (from, to, why). Set-based: the
+ * number of statements does not grow with the number of issues.
  */
-export async function recomputeIssue(
+export async function recomputeIssues(
   trx: Tx,
   orgId: string,
-  issue: IssueRef,
-  defaultBranch: string,
+  project: ProjectRef,
+  issues: IssueRef[],
   loaded?: QualityConfig,
-): Promise<StoredReport> {
-  const config = loaded ?? (await loadQualityConfig(trx, orgId, issue.projectId)).config;
-  const run = await latestRunOfIssue(trx, orgId, issue.projectId, issue.number);
-  const analysis =
-    run === undefined ? null : await analyzeRun(trx, orgId, run, config, defaultBranch);
-  const review = await trx
-    .selectFrom('reviews')
-    .select(['verdict', 'conditions'])
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issue.id)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+): Promise<Map<string, StoredReport>> {
+  const result = new Map<string, StoredReport>();
+  if (issues.length === 0) return result;
+  const config = loaded ?? (await loadQualityConfig(trx, orgId, project.id)).config;
+  const issueIds = issues.map((i) => i.id);
+  const runs = await latestRunsOfIssues(
+    trx,
+    orgId,
+    project.id,
+    issues.map((i) => i.number),
+  );
+  const analyses = await analyzeRuns(trx, orgId, project, [...runs.values()], config);
+  const reviews = await latestReviews(trx, orgId, issueIds);
   const checks = await trx
     .selectFrom('criterion_checks')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('issue_id', '=', issue.id)
+    .where('issue_id', 'in', issueIds)
     .execute();
-  const manual = Object.fromEntries(
-    checks.map((c) => [
-      c.criterion_key,
-      { checked: c.checked, by: c.checked_by, at: c.checked_at.toISOString() },
-    ]),
-  );
-  const facts = factsFrom(
-    issue.number,
-    run,
-    analysis,
-    config,
-    review === undefined
-      ? null
-      : {
-          verdict: review.verdict,
-          openConditions: (review.conditions as { status: string }[]).filter(
-            (c) => c.status !== 'met',
-          ).length,
-        },
-    manual,
-  );
-  const report = evaluateGates(config, facts);
-  const stored: StoredReport = {
-    ...report,
-    issue: issue.number,
-    runId: run?.id ?? null,
-    evaluatedAt: new Date().toISOString(),
-  };
-
   const previous = await trx
     .selectFrom('gate_reports')
-    .select('report')
+    .select(['issue_id', 'report'])
     .where('org_id', '=', orgId)
-    .where('issue_id', '=', issue.id)
+    .where('issue_id', 'in', issueIds)
     .forUpdate()
-    .executeTakeFirst();
-  const before = new Map(
-    ((previous?.report as StoredReport | undefined)?.gates ?? []).map((g) => [g.key, g.state]),
+    .execute();
+  const previousStates = new Map(
+    previous.map((p) => [
+      p.issue_id,
+      new Map(((p.report as StoredReport).gates ?? []).map((g) => [g.key, g.state])),
+    ]),
   );
-  const changes = report.gates.filter((g) => before.get(g.key) !== g.state);
-  if (changes.length > 0) {
+  const evaluatedAt = new Date().toISOString();
+  const changes: {
+    org_id: string;
+    id: string;
+    issue_id: string;
+    gate_key: string;
+    from_state: string | null;
+    to_state: string;
+    reason: string;
+    run_id: string | null;
+  }[] = [];
+
+  for (const issue of issues) {
+    const run = runs.get(issue.number);
+    const review = reviews.get(issue.id);
+    const manual = Object.fromEntries(
+      checks
+        .filter((c) => c.issue_id === issue.id)
+        .map((c) => [
+          c.criterion_key,
+          { checked: c.checked, by: c.checked_by, at: c.checked_at.toISOString() },
+        ]),
+    );
+    const facts = factsFrom(
+      issue.number,
+      run,
+      run === undefined ? undefined : analyses.get(run.id),
+      config,
+      review === undefined
+        ? null
+        : {
+            verdict: review.verdict,
+            openConditions: (review.conditions as { status: string }[]).filter(
+              (c) => c.status !== 'met',
+            ).length,
+          },
+      manual,
+    );
+    const report = evaluateGates(config, facts);
+    const stored: StoredReport = {
+      ...report,
+      issue: issue.number,
+      runId: run?.id ?? null,
+      evaluatedAt,
+    };
+    result.set(issue.id, stored);
+    const before = previousStates.get(issue.id) ?? new Map<string, string>();
+    for (const g of report.gates) {
+      if (before.get(g.key) === g.state) continue;
+      changes.push({
+        org_id: orgId,
+        id: uuidv7(),
+        issue_id: issue.id,
+        gate_key: g.key,
+        from_state: before.get(g.key) ?? null,
+        to_state: g.state,
+        reason: g.reasons.join('; ') || (g.state === 'passed' ? 'all conditions met' : ''),
+        run_id: run?.id ?? null,
+      });
+    }
+  }
+
+  for (let i = 0; i < changes.length; i += 1000) {
     await trx
       .insertInto('gate_state_changes')
-      .values(
-        changes.map((g) => ({
-          org_id: orgId,
-          id: uuidv7(),
-          issue_id: issue.id,
-          gate_key: g.key,
-          from_state: before.get(g.key) ?? null,
-          to_state: g.state,
-          reason: g.reasons.join('; ') || (g.state === 'passed' ? 'all conditions met' : ''),
-          run_id: run?.id ?? null,
-        })),
+      .values(changes.slice(i, i + 1000))
+      .execute();
+  }
+  const rows = issues.map((issue) => {
+    const r = result.get(issue.id)!;
+    return { org_id: orgId, issue_id: issue.id, run_id: r.runId, report: JSON.stringify(r) };
+  });
+  for (let i = 0; i < rows.length; i += 1000) {
+    await trx
+      .insertInto('gate_reports')
+      .values(rows.slice(i, i + 1000))
+      .onConflict((oc) =>
+        oc.columns(['org_id', 'issue_id']).doUpdateSet({
+          run_id: sql`excluded.run_id`,
+          report: sql`excluded.report`,
+          evaluated_at: sql`now()`,
+        }),
       )
       .execute();
   }
-  await trx
-    .insertInto('gate_reports')
-    .values({
-      org_id: orgId,
-      issue_id: issue.id,
-      run_id: run?.id ?? null,
-      report: JSON.stringify(stored),
-    })
-    .onConflict((oc) =>
-      oc.columns(['org_id', 'issue_id']).doUpdateSet({
-        run_id: run?.id ?? null,
-        report: JSON.stringify(stored),
-        evaluated_at: new Date(),
-      }),
-    )
-    .execute();
-  return stored;
+  return result;
+}
+
+/** One issue: the same computation as for many. */
+export async function recomputeIssue(
+  trx: Tx,
+  orgId: string,
+  project: ProjectRef,
+  issue: IssueRef,
+  loaded?: QualityConfig,
+): Promise<StoredReport> {
+  return (await recomputeIssues(trx, orgId, project, [issue], loaded)).get(issue.id)!;
+}
+
+export async function analyzeRun(
+  trx: Tx,
+  orgId: string,
+  project: ProjectRef,
+  run: Run,
+  config: QualityConfig,
+): Promise<RunAnalysis> {
+  return (await analyzeRuns(trx, orgId, project, [run], config)).get(run.id)!;
 }

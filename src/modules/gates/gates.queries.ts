@@ -6,6 +6,9 @@ import type { Failure, Observation } from '../../domain/triage.ts';
 type Executor = Kysely<DB> | Transaction<DB>;
 export type Run = Selectable<TestRunsTable>;
 
+// Every query here is set-based: re-evaluating a thousand issues costs a handful of
+// statements, not a handful per issue.
+
 export async function loadQualityConfig(
   db: Executor,
   orgId: string,
@@ -22,29 +25,40 @@ export async function loadQualityConfig(
     : { config: row.config as QualityConfig, custom: true, version: row.version };
 }
 
-export function latestRunOfIssue(
+/** Each issue's latest run. */
+export async function latestRunsOfIssues(
   db: Executor,
   orgId: string,
   projectId: string,
-  issueNumber: number,
-) {
-  return db
+  numbers: number[],
+): Promise<Map<number, Run>> {
+  if (numbers.length === 0) return new Map();
+  const rows = await db
     .selectFrom('test_runs')
     .selectAll()
+    .distinctOn('issue_number')
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
-    .where('issue_number', '=', issueNumber)
+    .where('issue_number', 'in', numbers)
+    .orderBy('issue_number')
     .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .execute();
+  return new Map(rows.map((r) => [r.issue_number!, r]));
 }
 
-/** Failed and errored testcases of a run (the partial index covers them). */
-export async function failuresOf(db: Executor, orgId: string, runId: string): Promise<Failure[]> {
+/** Failed and errored testcases of the runs (the partial index covers them), by run. */
+export async function failuresOfRuns(
+  db: Executor,
+  orgId: string,
+  runIds: string[],
+): Promise<Map<string, Failure[]>> {
+  const out = new Map<string, Failure[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
   const rows = await db
     .selectFrom('test_results')
     .select([
       'id',
+      'run_id',
       'test_key',
       'classname',
       'name',
@@ -53,96 +67,146 @@ export async function failuresOf(db: Executor, orgId: string, runId: string): Pr
       'failure_text',
     ])
     .where('org_id', '=', orgId)
-    .where('run_id', '=', runId)
+    .where('run_id', 'in', runIds)
     .where('status', 'in', ['failed', 'error'])
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({
-    id: String(r.id),
-    testKey: r.test_key.toString('hex'),
-    classname: r.classname,
-    name: r.name,
-    type: r.failure_type,
-    message: r.failure_message,
-    text: r.failure_text,
-  }));
+  for (const r of rows) {
+    out.get(r.run_id)!.push({
+      id: String(r.id),
+      testKey: r.test_key.toString('hex'),
+      classname: r.classname,
+      name: r.name,
+      type: r.failure_type,
+      message: r.failure_message,
+      text: r.failure_text,
+    });
+  }
+  return out;
 }
 
 /**
- * One commit's results that matter for flakiness: every non-passing or rerun-marked result
- * across the commit's runs, plus the passing results of those same tests.
+ * What flakiness is judged on, per commit (and per run for runs without a commit): every
+ * non-passing or rerun-marked result of the commit's runs, plus the other results of
+ * those same tests in those runs.
  */
-export async function commitObservations(
+export async function observationsFor(
   db: Executor,
   orgId: string,
-  run: Run,
-): Promise<Observation[]> {
-  if (run.commit_sha === null) {
-    const marked = await db
-      .selectFrom('test_results')
-      .select(['test_key', 'run_id', 'status', 'flaky'])
-      .where('org_id', '=', orgId)
-      .where('run_id', '=', run.id)
-      .where('flaky', '=', true)
-      .execute();
-    return marked.map((r) => ({
-      testKey: r.test_key.toString('hex'),
-      runId: r.run_id,
-      status: r.status as Observation['status'],
-      flakyMarker: r.flaky,
-    }));
-  }
-  const { rows } = await sql<{ test_key: Buffer; run_id: string; status: string; flaky: boolean }>`
-    WITH runs AS (
-      SELECT id FROM test_runs WHERE org_id = ${orgId} AND project_id = ${run.project_id} AND commit_sha = ${run.commit_sha}
-    ), suspects AS (
-      SELECT DISTINCT r.test_key FROM test_results r
-      WHERE r.org_id = ${orgId} AND r.run_id IN (SELECT id FROM runs) AND (r.status IN ('failed', 'error') OR r.flaky)
-    )
-    SELECT r.test_key, r.run_id, r.status, r.flaky FROM test_results r
-    WHERE r.org_id = ${orgId} AND r.run_id IN (SELECT id FROM runs) AND r.test_key IN (SELECT test_key FROM suspects)`.execute(
-    db,
-  );
-  return rows.map((r) => ({
+  projectId: string,
+  runs: Run[],
+): Promise<{ byCommit: Map<string, Observation[]>; byRun: Map<string, Observation[]> }> {
+  const byCommit = new Map<string, Observation[]>();
+  const byRun = new Map<string, Observation[]>();
+  const commits = [
+    ...new Set(runs.map((r) => r.commit_sha).filter((c): c is string => c !== null)),
+  ];
+  const loose = runs.filter((r) => r.commit_sha === null).map((r) => r.id);
+  const obs = (r: {
+    test_key: Buffer;
+    run_id: string;
+    status: string;
+    flaky: boolean;
+  }): Observation => ({
     testKey: r.test_key.toString('hex'),
     runId: r.run_id,
     status: r.status as Observation['status'],
     flakyMarker: r.flaky,
-  }));
-}
-
-/** The run to compare with: the previous run of the same branch, else the latest on the default branch. */
-export async function baselineRun(db: Executor, orgId: string, run: Run, defaultBranch: string) {
-  const before = db
-    .selectFrom('test_runs')
-    .select(['id', 'branch', 'commit_sha'])
-    .where('org_id', '=', orgId)
-    .where('project_id', '=', run.project_id)
-    .where('id', '<', run.id)
-    .orderBy('id', 'desc')
-    .limit(1);
-  if (run.branch !== null) {
-    const same = await before.where('branch', '=', run.branch).executeTakeFirst();
-    if (same !== undefined) return same;
+  });
+  if (commits.length > 0) {
+    const { rows } = await sql<{
+      commit_sha: string;
+      test_key: Buffer;
+      run_id: string;
+      status: string;
+      flaky: boolean;
+    }>`
+      WITH runs AS (
+        SELECT id, commit_sha FROM test_runs
+        WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
+      ), results AS (
+        SELECT runs.commit_sha, r.test_key, r.run_id, r.status, r.flaky
+        FROM test_results r JOIN runs ON r.run_id = runs.id
+        WHERE r.org_id = ${orgId}
+      ), suspects AS (
+        SELECT DISTINCT commit_sha, test_key FROM results WHERE status IN ('failed', 'error') OR flaky
+      )
+      SELECT results.* FROM results JOIN suspects USING (commit_sha, test_key)`.execute(db);
+    for (const r of rows) {
+      const list = byCommit.get(r.commit_sha) ?? [];
+      list.push(obs(r));
+      byCommit.set(r.commit_sha, list);
+    }
   }
-  return before.where('branch', '=', defaultBranch).executeTakeFirst();
+  if (loose.length > 0) {
+    const rows = await db
+      .selectFrom('test_results')
+      .select(['test_key', 'run_id', 'status', 'flaky'])
+      .where('org_id', '=', orgId)
+      .where('run_id', 'in', loose)
+      .where('flaky', '=', true)
+      .execute();
+    for (const r of rows) {
+      const list = byRun.get(r.run_id) ?? [];
+      list.push(obs(r));
+      byRun.set(r.run_id, list);
+    }
+  }
+  return { byCommit, byRun };
 }
 
+/** Each run's baseline: the previous run of its branch, else the latest earlier run of the default branch. */
+export async function baselinesOf(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+  runIds: string[],
+  defaultBranch: string,
+): Promise<Map<string, string>> {
+  if (runIds.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; baseline: string | null }>`
+    SELECT r.id, coalesce(
+      (SELECT b.id FROM test_runs b WHERE b.org_id = r.org_id AND b.project_id = r.project_id
+         AND b.branch = r.branch AND b.id < r.id ORDER BY b.id DESC LIMIT 1),
+      (SELECT b.id FROM test_runs b WHERE b.org_id = r.org_id AND b.project_id = r.project_id
+         AND b.branch = ${defaultBranch} AND b.id < r.id ORDER BY b.id DESC LIMIT 1)) AS baseline
+    FROM test_runs r
+    WHERE r.org_id = ${orgId} AND r.project_id = ${projectId} AND r.id = ANY(${runIds}::uuid[])`.execute(
+    db,
+  );
+  return new Map(rows.filter((r) => r.baseline !== null).map((r) => [r.id, r.baseline!]));
+}
+
+/** Statuses of the given tests in the given runs, keyed "run:testKey". */
 export async function statusesIn(
   db: Executor,
   orgId: string,
-  runId: string,
+  runIds: string[],
   keys: string[],
 ): Promise<Map<string, string>> {
-  if (keys.length === 0) return new Map();
+  if (runIds.length === 0 || keys.length === 0) return new Map();
   const rows = await db
     .selectFrom('test_results')
-    .select(['test_key', 'status'])
+    .select(['run_id', 'test_key', 'status'])
     .where('org_id', '=', orgId)
-    .where('run_id', '=', runId)
+    .where('run_id', 'in', runIds)
     .where(sql<boolean>`test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`)
     .execute();
-  return new Map(rows.map((r) => [r.test_key.toString('hex'), r.status]));
+  return new Map(rows.map((r) => [`${r.run_id}:${r.test_key.toString('hex')}`, r.status]));
+}
+
+export async function latestReviews(db: Executor, orgId: string, issueIds: string[]) {
+  if (issueIds.length === 0) return new Map<string, { verdict: string; conditions: unknown }>();
+  const rows = await db
+    .selectFrom('reviews')
+    .select(['issue_id', 'verdict', 'conditions'])
+    .distinctOn('issue_id')
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .orderBy('issue_id')
+    .orderBy('id', 'desc')
+    .execute();
+  return new Map(rows.map((r) => [r.issue_id, r]));
 }
 
 export async function firstSeenRuns(

@@ -6,7 +6,7 @@ import { validateConfig, type QualityConfig } from '../../domain/quality.ts';
 import { BadInput, NotFound } from '../../errors.ts';
 import { requireIssue } from '../issues/issues.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
-import { analyzeRun, recomputeIssue, type StoredReport } from './gate-engine.ts';
+import { analyzeRun, recomputeIssue, recomputeIssues, type StoredReport } from './gate-engine.ts';
 import { firstSeenRuns, loadQualityConfig } from './gates.queries.ts';
 
 export function createGateService(deps: { db: Kysely<DB> }) {
@@ -50,15 +50,7 @@ export function createGateService(deps: { db: Kysely<DB> }) {
           .where('org_id', '=', ctx.orgId)
           .where('project_id', '=', project.id)
           .execute();
-        for (const issue of issues) {
-          await recomputeIssue(
-            trx,
-            ctx.orgId,
-            { id: issue.id, number: issue.number, projectId: project.id },
-            project.default_branch,
-            config,
-          );
-        }
+        await recomputeIssues(trx, ctx.orgId, project, issues, config);
         await ctx.audit({
           action: 'quality_config.updated',
           targetType: 'project',
@@ -82,12 +74,7 @@ export function createGateService(deps: { db: Kysely<DB> }) {
           .executeTakeFirst();
         const report =
           (stored?.report as StoredReport | undefined) ??
-          (await recomputeIssue(
-            trx,
-            ctx.orgId,
-            { id: issue.id, number, projectId: project.id },
-            project.default_branch,
-          ));
+          (await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number: number }));
         const history = await trx
           .selectFrom('gate_state_changes')
           .selectAll()
@@ -123,7 +110,7 @@ export function createGateService(deps: { db: Kysely<DB> }) {
           .executeTakeFirst();
         if (run === undefined) throw new NotFound('Run not found');
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
-        const analysis = await analyzeRun(trx, ctx.orgId, run, config, project.default_branch);
+        const analysis = await analyzeRun(trx, ctx.orgId, project, run, config);
         const signatures = analysis.groups.flatMap((g) => g.clusters.map((c) => c.signature));
         const firstSeen = await firstSeenRuns(trx, ctx.orgId, project.id, signatures);
         const keys = [

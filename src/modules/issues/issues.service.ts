@@ -79,12 +79,10 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        const report = await recomputeIssue(
-          trx,
-          ctx.orgId,
-          { id: issue.id, number: issue.number, projectId: project.id },
-          project.default_branch,
-        );
+        const report = await recomputeIssue(trx, ctx.orgId, project, {
+          id: issue.id,
+          number: issue.number,
+        });
         await ctx.audit({
           action: 'issue.created',
           targetType: 'issue',
@@ -186,12 +184,7 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await recomputeIssue(
-          trx,
-          ctx.orgId,
-          { id: issue.id, number, projectId: project.id },
-          project.default_branch,
-        );
+        await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number: number });
         await ctx.audit({
           action: 'review.recorded',
           targetType: 'issue',
@@ -259,8 +252,8 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
         const report = await recomputeIssue(
           trx,
           ctx.orgId,
-          { id: issue.id, number, projectId: project.id },
-          project.default_branch,
+          project,
+          { id: issue.id, number: number },
           config,
         );
         await ctx.audit({

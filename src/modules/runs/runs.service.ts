@@ -138,12 +138,10 @@ export function createRunService(deps: {
         let gates: StoredReport | undefined;
         if (keys.issue !== null) {
           const issue = await ensureIssue(trx, ctx.orgId, project.id, keys.issue);
-          gates = await recomputeIssue(
-            trx,
-            ctx.orgId,
-            { id: issue.id, number: issue.number, projectId: project.id },
-            project.default_branch,
-          );
+          gates = await recomputeIssue(trx, ctx.orgId, project, {
+            id: issue.id,
+            number: issue.number,
+          });
         }
         const summary: RunSummary = {
           ...runOut(stored, slug, project.key),

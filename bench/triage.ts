@@ -1,0 +1,259 @@
+import fs from 'node:fs/promises';
+import pino from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { openStorage } from '../src/db/storage.ts';
+import { evaluateGates, type GateFacts } from '../src/domain/gates.ts';
+import type { QualityConfig } from '../src/domain/quality.ts';
+import { createCategorizer, triage, type Failure } from '../src/domain/triage.ts';
+import { buildApp } from '../src/http/app.ts';
+import { createKeyStore } from '../src/modules/auth/signing-keys.ts';
+import { machine, tempDir } from './lib.ts';
+
+const CONFIG: QualityConfig = {
+  categories: [
+    {
+      name: 'jwt',
+      label: 'JWT token structure',
+      blocking: true,
+      match: { message: '(?i)jwt|token (structure|claim|signature)' },
+    },
+    {
+      name: 'database',
+      label: 'Database connectivity',
+      blocking: true,
+      match: { message: '(?i)ECONNREFUSED|connection (pool|terminated|timeout)' },
+    },
+    { name: 'timeout', label: 'Timeouts', match: { message: '(?i)timed? ?out' } },
+    { name: 'security', label: 'Security', match: { classname: '(?i)security' } },
+  ],
+  gates: [
+    {
+      key: 'security',
+      name: 'Security',
+      conditions: [{ metric: 'failed_in_category', category: 'security', op: '==', value: 0 }],
+    },
+    {
+      key: 'infrastructure',
+      name: 'Infrastructure',
+      conditions: [
+        { metric: 'failed_in_category', category: ['jwt', 'database'], op: '==', value: 0 },
+      ],
+    },
+    {
+      key: 'reliability',
+      name: 'Reliability',
+      requires: ['infrastructure'],
+      conditions: [
+        { metric: 'pass_rate', op: '>=', value: 0.9 },
+        { metric: 'flaky_tests', op: '==', value: 0 },
+      ],
+    },
+    {
+      key: 'production',
+      name: 'Production',
+      requires: ['security', 'reliability'],
+      conditions: [{ metric: 'review_verdict', op: 'in', value: ['pass', 'conditional_pass'] }],
+    },
+  ],
+  criteria: [{ key: 'pass', text: 'Pass rate', gate: 'reliability' }],
+};
+
+const TEMPLATES = [
+  (i: number) => ({
+    type: 'AuthError',
+    message: `JWT token structure invalid: missing claim "org" for user ${i} at ${new Date(1_700_000_000_000 + i * 1000).toISOString()}`,
+  }),
+  (i: number) => ({
+    type: 'Error',
+    message: `connect ECONNREFUSED 10.0.${i % 255}.${(i * 7) % 255}:5432`,
+  }),
+  (i: number) => ({
+    type: 'org.opentest4j.AssertionFailedError',
+    message: `expected: <${i}> but was: <${i + 1}>`,
+  }),
+  (i: number) => ({
+    type: 'TimeoutError',
+    message: `Timed out after ${1000 + (i % 5000)}ms waiting for /api/v1/orgs/${i}/members`,
+  }),
+  (i: number) => ({
+    type: 'java.lang.NullPointerException',
+    message: `Cannot invoke "Org.getId()" because "org" is null (OrgService.java:${100 + (i % 400)})`,
+  }),
+  (i: number) => ({
+    type: 'Error',
+    message: `tenant ${crypto.randomUUID()} not found in /srv/app/data/tenants/${i}.json`,
+  }),
+  (i: number) => ({
+    type: 'AssertionError',
+    message: `object 0x${(i * 2654435761).toString(16)} differs at index ${i % 97}`,
+  }),
+];
+
+function failures(n: number): Failure[] {
+  return Array.from({ length: n }, (_, i) => {
+    const t = TEMPLATES[i % TEMPLATES.length]!(i);
+    return {
+      id: String(i),
+      testKey: i.toString(16),
+      classname: i % 13 === 0 ? 'com.example.SecurityTest' : `com.example.Service${i % 50}Test`,
+      name: `handles case ${i}`,
+      type: t.type,
+      message: t.message,
+      text: `${t.type}: ${t.message}\n\tat com.example.Service.handle(Service.java:${i % 300})`,
+    };
+  });
+}
+
+function time<T>(fn: () => T): { result: T; seconds: number } {
+  const started = performance.now();
+  const result = fn();
+  return { result, seconds: (performance.now() - started) / 1000 };
+}
+
+export async function triageBench(): Promise<Record<string, unknown>> {
+  const input = failures(100_000);
+  const categorize = createCategorizer(CONFIG);
+  // Baseline: one pass grouping by the raw message (no categories, no masking).
+  time(() => triage(input.slice(0, 5000), categorize)); // warm-up
+  const baseline = time(() => {
+    const groups = new Map<string, number>();
+    for (const f of input)
+      groups.set(`${f.type}: ${f.message}`, (groups.get(`${f.type}: ${f.message}`) ?? 0) + 1);
+    return groups.size;
+  });
+  const clustered = time(() => triage(input, categorize));
+  const clusters = clustered.result.reduce((n, g) => n + g.clusters.length, 0);
+
+  // Pure re-evaluation of 1,000 issues' gates from their facts.
+  const facts: GateFacts[] = Array.from({ length: 1000 }, (_, i) => ({
+    issueNumber: i + 1,
+    run: {
+      id: `r${i}`,
+      tests: 60,
+      passed: 48 + (i % 13),
+      failed: 12 - (i % 13),
+      errored: 0,
+      skipped: 0,
+    },
+    failuresByCategory: { jwt: i % 3, database: i % 2 },
+    uncategorizedFailures: 1,
+    blockingFailures: (i % 3) + (i % 2),
+    flakyTests: i % 5 === 0 ? 1 : 0,
+    regressions: { total: 0, byCategory: {} },
+    review: { verdict: i % 2 === 0 ? 'pass' : 'conditional_pass', openConditions: 0 },
+    manual: {},
+  }));
+  evaluateGates(CONFIG, facts[0]!);
+  const pure = time(() => facts.map((f) => evaluateGates(CONFIG, f)));
+
+  const stored = await storedReevaluation();
+  return {
+    bench: 'triage',
+    machine: machine(),
+    clustering: {
+      failures: input.length,
+      categories: clustered.result.length,
+      clusters,
+      seconds: Number(clustered.seconds.toFixed(3)),
+      failuresPerSecond: Math.round(input.length / clustered.seconds),
+      baseline: {
+        what: 'group by raw message, no categories or masking',
+        seconds: Number(baseline.seconds.toFixed(3)),
+        failuresPerSecond: Math.round(input.length / baseline.seconds),
+      },
+      ratioToBaseline: Number((baseline.seconds / clustered.seconds).toFixed(3)),
+      target: '>= 200,000 failures/s',
+      met: input.length / clustered.seconds >= 200_000,
+    },
+    reevaluation: {
+      pure: { issues: 1000, seconds: Number(pure.seconds.toFixed(4)) },
+      stored,
+      target: '1,000 issues < 1 s',
+      met: stored.seconds < 1,
+    },
+  };
+}
+
+/** The real thing: PUT quality-config re-evaluates and stores every tracked issue's gates. */
+async function storedReevaluation(): Promise<{
+  issues: number;
+  seconds: number;
+  perIssueMs: number;
+}> {
+  const dataDir = await tempDir('gatehouse-bench-triage-');
+  const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const logger = pino({ level: 'silent' });
+  const storage = await openStorage(config, logger, { migrate: true });
+  const keys = createKeyStore({ db: storage.database.db, box: storage.box, tokenTtlSeconds: 600 });
+  await keys.reload();
+  const app = await buildApp({ config, database: storage.database, logger, keys });
+  try {
+    const creds = { email: 'bench@example.test', password: 'benchmark password 1' };
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      payload: { ...creds, name: 'B' },
+    });
+    let tok = (
+      await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: creds })
+    ).json<{ accessToken: string }>().accessToken;
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: `Bearer ${tok}` },
+      payload: { name: 'B', slug: 'b' },
+    });
+    tok = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { ...creds, org: 'b' },
+      })
+    ).json<{ accessToken: string }>().accessToken;
+    const auth = { authorization: `Bearer ${tok}` };
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/b/projects',
+      headers: auth,
+      payload: { key: 'p', name: 'P' },
+    });
+    const issues = 1000;
+    for (let i = 1; i <= issues; i++) {
+      const cases = Array.from({ length: 20 }, (_, j) => {
+        const f = j < i % 4 ? TEMPLATES[(i + j) % TEMPLATES.length]!(i * 100 + j) : null;
+        return f === null
+          ? `<testcase classname="c.T${j}" name="t${j}"/>`
+          : `<testcase classname="c.T${j}" name="t${j}"><failure type="${f.type}" message="${f.message.replace(/"/g, '&quot;').replace(/</g, '&lt;')}"/></testcase>`;
+      });
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/v1/orgs/b/projects/p/runs?issue=${i}&commit=c${i}&branch=b${i % 10}`,
+        headers: { ...auth, 'content-type': 'application/xml' },
+        payload: `<testsuite>${cases.join('')}</testsuite>`,
+      });
+      if (res.statusCode !== 201) throw new Error(res.body);
+    }
+    const started = performance.now();
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/orgs/b/projects/p/quality-config',
+      headers: auth,
+      payload: CONFIG,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (
+      res.statusCode !== 200 ||
+      res.json<{ recomputedIssues: number }>().recomputedIssues !== issues
+    )
+      throw new Error(res.body);
+    return {
+      issues,
+      seconds: Number(seconds.toFixed(3)),
+      perIssueMs: Number(((seconds * 1000) / issues).toFixed(2)),
+    };
+  } finally {
+    await app.close();
+    await storage.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
