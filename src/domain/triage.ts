@@ -122,10 +122,13 @@ export interface Observation {
   runId: string;
   status: 'passed' | 'failed' | 'error' | 'skipped';
   flakyMarker: boolean;
+  /** "classname.name", for people reading the evidence. */
+  label?: string;
 }
 
 export interface FlakyTest {
   testKey: string;
+  label?: string;
   reason: 'rerun' | 'same_commit';
   passedIn: string[];
   failedIn: string[];
@@ -138,7 +141,7 @@ export interface FlakyTest {
 export function findFlaky(observations: Observation[]): FlakyTest[] {
   const byTest = new Map<
     string,
-    { passed: Set<string>; failed: Set<string>; marker: Set<string> }
+    { passed: Set<string>; failed: Set<string>; marker: Set<string>; label?: string }
   >();
   for (const o of observations) {
     let t = byTest.get(o.testKey);
@@ -149,18 +152,28 @@ export function findFlaky(observations: Observation[]): FlakyTest[] {
     if (o.status === 'passed') t.passed.add(o.runId);
     if (o.status === 'failed' || o.status === 'error') t.failed.add(o.runId);
     if (o.flakyMarker) t.marker.add(o.runId);
+    if (o.label !== undefined) t.label ??= o.label;
   }
   const out: FlakyTest[] = [];
   for (const [testKey, t] of byTest) {
-    if (t.passed.size > 0 && t.failed.size > 0)
+    const label = t.label === undefined ? {} : { label: t.label };
+    if (t.passed.size > 0 && t.failed.size > 0) {
       out.push({
         testKey,
+        ...label,
         reason: 'same_commit',
         passedIn: [...t.passed],
         failedIn: [...t.failed],
       });
-    else if (t.marker.size > 0)
-      out.push({ testKey, reason: 'rerun', passedIn: [...t.marker], failedIn: [...t.marker] });
+    } else if (t.marker.size > 0) {
+      out.push({
+        testKey,
+        ...label,
+        reason: 'rerun',
+        passedIn: [...t.marker],
+        failedIn: [...t.marker],
+      });
+    }
   }
   return out;
 }

@@ -322,6 +322,19 @@ describe('flaky tests and regressions', () => {
     expect(
       second.gates.gates.find((g: { key: string }) => g.key === 'reliability').reasons,
     ).toContain('2 flaky tests');
+    const issue = (
+      await t.app.inject({ method: 'GET', url: `${base}/issues/5/gates`, headers: ci.auth })
+    ).json();
+    expect(issue.flaky).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          test: 'app.OrgTest.wobbly',
+          reason: 'same_commit',
+          passedIn: [second.id],
+          failedIn: [first.id],
+        }),
+      ]),
+    );
   });
 
   it('tells new failures from ones still failing since the previous run of the branch', async () => {

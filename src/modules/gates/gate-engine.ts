@@ -153,6 +153,8 @@ export interface StoredReport extends GateReport {
   issue: number;
   runId: string | null;
   evaluatedAt: string;
+  /** The latest run's flaky tests, with the runs as evidence. */
+  flaky: { testId: string; test: string; reason: string; passedIn: string[]; failedIn: string[] }[];
 }
 
 /**
@@ -237,11 +239,19 @@ export async function recomputeIssues(
       manual,
     );
     const report = evaluateGates(config, facts);
+    const flaky = (run === undefined ? [] : (analyses.get(run.id)?.flaky ?? [])).map((f) => ({
+      testId: f.testKey,
+      test: f.label ?? f.testKey,
+      reason: f.reason,
+      passedIn: f.passedIn,
+      failedIn: f.failedIn,
+    }));
     const stored: StoredReport = {
       ...report,
       issue: issue.number,
       runId: run?.id ?? null,
       evaluatedAt,
+      flaky,
     };
     result.set(issue.id, stored);
     const before = previousStates.get(issue.id) ?? new Map<string, string>();

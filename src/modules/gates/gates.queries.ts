@@ -107,7 +107,10 @@ export async function observationsFor(
     run_id: string;
     status: string;
     flaky: boolean;
+    classname: string;
+    name: string;
   }): Observation => ({
+    label: `${r.classname}.${r.name}`,
     testKey: r.test_key.toString('hex'),
     runId: r.run_id,
     status: r.status as Observation['status'],
@@ -120,12 +123,14 @@ export async function observationsFor(
       run_id: string;
       status: string;
       flaky: boolean;
+      classname: string;
+      name: string;
     }>`
       WITH runs AS (
         SELECT id, commit_sha FROM test_runs
         WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
       ), results AS (
-        SELECT runs.commit_sha, r.test_key, r.run_id, r.status, r.flaky
+        SELECT runs.commit_sha, r.test_key, r.run_id, r.status, r.flaky, r.classname, r.name
         FROM test_results r JOIN runs ON r.run_id = runs.id
         WHERE r.org_id = ${orgId}
       ), suspects AS (
@@ -141,7 +146,7 @@ export async function observationsFor(
   if (loose.length > 0) {
     const rows = await db
       .selectFrom('test_results')
-      .select(['test_key', 'run_id', 'status', 'flaky'])
+      .select(['test_key', 'run_id', 'status', 'flaky', 'classname', 'name'])
       .where('org_id', '=', orgId)
       .where('run_id', 'in', loose)
       .where('flaky', '=', true)

@@ -106,6 +106,17 @@ export const GateReportOut = Type.Object({
   gates: Type.Array(GateOut),
   criteria: Type.Array(CriterionResultOut),
   evaluatedAt: Type.String(),
+  flaky: Type.Optional(
+    Type.Array(
+      Type.Object({
+        testId: Type.String(),
+        test: Type.String(),
+        reason: Type.String(),
+        passedIn: Type.Array(Type.String()),
+        failedIn: Type.Array(Type.String()),
+      }),
+    ),
+  ),
   history: Type.Optional(
     Type.Array(
       Type.Object({
