@@ -7,55 +7,16 @@ import type { QualityConfig } from '../src/domain/quality.ts';
 import { createCategorizer, triage, type Failure } from '../src/domain/triage.ts';
 import { buildApp } from '../src/http/app.ts';
 import { createKeyStore } from '../src/modules/auth/signing-keys.ts';
+import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { machine, tempDir } from './lib.ts';
 
+// The seed's configuration, with one more root cause that the generated failures have.
 const CONFIG: QualityConfig = {
+  ...SEED_QUALITY_CONFIG,
   categories: [
-    {
-      name: 'jwt',
-      label: 'JWT token structure',
-      blocking: true,
-      match: { message: '(?i)jwt|token (structure|claim|signature)' },
-    },
-    {
-      name: 'database',
-      label: 'Database connectivity',
-      blocking: true,
-      match: { message: '(?i)ECONNREFUSED|connection (pool|terminated|timeout)' },
-    },
+    ...SEED_QUALITY_CONFIG.categories,
     { name: 'timeout', label: 'Timeouts', match: { message: '(?i)timed? ?out' } },
-    { name: 'security', label: 'Security', match: { classname: '(?i)security' } },
   ],
-  gates: [
-    {
-      key: 'security',
-      name: 'Security',
-      conditions: [{ metric: 'failed_in_category', category: 'security', op: '==', value: 0 }],
-    },
-    {
-      key: 'infrastructure',
-      name: 'Infrastructure',
-      conditions: [
-        { metric: 'failed_in_category', category: ['jwt', 'database'], op: '==', value: 0 },
-      ],
-    },
-    {
-      key: 'reliability',
-      name: 'Reliability',
-      requires: ['infrastructure'],
-      conditions: [
-        { metric: 'pass_rate', op: '>=', value: 0.9 },
-        { metric: 'flaky_tests', op: '==', value: 0 },
-      ],
-    },
-    {
-      key: 'production',
-      name: 'Production',
-      requires: ['security', 'reliability'],
-      conditions: [{ metric: 'review_verdict', op: 'in', value: ['pass', 'conditional_pass'] }],
-    },
-  ],
-  criteria: [{ key: 'pass', text: 'Pass rate', gate: 'reliability' }],
 };
 
 const TEMPLATES = [

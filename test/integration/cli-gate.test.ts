@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../helpers/cli.ts';
 import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
 import { casesWith, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 let t: TestApp;
 let address: string;
 let token: string;
@@ -58,18 +57,8 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/gatehouse.js'), ...args], {
-      cwd: dir,
-      env: { PATH: process.env['PATH'] ?? '', GATEHOUSE_URL: address, GATEHOUSE_TOKEN: token },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[]) {
+  return runCli(args, dir, { GATEHOUSE_URL: address, GATEHOUSE_TOKEN: token });
 }
 
 describe('gates in CI', () => {

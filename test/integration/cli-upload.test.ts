@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../helpers/cli.ts';
 import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
 import { junitXml } from '../helpers/junit-gen.ts';
 import { upload } from '../../src/cli/upload.ts';
 import { Writable } from 'node:stream';
 
-const root = path.resolve(import.meta.dirname, '../..');
 let t: TestApp;
 let address: string;
 let token: string;
@@ -41,29 +40,11 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(root, 'bin/gatehouse.js'), 'upload', ...args],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          GATEHOUSE_URL: address,
-          GATEHOUSE_TOKEN: token,
-          ...env,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCli(['upload', ...args], dir, {
+    GATEHOUSE_URL: address,
+    GATEHOUSE_TOKEN: token,
+    ...env,
   });
 }
 

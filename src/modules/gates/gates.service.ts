@@ -3,9 +3,10 @@ import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { METRIC_KINDS } from '../../domain/gates.ts';
 import { validateConfig, type QualityConfig } from '../../domain/quality.ts';
-import { BadInput, NotFound } from '../../errors.ts';
+import { BadInput } from '../../errors.ts';
 import { requireIssue } from '../issues/issues.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
+import { requireRun } from '../runs/runs.queries.ts';
 import { analyzeRun, recomputeIssue, recomputeIssues, type StoredReport } from './gate-engine.ts';
 import { firstSeenRuns, loadQualityConfig } from './gates.queries.ts';
 
@@ -101,14 +102,7 @@ export function createGateService(deps: { db: Kysely<DB> }) {
     triage(caller: Caller, slug: string, key: string, runId: string) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
-        const run = await trx
-          .selectFrom('test_runs')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('project_id', '=', project.id)
-          .where('id', '=', runId)
-          .executeTakeFirst();
-        if (run === undefined) throw new NotFound('Run not found');
+        const run = await requireRun(trx, ctx.orgId, project.id, runId);
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
         const analysis = await analyzeRun(trx, ctx.orgId, project, run, config);
         const signatures = analysis.groups.flatMap((g) => g.clusters.map((c) => c.signature));

@@ -3,6 +3,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
 import type { DB } from '../../db/types.ts';
+import { NotFound } from '../../errors.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -112,4 +113,17 @@ export function addToRun(trx: Executor, orgId: string, runId: string, t: Totals,
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** The project's run or a 404 (another project's or org's run looks exactly like a missing one). */
+export async function requireRun(trx: Executor, orgId: string, projectId: string, runId: string) {
+  const run = await trx
+    .selectFrom('test_runs')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where('id', '=', runId)
+    .executeTakeFirst();
+  if (run === undefined) throw new NotFound('Run not found');
+  return run;
 }

@@ -4,13 +4,13 @@ import type { Config } from '../../config.ts';
 import { addTotals, emptyTotals, passRate } from '../../domain/junit.ts';
 import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, TestRunsTable } from '../../db/types.ts';
-import { BadInput, NotFound } from '../../errors.ts';
+import { BadInput } from '../../errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
 import { ensureIssue } from '../issues/issues.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
 import { ingestFile, type UploadFile } from './ingest.ts';
-import { addToRun, openRun, type RunKeys } from './runs.queries.ts';
+import { addToRun, openRun, requireRun, type RunKeys } from './runs.queries.ts';
 
 type Run = Selectable<TestRunsTable>;
 
@@ -198,14 +198,7 @@ export function createRunService(deps: {
     get(caller: Caller, slug: string, projectKey: string, runId: string) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
-        const run = await trx
-          .selectFrom('test_runs')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('project_id', '=', project.id)
-          .where('id', '=', runId)
-          .executeTakeFirst();
-        if (run === undefined) throw new NotFound('Run not found');
+        const run = await requireRun(trx, ctx.orgId, project.id, runId);
         const uploads = await trx
           .selectFrom('run_files')
           .select(['id', 'filename', 'bytes', 'tests', 'created_at'])
@@ -240,14 +233,7 @@ export function createRunService(deps: {
         ]);
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
-        const run = await trx
-          .selectFrom('test_runs')
-          .select('id')
-          .where('org_id', '=', ctx.orgId)
-          .where('project_id', '=', project.id)
-          .where('id', '=', runId)
-          .executeTakeFirst();
-        if (run === undefined) throw new NotFound('Run not found');
+        const run = await requireRun(trx, ctx.orgId, project.id, runId);
         let query = trx
           .selectFrom('test_results')
           .selectAll()
