@@ -22,11 +22,21 @@ export function encodeCursor(key: string): string {
   return Buffer.from(JSON.stringify({ k: key })).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): string | undefined {
+const CURSOR_KEYS = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  int: /^\d{1,19}$/,
+  text: /^[\s\S]{1,200}$/,
+} as const;
+
+/** The key a cursor carries, checked to be of the list's key type (never a database error). */
+export function decodeCursor(
+  cursor: string | undefined,
+  kind: keyof typeof CURSOR_KEYS = 'uuid',
+): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === 'string' && parsed.k.length <= 200) return parsed.k;
+    if (typeof parsed.k === 'string' && CURSOR_KEYS[kind].test(parsed.k)) return parsed.k;
   } catch {
     // fall through
   }

@@ -200,3 +200,18 @@ describe('bad input', () => {
     expect(res.headers['content-type']).toContain('application/problem+json');
   });
 });
+
+describe('cursors', () => {
+  it('refuses a well-formed cursor whose key is of the wrong type with a 400, not a database error', async () => {
+    const forged = Buffer.from(JSON.stringify({ k: 'not-a-uuid' })).toString('base64url');
+    for (const url of [
+      `/api/v1/orgs/strict/members?cursor=${forged}`,
+      `/api/v1/orgs/strict/audit-events?cursor=${forged}`,
+      `/api/v1/orgs?cursor=${forged}`,
+    ]) {
+      const res = await t.app.inject({ method: 'GET', url, headers: owner.auth });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().detail).toMatch(/querystring\/cursor/);
+    }
+  });
+});

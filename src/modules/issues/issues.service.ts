@@ -94,7 +94,7 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
     },
 
     list(caller: Caller, slug: string, key: string, page: PageQuery) {
-      const after = decodeCursor(page.cursor);
+      const after = decodeCursor(page.cursor, 'int');
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         let q = trx

@@ -56,7 +56,7 @@ export function createProjectService(deps: { db: Kysely<DB> }) {
     },
 
     list(caller: Caller, slug: string, page: PageQuery) {
-      const after = decodeCursor(page.cursor);
+      const after = decodeCursor(page.cursor, 'text');
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         let q = trx
           .selectFrom('projects')

@@ -226,11 +226,7 @@ export function createRunService(deps: {
       runId: string,
       q: { limit: number; cursor?: string | undefined; status?: string | undefined },
     ) {
-      const after = decodeCursor(q.cursor);
-      if (after !== undefined && !/^\d{1,19}$/.test(after))
-        throw new BadInput('querystring/cursor is not valid', [
-          { path: 'querystring/cursor', message: 'is not valid' },
-        ]);
+      const after = decodeCursor(q.cursor, 'int');
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
