@@ -319,6 +319,19 @@ describe('flaky tests and regressions', () => {
       ]),
     );
     expect(triage.flaky).toHaveLength(2);
+    const audit = (
+      await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/orgs/qa/audit-events?action=issue.created',
+        headers: owner.auth,
+      })
+    ).json();
+    expect(
+      audit.items.some(
+        (e: { data: { number: number; from?: string } }) =>
+          e.data.number === 5 && e.data.from === 'upload',
+      ),
+    ).toBe(true);
     expect(
       second.gates.gates.find((g: { key: string }) => g.key === 'reliability').reasons,
     ).toContain('2 flaky tests');

@@ -23,7 +23,7 @@ export async function requireIssue(db: Executor, orgId: string, projectId: strin
 
 /** Runs uploaded with `issue=N` belong to issue N; an issue first seen that way starts being tracked. */
 export async function ensureIssue(db: Executor, orgId: string, projectId: string, number: number) {
-  await db
+  const inserted = await db
     .insertInto('tracked_issues')
     .values({
       org_id: orgId,
@@ -33,6 +33,10 @@ export async function ensureIssue(db: Executor, orgId: string, projectId: string
       title: `Issue #${number}`,
     })
     .onConflict((oc) => oc.columns(['org_id', 'project_id', 'number']).doNothing())
-    .execute();
-  return requireIssue(db, orgId, projectId, number);
+    .returning('id')
+    .executeTakeFirst();
+  return {
+    issue: await requireIssue(db, orgId, projectId, number),
+    created: inserted !== undefined,
+  };
 }

@@ -137,7 +137,15 @@ export function createRunService(deps: {
         });
         let gates: StoredReport | undefined;
         if (keys.issue !== null) {
-          const issue = await ensureIssue(trx, ctx.orgId, project.id, keys.issue);
+          const { issue, created } = await ensureIssue(trx, ctx.orgId, project.id, keys.issue);
+          if (created) {
+            await ctx.audit({
+              action: 'issue.created',
+              targetType: 'issue',
+              targetId: issue.id,
+              data: { project: project.key, number: issue.number, from: 'upload' },
+            });
+          }
           gates = await recomputeIssue(trx, ctx.orgId, project, {
             id: issue.id,
             number: issue.number,
