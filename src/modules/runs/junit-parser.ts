@@ -4,7 +4,6 @@ import {
   emptyTotals,
   parseSeconds,
   statusOf,
-  type Rerun,
   type TestCase,
   type Totals,
 } from '../../domain/junit.ts';
@@ -39,21 +38,11 @@ export class JUnitError extends Error {
 
 const localName = (name: string) => name.slice(name.indexOf(':') + 1);
 
+/** The testcase being read: the record it will become, and which result children it had. */
 interface CaseState {
-  attrs: Record<string, string>;
-  suitePath: string;
-  error: boolean;
-  failure: boolean;
-  skipped: boolean;
-  failureType: string | null;
-  failureMessage: string | null;
-  failureText: string | null;
-  systemOut: string | null;
-  systemErr: string | null;
-  truncated: boolean;
-  flaky: boolean;
-  reruns: Rerun[];
-  properties: Record<string, string>;
+  tc: TestCase;
+  statusAttr: string | undefined;
+  seen: { error: boolean; failure: boolean; skipped: boolean };
 }
 
 type Capture = 'failureText' | 'systemOut' | 'systemErr';
@@ -75,7 +64,7 @@ export function createJUnitParser(
   let sawRoot = false;
   let current: CaseState | null = null;
   let caseDepth = -1;
-  let capture: { field: Capture; into: CaseState } | null = null;
+  let capture: { field: Capture; into: TestCase } | null = null;
   let failure: JUnitError | null = null;
 
   const fail = (reason: string): never => {
@@ -125,56 +114,55 @@ export function createJUnitParser(
       if (name === 'testsuite') suites.push(attrs['name'] ?? '');
       else if (name === 'testcase') {
         current = {
-          attrs,
-          suitePath: suites.filter((s) => s !== '').join(' / '),
-          error: false,
-          failure: false,
-          skipped: false,
-          failureType: null,
-          failureMessage: null,
-          failureText: null,
-          systemOut: null,
-          systemErr: null,
-          truncated: false,
-          flaky: false,
-          reruns: [],
-          properties: {},
+          tc: {
+            suitePath: suites.filter((s) => s !== '').join(' / '),
+            classname: attrs['classname'] ?? attrs['class'] ?? '',
+            name: attrs['name'] ?? '',
+            status: 'passed',
+            durationMs: parseSeconds(attrs['time']),
+            failureType: null,
+            failureMessage: null,
+            failureText: null,
+            systemOut: null,
+            systemErr: null,
+            truncated: false,
+            flaky: false,
+            reruns: [],
+            properties: {},
+          },
+          statusAttr: attrs['status'],
+          seen: { error: false, failure: false, skipped: false },
         };
         caseDepth = depth;
       }
       return;
     }
     if (depth === caseDepth + 1) {
-      const tc = current;
+      const { tc, seen } = current;
       switch (name) {
         case 'error':
         case 'failure':
           // The first error wins over any failure; keep its details.
-          if (name === 'error' ? !tc.error : !tc.error && !tc.failure) {
+          if (name === 'error' ? !seen.error : !seen.error && !seen.failure) {
             tc.failureType = attrs['type'] ?? null;
             tc.failureMessage = attrs['message'] ?? null;
             tc.failureText = null;
             capture = { field: 'failureText', into: tc };
           }
-          if (name === 'error') tc.error = true;
-          else tc.failure = true;
+          if (name === 'error') seen.error = true;
+          else seen.failure = true;
           break;
         case 'skipped':
-          tc.skipped = true;
-          if (!tc.error && !tc.failure && attrs['message'] !== undefined)
+          seen.skipped = true;
+          if (!seen.error && !seen.failure && attrs['message'] !== undefined)
             tc.failureMessage ??= attrs['message'];
           break;
         case 'flakyFailure':
         case 'flakyError':
-          tc.flaky = true;
-          tc.reruns.push({
-            kind: name,
-            type: attrs['type'] ?? null,
-            message: attrs['message'] ?? null,
-          });
-          break;
         case 'rerunFailure':
         case 'rerunError':
+          // flaky*: failed, then passed on a rerun; rerun*: failed on every rerun too.
+          if (name.startsWith('flaky')) tc.flaky = true;
           tc.reruns.push({
             kind: name,
             type: attrs['type'] ?? null,
@@ -189,7 +177,7 @@ export function createJUnitParser(
           break;
       }
     } else if (depth === caseDepth + 2 && name === 'property' && attrs['name'] !== undefined) {
-      current.properties[attrs['name']] = attrs['value'] ?? '';
+      current.tc.properties[attrs['name']] = attrs['value'] ?? '';
     }
   });
 
@@ -197,23 +185,8 @@ export function createJUnitParser(
     const name = localName(node.name);
     if (current !== null && depth === caseDepth + 1) capture = null;
     if (current !== null && depth === caseDepth && name === 'testcase') {
-      const tc = current;
-      const testCase: TestCase = {
-        suitePath: tc.suitePath,
-        classname: tc.attrs['classname'] ?? tc.attrs['class'] ?? '',
-        name: tc.attrs['name'] ?? '',
-        status: statusOf(tc, tc.attrs['status']),
-        durationMs: parseSeconds(tc.attrs['time']),
-        failureType: tc.failureType,
-        failureMessage: tc.failureMessage,
-        failureText: tc.failureText,
-        systemOut: tc.systemOut,
-        systemErr: tc.systemErr,
-        truncated: tc.truncated,
-        flaky: tc.flaky,
-        reruns: tc.reruns,
-        properties: tc.properties,
-      };
+      const testCase = current.tc;
+      testCase.status = statusOf(current.seen, current.statusAttr);
       addCase(totals, testCase);
       current = null;
       caseDepth = -1;
