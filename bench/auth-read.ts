@@ -2,9 +2,7 @@ import fs from 'node:fs/promises';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { openStorage } from '../src/db/storage.ts';
-import { buildApp } from '../src/http/app.ts';
-import { createKeyStore } from '../src/modules/auth/signing-keys.ts';
+import { openRuntime } from '../src/runtime.ts';
 import { autocannon, machine, tempDir } from './lib.ts';
 
 /**
@@ -21,14 +19,8 @@ export async function authRead(): Promise<Record<string, unknown>> {
     DATABASE_POOL_MAX: '10',
   });
   const logger = pino({ level: 'warn' });
-  const storage = await openStorage(config, logger, { migrate: true });
-  const keys = createKeyStore({
-    db: storage.database.db,
-    box: storage.box,
-    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
-  });
-  await keys.reload();
-  const app = await buildApp({ config, database: storage.database, logger, keys });
+  const runtime = await openRuntime(config, logger);
+  const { app, storage } = runtime;
   const bare = Fastify({ logger: false });
   try {
     const password = 'benchmark password 123';
@@ -112,8 +104,7 @@ export async function authRead(): Promise<Record<string, unknown>> {
     };
   } finally {
     await bare.close();
-    await app.close();
-    await storage.close();
+    await runtime.close();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,12 +1,10 @@
 import fs from 'node:fs/promises';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { openStorage } from '../src/db/storage.ts';
 import { evaluateGates, type GateFacts } from '../src/domain/gates.ts';
 import type { QualityConfig } from '../src/domain/quality.ts';
 import { createCategorizer, triage, type Failure } from '../src/domain/triage.ts';
-import { buildApp } from '../src/http/app.ts';
-import { createKeyStore } from '../src/modules/auth/signing-keys.ts';
+import { openRuntime } from '../src/runtime.ts';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { machine, tempDir } from './lib.ts';
 
@@ -144,10 +142,8 @@ async function storedReevaluation(): Promise<{
   const dataDir = await tempDir('gatehouse-bench-triage-');
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
   const logger = pino({ level: 'silent' });
-  const storage = await openStorage(config, logger, { migrate: true });
-  const keys = createKeyStore({ db: storage.database.db, box: storage.box, tokenTtlSeconds: 600 });
-  await keys.reload();
-  const app = await buildApp({ config, database: storage.database, logger, keys });
+  const runtime = await openRuntime(config, logger);
+  const { app } = runtime;
   try {
     const creds = { email: 'bench@example.test', password: 'benchmark password 1' };
     await app.inject({
@@ -213,8 +209,7 @@ async function storedReevaluation(): Promise<{
       perIssueMs: Number(((seconds * 1000) / issues).toFixed(2)),
     };
   } finally {
-    await app.close();
-    await storage.close();
+    await runtime.close();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,32 +1,20 @@
 import type { Config } from './config.ts';
-import { openStorage } from './db/storage.ts';
 import { createDemoIfEmpty } from './demo.ts';
-import { buildApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
-import { createKeyStore } from './modules/auth/signing-keys.ts';
+import { openRuntime } from './runtime.ts';
 
 /** `gatehouse serve`: storage, migrations, the HTTP server, and a clean stop on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const storage = await openStorage(config, logger, { migrate: true });
-  const keys = createKeyStore({
-    db: storage.database.db,
-    box: storage.box,
-    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
-  });
-  await keys.reload();
-  const app = await buildApp({ config, database: storage.database, logger, keys });
+  const runtime = await openRuntime(config, logger);
+  const { app, storage } = runtime;
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    try {
-      await app.close();
-    } finally {
-      await storage.close();
-    }
+    await runtime.close();
     logger.info('stopped');
     process.exit(0);
   };

@@ -2,10 +2,10 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { connect, type Database } from '../../src/db/connection.ts';
 import { prepareDatabase } from '../../src/db/storage.ts';
-import { buildApp } from '../../src/http/app.ts';
 import type { App } from '../../src/http/types.ts';
 import { createSecretBox, type SecretBox } from '../../src/lib/secret-box.ts';
-import { createKeyStore, type KeyStore } from '../../src/modules/auth/signing-keys.ts';
+import type { KeyStore } from '../../src/modules/auth/signing-keys.ts';
+import { appOn } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
@@ -40,13 +40,7 @@ export async function startTestApp(
   await prepareDatabase(owner.db, box, logger);
   await owner.close();
   const database = connect(config.databaseUrl!, config.db, logger);
-  const keys = createKeyStore({
-    db: database.db,
-    box,
-    tokenTtlSeconds: config.auth.accessTokenTtlSeconds,
-  });
-  await keys.reload();
-  const app = await buildApp({ config, database, logger, keys });
+  const { app, keys } = await appOn({ config, database, box, logger });
   await app.ready();
   return {
     app,
