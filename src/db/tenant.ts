@@ -38,27 +38,20 @@ type Tx = Transaction<DB>;
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Opens a transaction as the app role; `app.*` settings are local to it, never session-wide. */
-async function begin<T>(
-  db: Kysely<DB>,
-  settings: { userId?: string | null; orgId?: string | null },
-  fn: (trx: Tx) => Promise<T>,
-): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    await sql`SELECT set_config('role', ${APP_ROLE}, true),
-                     set_config('app.user_id', ${settings.userId ?? ''}, true),
-                     set_config('app.org_id', ${settings.orgId ?? ''}, true)`.execute(trx);
-    return fn(trx);
-  });
-}
-
-/** A transaction for global (non-tenant) work: no org is set, so tenant tables show only
- *  what their policies allow the user to see (their own memberships). */
+/** A transaction as the app role for global (non-tenant) work; `app.*` settings are local
+ *  to it. No org is set, so tenant tables show only what their policies allow the user to
+ *  see (their own memberships). */
 export function withUser<T>(
   db: Kysely<DB>,
   userId: string | null,
   fn: (trx: Tx) => Promise<T>,
 ): Promise<T> {
-  return begin(db, { userId }, fn);
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('role', ${APP_ROLE}, true),
+                     set_config('app.user_id', ${userId ?? ''}, true),
+                     set_config('app.org_id', '', true)`.execute(trx);
+    return fn(trx);
+  });
 }
 
 /** Verifies that a user's session is live; throws 401 otherwise. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
-import { Unauthorized } from '../errors.ts';
+import { NotFound, Unauthorized } from '../errors.ts';
 import { parseOrgSecret } from '../lib/tokens.ts';
 import { createAccessTokens } from '../modules/auth/access-tokens.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
@@ -142,12 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     sendProblem(
       request,
       reply,
-      toAppError(
-        Object.assign(new Error(`No route for ${request.method} ${request.url.split('?')[0]}`), {
-          statusCode: 404,
-          code: 'not_found',
-        }),
-      ),
+      new NotFound(`No route for ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { BadInput } from '../errors.ts';
+import { isUuid } from './tokens.ts';
 
 export const PageQuery = Type.Object(
   {
@@ -23,9 +24,9 @@ export function encodeCursor(key: string): string {
 }
 
 const CURSOR_KEYS = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-  int: /^\d{1,19}$/,
-  text: /^[\s\S]{1,200}$/,
+  uuid: isUuid,
+  int: (k: string) => /^\d{1,19}$/.test(k),
+  text: (k: string) => k.length >= 1 && k.length <= 200,
 } as const;
 
 /** The key a cursor carries, checked to be of the list's key type (never a database error). */
@@ -36,7 +37,7 @@ export function decodeCursor(
   if (cursor === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === 'string' && CURSOR_KEYS[kind].test(parsed.k)) return parsed.k;
+    if (typeof parsed.k === 'string' && CURSOR_KEYS[kind](parsed.k)) return parsed.k;
   } catch {
     // fall through
   }

@@ -1,6 +1,5 @@
 import type { Module } from '../../http/app.ts';
 import { callerOf } from '../../http/types.ts';
-import { AppError } from '../../errors.ts';
 import { Page } from '../../lib/pagination.ts';
 import { ProjectParams } from '../projects/projects.schema.ts';
 import {
@@ -14,7 +13,7 @@ import {
   UploadQuery,
 } from './runs.schema.ts';
 import { createRunService } from './runs.service.ts';
-import { uploadFiles } from './upload-stream.ts';
+import { tooLarge, uploadFiles } from './upload-stream.ts';
 
 export const runRoutes: Module = (app, { database, config }) => {
   const runs = createRunService({ db: database.db, config });
@@ -43,12 +42,7 @@ export const runRoutes: Module = (app, { database, config }) => {
     },
     async (req, reply) => {
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > maxBytes)
-        throw new AppError(
-          413,
-          'too_large',
-          `The upload is larger than the limit of ${maxBytes} bytes`,
-        );
+      if (declared > maxBytes) throw tooLarge(maxBytes);
       const q = req.query;
       const { run } = await runs.upload(
         callerOf(req),

@@ -6,7 +6,8 @@ import type { UploadFile } from './ingest.ts';
 
 const XML_TYPES = new Set(['application/xml', 'text/xml']);
 
-function tooLarge(max: number): AppError {
+/** The one answer to an upload over the limit, whether Content-Length or the stream says so. */
+export function tooLarge(max: number): AppError {
   return new AppError(413, 'too_large', `The upload is larger than the limit of ${max} bytes`);
 }
 
