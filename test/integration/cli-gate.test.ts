@@ -1,27 +1,17 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { runCli } from '../helpers/cli.ts';
-import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
+import { cliFixture, type CliFixture } from '../helpers/cli.ts';
 import { casesWith, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 
-let t: TestApp;
-let address: string;
-let token: string;
+let f: CliFixture;
 let dir: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  const owner = await ownerOfNewOrg(t.app, 'gates');
-  await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/orgs/gates/projects',
-    headers: owner.auth,
-    payload: { key: 'svc', name: 'Service' },
-  });
+  f = await cliFixture('gates', 'svc');
+  const { t, owner } = f;
+  dir = f.dir;
   await t.app.inject({
     method: 'PUT',
     url: '/api/v1/orgs/gates/projects/svc/quality-config',
@@ -40,9 +30,6 @@ beforeAll(async () => {
     headers: owner.auth,
     payload: { verdict: 'conditional_pass', reviewer: 'R' },
   });
-  token = (await apiToken(t.app, owner, 'gates')).token;
-  address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gatehouse-gate-'));
   const jwt: Record<number, string> = {};
   for (let i = 1; i <= 12; i++)
     jwt[i] = i <= 7 ? 'JWT token structure invalid' : 'connect ECONNREFUSED 127.0.0.1:5432';
@@ -52,13 +39,10 @@ beforeAll(async () => {
     suiteXml(casesWith(60, { 1: 'expected:<1> but was:<2>' })),
   );
 });
-afterAll(async () => {
-  await t.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => f.close());
 
 function cli(args: string[]) {
-  return runCli(args, dir, { GATEHOUSE_URL: address, GATEHOUSE_TOKEN: token });
+  return f.cli(args);
 }
 
 describe('gates in CI', () => {

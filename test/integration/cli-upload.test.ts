@@ -1,32 +1,22 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { runCli } from '../helpers/cli.ts';
-import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { cliFixture, type CliFixture } from '../helpers/cli.ts';
 import { junitXml } from '../helpers/junit-gen.ts';
 import { upload } from '../../src/cli/upload.ts';
 import { Writable } from 'node:stream';
 
+let f: CliFixture;
 let t: TestApp;
 let address: string;
 let token: string;
 let dir: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  const owner = await ownerOfNewOrg(t.app, 'cli');
-  await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/orgs/cli/projects',
-    headers: owner.auth,
-    payload: { key: 'web', name: 'Web' },
-  });
-  token = (await apiToken(t.app, owner, 'cli')).token;
-  address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gatehouse-cli-'));
+  f = await cliFixture('cli', 'web');
+  ({ t, address, token, dir } = f);
   await fs.mkdir(path.join(dir, 'reports'));
   await fs.writeFile(path.join(dir, 'reports', 'unit.xml'), junitXml(20, { failEvery: 4 }));
   await fs.writeFile(path.join(dir, 'reports', 'e2e.xml'), junitXml(10, { failEvery: 100 }));
@@ -35,17 +25,10 @@ beforeAll(async () => {
     '<testsuite><testcase name="a" time="<<computed>>"/></testsuite>',
   );
 });
-afterAll(async () => {
-  await t.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => f.close());
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return runCli(['upload', ...args], dir, {
-    GATEHOUSE_URL: address,
-    GATEHOUSE_TOKEN: token,
-    ...env,
-  });
+  return f.cli(['upload', ...args], env);
 }
 
 describe('gatehouse upload', () => {
