@@ -21,8 +21,6 @@ export interface GateFacts {
   regressions: { total: number; byCategory: Record<string, number> };
   review: { verdict: string; openConditions: number } | null;
   manual: Record<string, { checked: boolean; by: string | null; at: string | null }>;
-  /** Metrics that later capabilities add (coordination state and the like). */
-  extra?: Record<string, number | string | null>;
 }
 
 type Value = number | string | null;

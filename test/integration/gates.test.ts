@@ -221,6 +221,21 @@ describe('reviews and criteria', () => {
       'fail',
       'conditional_pass',
     ]);
+    const paged = (
+      await t.app.inject({
+        method: 'GET',
+        url: `${base}/issues/2/reviews?limit=1`,
+        headers: owner.auth,
+      })
+    ).json();
+    const older = (
+      await t.app.inject({
+        method: 'GET',
+        url: `${base}/issues/2/reviews?limit=1&cursor=${paged.nextCursor}`,
+        headers: owner.auth,
+      })
+    ).json();
+    expect([paged.items[0].verdict, older.items[0].verdict]).toEqual(['fail', 'conditional_pass']);
   });
 
   it('checks a manual criterion with who and when, and refuses to hand-check an evaluated one', async () => {

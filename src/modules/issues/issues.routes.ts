@@ -65,8 +65,22 @@ export const issueRoutes: Module = (app, { database }) => {
   );
   app.get(
     `${base}/:number/reviews`,
-    { schema: { tags, params: IssueParams, response: { 200: Page(ReviewOut) } } },
-    (req) => issues.reviews(callerOf(req), req.params.org, req.params.project, req.params.number),
+    {
+      schema: {
+        tags,
+        params: IssueParams,
+        querystring: PageQuery,
+        response: { 200: Page(ReviewOut) },
+      },
+    },
+    (req) =>
+      issues.reviews(
+        callerOf(req),
+        req.params.org,
+        req.params.project,
+        req.params.number,
+        req.query,
+      ),
   );
   app.patch(
     `${base}/:number/criteria/:key`,

@@ -195,19 +195,21 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
       });
     },
 
-    reviews(caller: Caller, slug: string, key: string, number: number) {
+    /** Every verdict recorded, newest first, in cursor pages. */
+    reviews(caller: Caller, slug: string, key: string, number: number, page: PageQuery) {
+      const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         const issue = await requireIssue(trx, ctx.orgId, project.id, number);
-        const rows = await trx
+        let q = trx
           .selectFrom('reviews')
           .selectAll()
           .where('org_id', '=', ctx.orgId)
           .where('issue_id', '=', issue.id)
           .orderBy('id', 'desc')
-          .limit(200)
-          .execute();
-        return { items: rows.map(reviewOut), nextCursor: null };
+          .limit(page.limit + 1);
+        if (after !== undefined) q = q.where('id', '<', after);
+        return toPage(await q.execute(), page.limit, (r) => r.id, reviewOut);
       });
     },
 
