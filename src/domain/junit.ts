@@ -53,9 +53,10 @@ export function statusOf(
 /** Seconds as written by real tools ("1.5", "1,473.309", "") to milliseconds; null when absent or not a number. */
 export function parseSeconds(value: string | undefined): number | null {
   if (value === undefined) return null;
-  const cleaned = value.trim().replace(/,/g, '');
-  if (cleaned === '') return null;
+  // Number() trims whitespace itself; the comma pass only runs when there is one.
+  const cleaned = value.includes(',') ? value.replace(/,/g, '') : value;
   const seconds = Number(cleaned);
+  if (seconds === 0 && cleaned.trim() === '') return null;
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
 }
 

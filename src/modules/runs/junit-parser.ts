@@ -38,13 +38,6 @@ export class JUnitError extends Error {
 
 const localName = (name: string) => name.slice(name.indexOf(':') + 1);
 
-/** The testcase being read: the record it will become, and which result children it had. */
-interface CaseState {
-  tc: TestCase;
-  statusAttr: string | undefined;
-  seen: { error: boolean; failure: boolean; skipped: boolean };
-}
-
 type Capture = 'failureText' | 'systemOut' | 'systemErr';
 
 /**
@@ -60,9 +53,15 @@ export function createJUnitParser(
   const parser = new SaxesParser({ xmlns: false, position: true });
   const totals: Totals = emptyTotals();
   const suites: string[] = [];
+  // The suite path of the testcases being read, recomputed only when a suite opens or closes.
+  let suitePath = '';
+  const updateSuitePath = () => (suitePath = suites.filter((s) => s !== '').join(' / '));
   let depth = 0;
   let sawRoot = false;
-  let current: CaseState | null = null;
+  // The testcase being read, its status attribute and which result children it had.
+  let current: TestCase | null = null;
+  let statusAttr: string | undefined;
+  const seen = { error: false, failure: false, skipped: false };
   let caseDepth = -1;
   let capture: { field: Capture; into: TestCase } | null = null;
   let failure: JUnitError | null = null;
@@ -98,10 +97,10 @@ export function createJUnitParser(
     if (node.name.length > limits.maxNameLength)
       fail(`an element name is longer than ${limits.maxNameLength} characters`);
     const attrs = node.attributes as Record<string, string>;
-    for (const [key, value] of Object.entries(attrs)) {
+    for (const key in attrs) {
       if (key.length > limits.maxNameLength)
         fail(`an attribute name is longer than ${limits.maxNameLength} characters`);
-      if (value.length > limits.maxAttributeLength)
+      if (attrs[key]!.length > limits.maxAttributeLength)
         fail(`attribute "${key}" is longer than ${limits.maxAttributeLength} characters`);
     }
     const name = localName(node.name);
@@ -111,34 +110,34 @@ export function createJUnitParser(
         fail(`the root element must be <testsuites> or <testsuite>, not <${node.name}>`);
     }
     if (current === null) {
-      if (name === 'testsuite') suites.push(attrs['name'] ?? '');
-      else if (name === 'testcase') {
+      if (name === 'testsuite') {
+        suites.push(attrs['name'] ?? '');
+        updateSuitePath();
+      } else if (name === 'testcase') {
         current = {
-          tc: {
-            suitePath: suites.filter((s) => s !== '').join(' / '),
-            classname: attrs['classname'] ?? attrs['class'] ?? '',
-            name: attrs['name'] ?? '',
-            status: 'passed',
-            durationMs: parseSeconds(attrs['time']),
-            failureType: null,
-            failureMessage: null,
-            failureText: null,
-            systemOut: null,
-            systemErr: null,
-            truncated: false,
-            flaky: false,
-            reruns: [],
-            properties: {},
-          },
-          statusAttr: attrs['status'],
-          seen: { error: false, failure: false, skipped: false },
+          suitePath,
+          classname: attrs['classname'] ?? attrs['class'] ?? '',
+          name: attrs['name'] ?? '',
+          status: 'passed',
+          durationMs: parseSeconds(attrs['time']),
+          failureType: null,
+          failureMessage: null,
+          failureText: null,
+          systemOut: null,
+          systemErr: null,
+          truncated: false,
+          flaky: false,
+          reruns: [],
+          properties: {},
         };
+        statusAttr = attrs['status'];
+        seen.error = seen.failure = seen.skipped = false;
         caseDepth = depth;
       }
       return;
     }
     if (depth === caseDepth + 1) {
-      const { tc, seen } = current;
+      const tc = current;
       switch (name) {
         case 'error':
         case 'failure':
@@ -177,7 +176,7 @@ export function createJUnitParser(
           break;
       }
     } else if (depth === caseDepth + 2 && name === 'property' && attrs['name'] !== undefined) {
-      current.tc.properties[attrs['name']] = attrs['value'] ?? '';
+      current.properties[attrs['name']] = attrs['value'] ?? '';
     }
   });
 
@@ -185,14 +184,15 @@ export function createJUnitParser(
     const name = localName(node.name);
     if (current !== null && depth === caseDepth + 1) capture = null;
     if (current !== null && depth === caseDepth && name === 'testcase') {
-      const testCase = current.tc;
-      testCase.status = statusOf(current.seen, current.statusAttr);
+      const testCase = current;
+      testCase.status = statusOf(seen, statusAttr);
       addCase(totals, testCase);
       current = null;
       caseDepth = -1;
       onCase(testCase);
     } else if (current === null && name === 'testsuite') {
       suites.pop();
+      updateSuitePath();
     }
     depth--;
   });
