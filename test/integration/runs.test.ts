@@ -187,6 +187,35 @@ describe('uploading results', () => {
     ]);
   });
 
+  it('reads each file in the encoding it declares: UTF-16 with a byte order mark, ISO-8859-1', async () => {
+    const body = (encoding: string) =>
+      `<?xml version="1.0" encoding="${encoding}"?><testsuite name="Überprüfung">` +
+      `<testcase classname="café.Test" name="naïve"><failure message="attendu « 200 »"/></testcase></testsuite>`;
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(body('UTF-16'), 'utf16le'),
+    ]);
+    const latin1 = Buffer.from(body('ISO-8859-1'), 'latin1');
+    for (const payload of [utf16, latin1]) {
+      const run = await t.app.inject({ method: 'POST', url: base, headers: xmlHeaders(), payload });
+      expect(run.statusCode, run.body).toBe(201);
+      const results = (
+        await t.app.inject({
+          method: 'GET',
+          url: `${base}/${run.json().id}/results`,
+          headers: ci.auth,
+        })
+      ).json();
+      expect(results.items[0]).toMatchObject({
+        suite: 'Überprüfung',
+        classname: 'café.Test',
+        name: 'naïve',
+        status: 'failed',
+        failureMessage: 'attendu « 200 »',
+      });
+    }
+  });
+
   it('lists runs newest first, filtered by branch, commit and issue, with a cursor', async () => {
     for (const branch of ['main', 'main', 'dev']) {
       await t.app.inject({
@@ -373,6 +402,12 @@ describe('hostile and bad uploads', () => {
       /Content-Encoding/,
     ],
     ['a foreign root element', () => ({ payload: '<html><body/></html>' }), 400, /root element/],
+    [
+      'an encoding it cannot decode',
+      () => ({ payload: '<?xml version="1.0" encoding="x-unknown"?><testsuite/>' }),
+      400,
+      /encoding "x-unknown" is not supported/,
+    ],
     [
       'a failure half-way through',
       () => ({ payload: junitXml(5000).replace('case_4000"', 'case_4000" time="<<computed>>"') }),

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
@@ -6,6 +5,7 @@ import type { DB } from '../../db/types.ts';
 import { AppError } from '../../errors.ts';
 import { createJUnitParser, JUnitError, type ParserLimits } from './junit-parser.ts';
 import { insertResults } from './runs.queries.ts';
+import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
 export interface UploadFile {
   filename: string;
@@ -43,7 +43,7 @@ export async function ingestFile(
 ): Promise<Totals> {
   let batch: TestCase[] = [];
   const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
-  const decoder = new StringDecoder('utf8');
+  const decoder = createXmlDecoder();
   // One batch is written while the next is parsed: PostgreSQL and the parser overlap.
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
@@ -70,6 +70,8 @@ export async function ingestFile(
     // Let a batch still on the wire finish before the transaction is rolled back.
     await inFlight.catch(() => undefined);
     if (err instanceof JUnitError) throw junitProblem(err);
+    if (err instanceof UnsupportedEncodingError)
+      throw junitProblem(new JUnitError(file.filename, 1, 1, err.message));
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
       throw new AppError(
