@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -109,7 +109,7 @@ function preparingPool(pool: pg.Pool): PostgresPool {
         if (parameters === undefined || parameters.length === 0 || !PREPARABLE.test(sqlOrCursor)) {
           return client.query(sqlOrCursor, parameters as unknown[]);
         }
-        const name = `k${createHash('sha1').update(sqlOrCursor).digest('base64url')}`;
+        const name = `k${hash('sha1', sqlOrCursor, 'base64url')}`;
         if (!known.has(name) && known.size >= MAX_PREPARED_PER_CONNECTION) {
           return client.query(sqlOrCursor, parameters as unknown[]);
         }
