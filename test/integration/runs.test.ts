@@ -131,6 +131,74 @@ describe('uploading results', () => {
     expect(rest.json().nextCursor).toBeNull();
   });
 
+  it('keeps every kind of testcase whole and in file order', async () => {
+    const xml = `<testsuites><testsuite name="outer"><testsuite name="inner">
+      <testcase classname="k.A" name="plain" time="0.25"/>
+      <testcase classname="k.A" name="failing" time="1"><failure type="E" message="m">stack</failure></testcase>
+      <testcase classname="k.B" name="off"><skipped/></testcase>
+      <testcase classname="k.B" name="talks"><system-out>out</system-out><system-err>err</system-err></testcase>
+      <testcase classname="k.A" name="owned"><properties><property name="owner" value="qa"/></properties></testcase>
+      <testcase classname="k.C" name="once"><flakyFailure type="T" message="first try"/></testcase>
+      <testcase classname="k.C" name="broken"><error type="X" message="boom"/><rerunError type="X" message="again"/></testcase>
+      <testcase classname="k.A" name="last"/>
+    </testsuite></testsuite></testsuites>`;
+    const run = (
+      await t.app.inject({ method: 'POST', url: base, headers: xmlHeaders(), payload: xml })
+    ).json();
+    const items = (
+      await t.app.inject({ method: 'GET', url: `${base}/${run.id}/results`, headers: ci.auth })
+    ).json().items;
+    const none = {
+      failureType: null,
+      failureMessage: null,
+      failureText: null,
+      systemOut: null,
+      systemErr: null,
+      truncated: false,
+      flaky: false,
+      reruns: [],
+      properties: {},
+    };
+    expect(items.map((i: { name: string }) => i.name)).toEqual([
+      'plain',
+      'failing',
+      'off',
+      'talks',
+      'owned',
+      'once',
+      'broken',
+      'last',
+    ]);
+    expect(items[0]).toMatchObject({
+      ...none,
+      suite: 'outer / inner',
+      classname: 'k.A',
+      status: 'passed',
+      durationMs: 250,
+    });
+    expect(items[1]).toMatchObject({
+      status: 'failed',
+      failureType: 'E',
+      failureMessage: 'm',
+      failureText: 'stack',
+      durationMs: 1000,
+    });
+    expect(items[2]).toMatchObject({ ...none, classname: 'k.B', status: 'skipped' });
+    expect(items[3]).toMatchObject({ status: 'passed', systemOut: 'out', systemErr: 'err' });
+    expect(items[4]).toMatchObject({ status: 'passed', properties: { owner: 'qa' } });
+    expect(items[5]).toMatchObject({
+      status: 'passed',
+      flaky: true,
+      reruns: [{ kind: 'flakyFailure', type: 'T', message: 'first try' }],
+    });
+    expect(items[6]).toMatchObject({
+      status: 'error',
+      reruns: [{ kind: 'rerunError', type: 'X', message: 'again' }],
+    });
+    expect(items[7]).toMatchObject({ ...none, suite: 'outer / inner', status: 'passed' });
+    expect(new Set(items.map((i: { testId: string }) => i.testId)).size).toBe(8);
+  });
+
   it('gives the same test the same identity in every run', async () => {
     const xml = '<testsuite name="s"><testcase classname="k" name="same"/></testsuite>';
     const ids = [];

@@ -4,7 +4,7 @@ import type { TestCase, Totals } from '../../domain/junit.ts';
 import type { DB } from '../../db/types.ts';
 import { AppError } from '../../errors.ts';
 import { createJUnitParser, JUnitError, type ParserLimits } from './junit-parser.ts';
-import { insertResults } from './runs.queries.ts';
+import { resultsInsert } from './runs.queries.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
 export interface UploadFile {
@@ -44,14 +44,15 @@ export async function ingestFile(
   let batch: TestCase[] = [];
   const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
   const decoder = createXmlDecoder();
-  // One batch is written while the next is parsed: PostgreSQL and the parser overlap.
+  // One batch is written while the next is parsed and its statement built (columns, test
+  // identities, signatures): PostgreSQL waits only for the wire encoding between batches.
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
-    await inFlight;
     if (batch.length === 0) return;
-    const rows = batch;
+    const insert = resultsInsert(trx, ids, batch);
     batch = [];
-    inFlight = insertResults(trx, ids, rows);
+    await inFlight;
+    inFlight = trx.executeQuery(insert).then(() => undefined);
     // Surface a failure on the next await, not as an unhandled rejection.
     inFlight.catch(() => undefined);
   };

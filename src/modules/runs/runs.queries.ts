@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
 import type { DB } from '../../db/types.ts';
@@ -19,35 +19,80 @@ export function testKey(
   );
 }
 
+/** A plain result: passed or skipped, nothing captured. Most rows of a large run are plain. */
+const isPlain = (c: TestCase) =>
+  (c.status === 'passed' || c.status === 'skipped') &&
+  c.failureType === null &&
+  c.failureMessage === null &&
+  c.failureText === null &&
+  c.systemOut === null &&
+  c.systemErr === null &&
+  !c.truncated &&
+  !c.flaky &&
+  c.reruns.length === 0 &&
+  Object.keys(c.properties).length === 0;
+
 /**
- * Inserts a batch of testcases in one statement: one array parameter per column, unnested
- * server-side (COPY is not allowed under row-level security; this is as fast here).
+ * Suite and class names repeat across a batch: each is sent once, and rows carry its
+ * position, which cuts the text PostgreSQL parses per row.
  */
-export async function insertResults(
+function dictionary(cases: TestCase[], field: 'suitePath' | 'classname') {
+  const index = new Map<string, number>();
+  const values: string[] = [];
+  for (const c of cases) if (!index.has(c[field])) index.set(c[field], values.push(c[field]));
+  return { values, position: (c: TestCase) => index.get(c[field])! };
+}
+
+/**
+ * The statement that inserts a batch of testcases, in file order (built, not run, so the
+ * next batch can be prepared while the previous one is written): one array parameter per
+ * column, unnested server-side (COPY is not allowed under row-level security). Plain
+ * results — most rows of a large run — travel in six narrow arrays; only results with
+ * failures, output, reruns or properties carry the wide ones.
+ */
+export function resultsInsert(
   trx: Executor,
   ids: { orgId: string; runId: string; projectId: string; fileId: string },
   cases: TestCase[],
-): Promise<void> {
-  if (cases.length === 0) return;
-  const col = <T>(f: (tc: TestCase) => T) => cases.map(f);
+): CompiledQuery {
+  const plain: number[] = [];
+  const rich: number[] = [];
+  cases.forEach((c, i) => (isPlain(c) ? plain : rich).push(i));
+  const suites = dictionary(cases, 'suitePath');
+  const classes = dictionary(cases, 'classname');
+  const col = <T>(rows: number[], f: (tc: TestCase) => T) => rows.map((i) => f(cases[i]!));
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
-  await sql`
+  const common = (rows: number[]) => sql`${rows}::int[], ${col(rows, suites.position)}::int[],
+    ${col(rows, classes.position)}::int[], ${col(rows, (c) => c.name)}::text[],
+    ${col(rows, (c) => testKey(ids.projectId, c))}::text[], ${col(rows, (c) => c.durationMs)}::float8[]`;
+  return sql`
     INSERT INTO test_results (org_id, run_id, project_id, file_id, suite, classname, name, test_key, status,
       duration_ms, failure_type, failure_message, failure_text, system_out, system_err, truncated, flaky, reruns, properties, signature)
     SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, ${ids.projectId}::uuid, ${ids.fileId}::uuid,
-      u.suite, u.classname, u.name, decode(u.test_key, 'hex'), u.status, u.duration_ms, u.failure_type,
-      u.failure_message, u.failure_text, u.system_out, u.system_err, u.truncated, u.flaky, u.reruns::jsonb, u.properties::jsonb,
-      u.signature
-    FROM unnest(
-      ${col((c) => c.suitePath)}::text[], ${col((c) => c.classname)}::text[], ${col((c) => c.name)}::text[],
-      ${col((c) => testKey(ids.projectId, c))}::text[], ${col((c) => c.status)}::text[], ${col((c) => c.durationMs)}::float8[],
-      ${col((c) => c.failureType)}::text[], ${col((c) => c.failureMessage)}::text[], ${col((c) => c.failureText)}::text[],
-      ${col((c) => c.systemOut)}::text[], ${col((c) => c.systemErr)}::text[], ${col((c) => c.truncated)}::bool[],
-      ${col((c) => c.flaky)}::bool[], ${col((c) => (c.reruns.length > 0 ? json(c.reruns) : null))}::text[],
-      ${col((c) => (Object.keys(c.properties).length > 0 ? json(c.properties) : null))}::text[],
-      ${col((c) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[]
-    ) AS u(suite, classname, name, test_key, status, duration_ms, failure_type, failure_message, failure_text,
-           system_out, system_err, truncated, flaky, reruns, properties, signature)`.execute(trx);
+      (${suites.values}::text[])[u.suite], (${classes.values}::text[])[u.classname], u.name, decode(u.test_key, 'hex'),
+      u.status, u.duration_ms, u.failure_type, u.failure_message, u.failure_text, u.system_out, u.system_err,
+      u.truncated, u.flaky, u.reruns::jsonb, u.properties::jsonb, u.signature
+    FROM (
+      SELECT p.*, CASE WHEN p.skipped THEN 'skipped' ELSE 'passed' END AS status, NULL AS failure_type,
+        NULL AS failure_message, NULL AS failure_text, NULL AS system_out, NULL AS system_err,
+        false AS truncated, false AS flaky, NULL AS reruns, NULL AS properties, NULL AS signature
+      FROM unnest(${common(plain)}, ${col(plain, (c) => c.status === 'skipped')}::bool[])
+        AS p(ord, suite, classname, name, test_key, duration_ms, skipped)
+      UNION ALL
+      SELECT r.ord, r.suite, r.classname, r.name, r.test_key, r.duration_ms, false, r.status, r.failure_type,
+        r.failure_message, r.failure_text, r.system_out, r.system_err, r.truncated, r.flaky, r.reruns,
+        r.properties, r.signature
+      FROM unnest(${common(rich)}, ${col(rich, (c) => c.status)}::text[],
+        ${col(rich, (c) => c.failureType)}::text[], ${col(rich, (c) => c.failureMessage)}::text[],
+        ${col(rich, (c) => c.failureText)}::text[], ${col(rich, (c) => c.systemOut)}::text[],
+        ${col(rich, (c) => c.systemErr)}::text[], ${col(rich, (c) => c.truncated)}::bool[],
+        ${col(rich, (c) => c.flaky)}::bool[], ${col(rich, (c) => (c.reruns.length > 0 ? json(c.reruns) : null))}::text[],
+        ${col(rich, (c) => (Object.keys(c.properties).length > 0 ? json(c.properties) : null))}::text[],
+        ${col(rich, (c) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[])
+        AS r(ord, suite, classname, name, test_key, duration_ms, status, failure_type, failure_message,
+             failure_text, system_out, system_err, truncated, flaky, reruns, properties, signature)
+    ) AS u
+    ORDER BY u.ord`.compile(trx);
 }
 
 export interface RunKeys {
