@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { enterOrg, withUser, writeAudit } from './db/tenant.ts';
+import { withUser } from './db/tenant.ts';
 import type { DB } from './db/types.ts';
 import { hashPassword } from './lib/password.ts';
+import { insertOrgWithOwner } from './modules/orgs/orgs.queries.ts';
 
 export const DEMO_EMAIL = 'demo@gatehouse.local';
 
@@ -17,26 +18,12 @@ export async function createDemoIfEmpty(
   const passwordHash = await hashPassword(password);
   return withUser(db, null, async (trx) => {
     const userId = uuidv7();
-    const orgId = uuidv7();
     await trx
       .insertInto('users')
       .values({ id: userId, email: DEMO_EMAIL, name: 'Demo QA Lead', password_hash: passwordHash })
       .execute();
-    await trx
-      .insertInto('orgs')
-      .values({ id: orgId, slug: 'demo', name: 'Demo Organization' })
-      .execute();
-    await enterOrg(trx, orgId);
-    await trx
-      .insertInto('memberships')
-      .values({ org_id: orgId, user_id: userId, role: 'owner' })
-      .execute();
-    await writeAudit(trx, orgId, 'user', userId, null, {
-      action: 'org.created',
-      targetType: 'org',
-      targetId: orgId,
-      data: { demo: true },
-    });
-    return { email: DEMO_EMAIL, password, org: 'demo' };
+    const org = { slug: 'demo', name: 'Demo Organization' };
+    await insertOrgWithOwner(trx, org, userId, null, { demo: true });
+    return { email: DEMO_EMAIL, password, org: org.slug };
   });
 }

@@ -1,4 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import { enterOrg, writeAudit } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -37,4 +39,35 @@ export function listOrgsOfUser(
     .limit(limit + 1);
   if (after !== undefined) q = q.where('o.id', '>', after);
   return q.execute();
+}
+
+/**
+ * Creates an organization with `ownerId` as its owner and audits it, in the caller's
+ * transaction (which must be `withUser`'s: no org is entered yet). Leaves the transaction
+ * inside the new org.
+ */
+export async function insertOrgWithOwner(
+  trx: Transaction<DB>,
+  org: { slug: string; name: string },
+  ownerId: string,
+  requestId: string | null,
+  auditData: Record<string, unknown>,
+) {
+  const row = await trx
+    .insertInto('orgs')
+    .values({ id: uuidv7(), slug: org.slug, name: org.name })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await enterOrg(trx, row.id);
+  await trx
+    .insertInto('memberships')
+    .values({ org_id: row.id, user_id: ownerId, role: 'owner' })
+    .execute();
+  await writeAudit(trx, row.id, 'user', ownerId, requestId, {
+    action: 'org.created',
+    targetType: 'org',
+    targetId: row.id,
+    data: auditData,
+  });
+  return row;
 }

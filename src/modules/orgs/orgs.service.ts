@@ -1,18 +1,10 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { uuidv7 } from 'uuidv7';
-import {
-  assertLiveSession,
-  enterOrg,
-  withTenant,
-  withUser,
-  writeAudit,
-  type Caller,
-} from '../../db/tenant.ts';
+import { assertLiveSession, withTenant, withUser, type Caller } from '../../db/tenant.ts';
 import type { DB, Org } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
-import { findLiveOrg, listOrgsOfUser, slugTaken } from './orgs.queries.ts';
+import { findLiveOrg, insertOrgWithOwner, listOrgsOfUser, slugTaken } from './orgs.queries.ts';
 
 function orgOut(org: Pick<Org, 'id' | 'slug' | 'name' | 'created_at'>, role: string) {
   return {
@@ -35,21 +27,9 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
         if ((await slugTaken(trx, input.slug)) !== undefined) {
           throw new Conflict(`The slug "${input.slug}" is taken`);
         }
-        const org = await trx
-          .insertInto('orgs')
-          .values({ id: uuidv7(), slug: input.slug, name: input.name })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await enterOrg(trx, org.id);
-        await trx
-          .insertInto('memberships')
-          .values({ org_id: org.id, user_id: actor.userId, role: 'owner' })
-          .execute();
-        await writeAudit(trx, org.id, 'user', actor.userId, caller.requestId, {
-          action: 'org.created',
-          targetType: 'org',
-          targetId: org.id,
-          data: { slug: org.slug, name: org.name },
+        const org = await insertOrgWithOwner(trx, input, actor.userId, caller.requestId, {
+          slug: input.slug,
+          name: input.name,
         });
         return orgOut(org, 'owner');
       });
