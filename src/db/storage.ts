@@ -70,7 +70,7 @@ export async function openStorage(
       await server.stop();
       throw err;
     }
-    url = server.localUrl('gatehouse');
+    url = server.url.replace(/\/postgres$/, '/gatehouse');
   }
   const database = connect(url, config.db, logger);
   const box = createSecretBox(secret!);

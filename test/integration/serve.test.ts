@@ -4,12 +4,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAppRole } from '../../src/db/app-role.ts';
 import { connect } from '../../src/db/connection.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -99,37 +97,6 @@ describe('gatehouse serve on the embedded PostgreSQL', () => {
       expect(org.status).toBe(200);
     } finally {
       expect(await stop(second.child)).toBe(0);
-    }
-  });
-});
-
-describe('the embedded PostgreSQL connection', () => {
-  it('goes over the Unix socket when its path fits, else over loopback TCP', async () => {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'gh-sock-'));
-    await fs.chmod(base, 0o755);
-    const long = path.join(
-      base,
-      'a-folder-name-long-enough-to-push-the-socket-path-past-its-limit-'.repeat(2),
-    );
-    const clientAddress = async (dir: string) => {
-      const server = await startEmbeddedPostgres(dir, pino({ level: 'silent' }));
-      const client = new pg.Client({ connectionString: server.localUrl('postgres') });
-      try {
-        await client.connect();
-        const { rows } = await client.query<{ addr: string | null }>(
-          'SELECT inet_client_addr()::text AS addr',
-        );
-        return rows[0]!.addr;
-      } finally {
-        await client.end();
-        await server.stop();
-      }
-    };
-    try {
-      expect(await clientAddress(path.join(base, 'short'))).toBeNull();
-      expect(await clientAddress(long)).toMatch(/^127\.0\.0\.1/);
-    } finally {
-      await fs.rm(base, { recursive: true, force: true });
     }
   });
 });
