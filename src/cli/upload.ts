@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { glob } from 'tinyglobby';
+import type { Counts } from '../domain/junit.ts';
 import { ciDefaults } from './ci-env.ts';
 import { report, type GateReport } from './gate.ts';
 
@@ -33,14 +34,7 @@ interface Problem {
 
 interface RunSummary {
   id: string;
-  totals: {
-    tests: number;
-    passed: number;
-    failed: number;
-    errored: number;
-    skipped: number;
-    flaky: number;
-  };
+  totals: Counts;
   passRate: number | null;
   url: string;
   files: number;

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<
@@ -268,4 +268,3 @@ export interface DB {
 
 export type User = Selectable<UsersTable>;
 export type Org = Selectable<OrgsTable>;
-export type NewAuditEvent = Insertable<AuditEventsTable>;

@@ -35,6 +35,9 @@ export interface Totals {
   durationMs: number;
 }
 
+/** The counts of a run or file, as tools report them (no duration). */
+export type Counts = Omit<Totals, 'durationMs'>;
+
 const SKIP_STATUSES = new Set(['disabled', 'skipped', 'ignored', 'notrun', 'notrunnable']);
 
 /** The result from a testcase's direct children: error > failure > skipped > status attribute > passed. */

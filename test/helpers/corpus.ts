@@ -1,19 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Counts } from '../../src/domain/junit.ts';
 
 export const CORPUS = path.resolve(import.meta.dirname, '../../../shared/junit-corpus');
 
 export interface CorpusEntry {
   file: string;
   valid: boolean;
-  expected?: {
-    tests: number;
-    passed: number;
-    failed: number;
-    errored: number;
-    skipped: number;
-    flaky: number;
-  };
+  expected?: Counts;
 }
 
 export const manifest = JSON.parse(

@@ -1,6 +1,6 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Insertable, type Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import type { DB } from '../../db/types.ts';
+import type { DB, GateStateChangesTable } from '../../db/types.ts';
 import { evaluateGates, type GateFacts, type GateReport } from '../../domain/gates.ts';
 import type { QualityConfig } from '../../domain/quality.ts';
 import {
@@ -201,16 +201,7 @@ export async function recomputeIssues(
     ]),
   );
   const evaluatedAt = new Date().toISOString();
-  const changes: {
-    org_id: string;
-    id: string;
-    issue_id: string;
-    gate_key: string;
-    from_state: string | null;
-    to_state: string;
-    reason: string;
-    run_id: string | null;
-  }[] = [];
+  const changes: Insertable<GateStateChangesTable>[] = [];
 
   for (const issue of issues) {
     const run = runs.get(issue.number);

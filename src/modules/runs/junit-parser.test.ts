@@ -1,23 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TestCase } from '../../domain/junit.ts';
+import { corpusFile, manifest } from '../../../test/helpers/corpus.ts';
 import { createJUnitParser, JUnitError } from './junit-parser.ts';
-
-const corpus = path.resolve(import.meta.dirname, '../../../../shared/junit-corpus');
-interface Entry {
-  file: string;
-  valid: boolean;
-  expected?: {
-    tests: number;
-    passed: number;
-    failed: number;
-    errored: number;
-    skipped: number;
-    flaky: number;
-  };
-}
-const manifest = JSON.parse(fs.readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as Entry[];
 
 function parse(xml: string, chunk = 7) {
   const cases: TestCase[] = [];
@@ -28,14 +12,14 @@ function parse(xml: string, chunk = 7) {
 
 describe('the JUnit parser over the corpus', () => {
   it.each(manifest.filter((e) => e.valid))('counts $file as its tools do', (entry) => {
-    const xml = fs.readFileSync(path.join(corpus, 'files', entry.file), 'utf8');
+    const xml = corpusFile(entry.file).toString('utf8');
     const { totals } = parse(xml, 4096);
     const { durationMs: _d, ...counts } = totals;
     expect(counts).toEqual(entry.expected);
   });
 
   it.each(manifest.filter((e) => !e.valid))('rejects $file with a located error', (entry) => {
-    const xml = fs.readFileSync(path.join(corpus, 'files', entry.file), 'utf8');
+    const xml = corpusFile(entry.file).toString('utf8');
     expect(() => parse(xml, 4096)).toThrow(JUnitError);
   });
 });

@@ -211,4 +211,3 @@ export function createJUnitParser(
     },
   };
 }
-export type JUnitParser = ReturnType<typeof createJUnitParser>;
