@@ -4,6 +4,7 @@ import type { Database } from './db/connection.ts';
 import { openStorage, type Storage } from './db/storage.ts';
 import { buildApp } from './http/app.ts';
 import type { App } from './http/types.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
 import type { SecretBox } from './lib/secret-box.ts';
 import { createKeyStore, type KeyStore } from './modules/auth/signing-keys.ts';
 
@@ -13,6 +14,7 @@ export async function appOn(deps: {
   database: Database;
   box: SecretBox;
   logger: Logger;
+  clock?: Clock;
 }): Promise<{ app: App; keys: KeyStore }> {
   const keys = createKeyStore({
     db: deps.database.db,
@@ -25,6 +27,7 @@ export async function appOn(deps: {
     database: deps.database,
     logger: deps.logger,
     keys,
+    clock: deps.clock ?? systemClock,
   });
   return { app, keys };
 }

@@ -8,6 +8,7 @@ import Fastify, { type FastifySchema } from 'fastify';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../config.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Database } from '../db/connection.ts';
 import { NotFound, Unauthorized } from '../errors.ts';
 import { parseOrgSecret } from '../lib/tokens.ts';
@@ -35,6 +36,7 @@ export interface AppDeps {
   database: Database;
   logger: Logger;
   keys: KeyStore;
+  clock: Clock;
 }
 
 /** Bodies are validated strictly (a number is not a string); query and path values are coerced. */

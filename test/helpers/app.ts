@@ -4,6 +4,7 @@ import { connect, type Database } from '../../src/db/connection.ts';
 import { prepareDatabase } from '../../src/db/storage.ts';
 import type { App } from '../../src/http/types.ts';
 import { createSecretBox, type SecretBox } from '../../src/lib/secret-box.ts';
+import { manualClock, type ManualClock } from '../../src/lib/clock.ts';
 import type { KeyStore } from '../../src/modules/auth/signing-keys.ts';
 import { appOn } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -16,6 +17,8 @@ export interface TestApp {
   config: Config;
   keys: KeyStore;
   box: SecretBox;
+  /** The app's clock: stands still until a test moves it. */
+  clock: ManualClock;
   testDb: TestDatabase;
   close(): Promise<void>;
 }
@@ -40,7 +43,8 @@ export async function startTestApp(
   await prepareDatabase(owner.db, box, logger);
   await owner.close();
   const database = connect(config.databaseUrl!, config.db, logger);
-  const { app, keys } = await appOn({ config, database, box, logger });
+  const clock = manualClock();
+  const { app, keys } = await appOn({ config, database, box, logger, clock });
   await app.ready();
   return {
     app,
@@ -48,6 +52,7 @@ export async function startTestApp(
     config,
     keys,
     box,
+    clock,
     testDb,
     async close() {
       await app.close();
