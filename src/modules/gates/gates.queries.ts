@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, TestRunsTable } from '../../db/types.ts';
+import { sql, type Selectable } from 'kysely';
+import type { Executor } from '../../db/executor.ts';
+import type { TestRunsTable } from '../../db/types.ts';
 import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
 
-type Executor = Kysely<DB> | Transaction<DB>;
 export type Run = Selectable<TestRunsTable>;
 
 // Every query here is set-based: re-evaluating a thousand issues costs a handful of

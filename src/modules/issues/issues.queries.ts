@@ -1,9 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import type { DB } from '../../db/types.ts';
+import type { Executor } from '../../db/executor.ts';
 import { NotFound } from '../../errors.ts';
-
-type Executor = Kysely<DB> | Transaction<DB>;
 
 export function findIssue(db: Executor, orgId: string, projectId: string, number: number) {
   return db

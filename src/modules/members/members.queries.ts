@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { DB } from '../../db/types.ts';
-
-type Executor = Kysely<DB> | Transaction<DB>;
+import type { Executor } from '../../db/executor.ts';
 
 export function listMembers(db: Executor, orgId: string, after: string | undefined, limit: number) {
   let q = db

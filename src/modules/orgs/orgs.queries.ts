@@ -1,9 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { enterOrg, writeAudit } from '../../db/tenant.ts';
+import type { Executor } from '../../db/executor.ts';
 import type { DB } from '../../db/types.ts';
-
-type Executor = Kysely<DB> | Transaction<DB>;
 
 export function findLiveOrg(db: Executor, orgId: string) {
   return db

@@ -1,8 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { DB } from '../../db/types.ts';
+import type { Executor } from '../../db/executor.ts';
 import { NotFound } from '../../errors.ts';
-
-type Executor = Kysely<DB> | Transaction<DB>;
 
 export function findProject(db: Executor, orgId: string, key: string) {
   return db

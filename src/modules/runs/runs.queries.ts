@@ -1,11 +1,9 @@
 import { hash } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
-import type { DB } from '../../db/types.ts';
+import type { Executor } from '../../db/executor.ts';
 import { NotFound } from '../../errors.ts';
-
-type Executor = Kysely<DB> | Transaction<DB>;
 
 /** A stable identity for a test across runs: hash of project, suite, classname and name. */
 export function testKey(
