@@ -3,6 +3,9 @@ import { sql, type Kysely } from 'kysely';
 /** The role every request runs as: no superuser, no BYPASSRLS, owns nothing. */
 export const APP_ROLE = 'gatehouse_app';
 
+/** Owns app_claim_due_work, the sweep's one look across tenants: cannot log in, owns no table. */
+export const SWEEP_ROLE = 'gatehouse_sweep';
+
 /**
  * Refuses to serve when the app role could get around row-level security.
  * Returns the problems found (empty when safe).

@@ -15,4 +15,5 @@ export const TENANT_TABLES = [
   'criterion_checks',
   'gate_reports',
   'gate_state_changes',
+  'due_work',
 ] as const;

@@ -131,8 +131,20 @@ export interface TestRunsTable {
   flaky: Generated<number>;
   duration_ms: Generated<number>;
   files: Generated<number>;
+  status: Generated<'open' | 'complete'>;
+  shards: number | null;
+  uploads: Generated<number>;
+  last_upload_at: Generated<Date>;
+  completed_at: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+export interface DueWorkTable {
+  org_id: string;
+  kind: string;
+  ref_id: string;
+  due_at: Date;
 }
 
 export interface RunFilesTable {
@@ -254,6 +266,7 @@ export interface DB {
   run_files: RunFilesTable;
   test_results: TestResultsTable;
   idempotency_keys: IdempotencyKeysTable;
+  due_work: DueWorkTable;
   users: UsersTable;
   orgs: OrgsTable;
   memberships: MembershipsTable;
