@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ROLES } from '../../domain/permissions.ts';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 
 export const TokenRole = Type.Union(ROLES.map((r) => Type.Literal(r)));
 export const CreateApiTokenBody = Type.Object(

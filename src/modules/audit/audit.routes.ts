@@ -3,7 +3,7 @@ import { withTenant } from '../../db/tenant.ts';
 import type { Module } from '../../http/app.ts';
 import { callerOf } from '../../http/types.ts';
 import { decodeCursor, Page, PageQuery, toPage } from '../../lib/pagination.ts';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 
 const AuditQuery = Type.Object(
   { ...PageQuery.properties, action: Type.Optional(Type.String({ maxLength: 100 })) },

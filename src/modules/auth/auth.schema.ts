@@ -1,14 +1,7 @@
 import { Type } from 'typebox';
+import { Email, Opaque, Slug, Uuid } from '../../http/schema.ts';
 
-export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 12, maxLength: 256 });
-export const Slug = Type.String({
-  pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$',
-  minLength: 1,
-  maxLength: 63,
-});
-export const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
-export const Opaque = Type.String({ minLength: 1, maxLength: 200 });
 
 export const UserOut = Type.Object({
   id: Uuid,

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Email, Opaque, Slug, Uuid } from '../auth/auth.schema.ts';
+import { Email, Opaque, Slug, Uuid } from '../../http/schema.ts';
 import { MemberRole } from '../members/members.schema.ts';
 
 export const CreateInvitationBody = Type.Object(

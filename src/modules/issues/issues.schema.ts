@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 import { ProjectKey } from '../projects/projects.schema.ts';
 
 export const PHASES = [

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { MEMBER_ROLES } from '../../domain/permissions.ts';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 
 export const MemberRole = Type.Union(MEMBER_ROLES.map((r) => Type.Literal(r)));
 export const MemberParams = Type.Object(

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 
 export const OrgName = Type.String({ minLength: 1, maxLength: 200 });
 export const OrgParams = Type.Object({ org: Slug }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Slug, Uuid } from '../auth/auth.schema.ts';
+import { Slug, Uuid } from '../../http/schema.ts';
 
 export const ProjectKey = Type.String({
   pattern: '^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$',
