@@ -5,16 +5,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifySchema } from 'fastify';
-import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
-import type { Config } from '../config.ts';
-import type { Clock } from '../lib/clock.ts';
-import type { Database } from '../db/connection.ts';
 import { NotFound, Unauthorized } from '../errors.ts';
 import { parseOrgSecret } from '../lib/tokens.ts';
 import { createAccessTokens } from '../modules/auth/access-tokens.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
-import type { KeyStore } from '../modules/auth/signing-keys.ts';
 import { apiTokenRoutes } from '../modules/api-tokens/api-tokens.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { invitationRoutes } from '../modules/invitations/invitations.routes.ts';
@@ -26,18 +21,11 @@ import { issueRoutes } from '../modules/issues/issues.routes.ts';
 import { gateRoutes } from '../modules/gates/gates.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
+import type { AppDeps, Module } from './module.ts';
 import { Problem, sendProblem, toAppError } from './problem.ts';
 import type { App } from './types.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-export interface AppDeps {
-  config: Config;
-  database: Database;
-  logger: Logger;
-  keys: KeyStore;
-  clock: Clock;
-}
 
 /** Bodies are validated strictly (a number is not a string); query and path values are coerced. */
 function createValidators() {
@@ -52,11 +40,6 @@ function createValidators() {
   return ({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
-
-export type Module = (
-  app: App,
-  deps: AppDeps & { tokens: ReturnType<typeof createAccessTokens> },
-) => void;
 
 const MODULES: Module[] = [
   systemRoutes,

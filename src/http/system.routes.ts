@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { sql } from 'kysely';
-import type { Module } from './app.ts';
+import type { Module } from './module.ts';
 import { Unavailable } from '../errors.ts';
 
 const Status = Type.Object({ status: Type.String() });

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { withTenant } from '../../db/tenant.ts';
-import type { Module } from '../../http/app.ts';
+import type { Module } from '../../http/module.ts';
 import { callerOf } from '../../http/types.ts';
 import { decodeCursor, Page, PageQuery, toPage } from '../../lib/pagination.ts';
 import { Slug, Uuid } from '../../http/schema.ts';

@@ -1,4 +1,4 @@
-import type { Module } from '../../http/app.ts';
+import type { Module } from '../../http/module.ts';
 import { callerOf } from '../../http/types.ts';
 import { Page } from '../../lib/pagination.ts';
 import { ProjectParams } from '../projects/projects.schema.ts';
