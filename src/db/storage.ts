@@ -4,11 +4,11 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { createSecretBox, type SecretBox } from '../lib/secret-box.ts';
-import { addSigningKey } from '../modules/auth/signing-keys.ts';
 import { checkAppRole } from './app-role.ts';
 import { connect, type Database } from './connection.ts';
 import { readOrCreateSecretFile, startEmbeddedPostgres } from './embedded.ts';
 import { migrateToLatest } from './migrate.ts';
+import { addSigningKey, hasSigningKey } from './signing-key-store.ts';
 import type { DB } from './types.ts';
 
 export interface Storage {
@@ -37,8 +37,7 @@ export async function prepareDatabase(
 ): Promise<void> {
   const applied = await migrateToLatest(db as Kysely<unknown>);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
-  const key = await db.selectFrom('signing_keys').select('kid').limit(1).executeTakeFirst();
-  if (key === undefined)
+  if (!(await hasSigningKey(db)))
     logger.info({ kid: await addSigningKey(db, box) }, 'created the first signing key');
   const problems = await checkAppRole(db as Kysely<unknown>);
   if (problems.length > 0) {

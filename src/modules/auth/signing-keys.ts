@@ -1,8 +1,12 @@
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
-import { uuidv7 } from 'uuidv7';
+import { listSigningKeys } from '../../db/signing-key-store.ts';
 import type { DB } from '../../db/types.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
+
+// Creating a key is a storage primitive (first start, `gatehouse keys rotate`); it lives in
+// src/db so storage does not reach into this module.
+export { addSigningKey } from '../../db/signing-key-store.ts';
 
 interface LoadedKey {
   kid: string;
@@ -10,26 +14,6 @@ interface LoadedKey {
   publicJwk: JWK;
   publicKey: CryptoKey;
   privateKey: CryptoKey;
-}
-
-/** Adds a new current signing key (owner connection: the app role may only read keys). */
-export async function addSigningKey(db: Kysely<DB>, box: SecretBox): Promise<string> {
-  const { publicKey, privateKey } = await generateKeyPair('EdDSA', {
-    crv: 'Ed25519',
-    extractable: true,
-  });
-  const kid = uuidv7();
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
-  const privateJwk = await exportJWK(privateKey);
-  await db
-    .insertInto('signing_keys')
-    .values({
-      kid,
-      public_jwk: JSON.stringify(publicJwk),
-      private_enc: box.seal(JSON.stringify(privateJwk)),
-    })
-    .execute();
-  return kid;
 }
 
 /**
@@ -44,11 +28,7 @@ export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlS
   const graceMs = (deps.tokenTtlSeconds + 120) * 1000;
 
   async function load(): Promise<void> {
-    const rows = await deps.db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .execute();
+    const rows = await listSigningKeys(deps.db);
     const loaded: LoadedKey[] = [];
     for (const row of rows) {
       const publicJwk = row.public_jwk as JWK;
