@@ -22,6 +22,46 @@ export function findMember(db: Executor, orgId: string, userId: string) {
     .executeTakeFirst();
 }
 
+export function findMembership(db: Executor, orgId: string, userId: string) {
+  return db
+    .selectFrom('memberships')
+    .select('role')
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function insertMembership(
+  db: Executor,
+  orgId: string,
+  userId: string,
+  role: string,
+): Promise<void> {
+  await db.insertInto('memberships').values({ org_id: orgId, user_id: userId, role }).execute();
+}
+
+export async function setMemberRole(
+  db: Executor,
+  orgId: string,
+  userId: string,
+  role: string,
+): Promise<void> {
+  await db
+    .updateTable('memberships')
+    .set({ role })
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+export async function deleteMember(db: Executor, orgId: string, userId: string): Promise<void> {
+  await db
+    .deleteFrom('memberships')
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
 /** Locks the org's owner rows so two concurrent demotions cannot both pass the last-owner check. */
 export async function lockOwners(db: Executor, orgId: string): Promise<string[]> {
   const rows = await db

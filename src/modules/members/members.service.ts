@@ -4,7 +4,13 @@ import type { DB } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
-import { findMember, listMembers, lockOwners } from './members.queries.ts';
+import {
+  deleteMember,
+  findMember,
+  listMembers,
+  lockOwners,
+  setMemberRole,
+} from './members.queries.ts';
 
 type Member = NonNullable<Awaited<ReturnType<typeof findMember>>>;
 
@@ -49,12 +55,7 @@ export function createMemberService(deps: { db: Kysely<DB> }) {
         if (member.role === 'owner' && role !== 'owner' && owners.length <= 1) {
           throw new Conflict('The last owner cannot be demoted; make someone else owner first');
         }
-        await trx
-          .updateTable('memberships')
-          .set({ role })
-          .where('org_id', '=', ctx.orgId)
-          .where('user_id', '=', userId)
-          .execute();
+        await setMemberRole(trx, ctx.orgId, userId, role);
         await ctx.audit({
           action: 'member.role_changed',
           targetType: 'user',
@@ -81,11 +82,7 @@ export function createMemberService(deps: { db: Kysely<DB> }) {
           if (member.role === 'owner' && owners.length <= 1) {
             throw new Conflict('The last owner cannot be removed; make someone else owner first');
           }
-          await trx
-            .deleteFrom('memberships')
-            .where('org_id', '=', ctx.orgId)
-            .where('user_id', '=', userId)
-            .execute();
+          await deleteMember(trx, ctx.orgId, userId);
           await ctx.audit({
             action: 'member.removed',
             targetType: 'user',

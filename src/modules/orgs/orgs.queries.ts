@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { enterOrg, writeAudit } from '../../db/tenant.ts';
 import type { Executor } from '../../db/executor.ts';
@@ -20,6 +20,23 @@ export function slugTaken(db: Executor, slug: string) {
     .where('slug', '=', slug)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
+}
+
+export function renameOrg(db: Executor, orgId: string, name: string) {
+  return db
+    .updateTable('orgs')
+    .set({ name })
+    .where('id', '=', orgId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function softDeleteOrg(db: Executor, orgId: string): Promise<void> {
+  await db
+    .updateTable('orgs')
+    .set({ deleted_at: sql<Date>`now()` })
+    .where('id', '=', orgId)
+    .execute();
 }
 
 export function listOrgsOfUser(

@@ -1,10 +1,16 @@
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { assertLiveSession, withTenant, withUser, type Caller } from '../../db/tenant.ts';
 import type { DB, Org } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
-import { findLiveOrg, insertOrgWithOwner, listOrgsOfUser, slugTaken } from './orgs.queries.ts';
+import {
+  findLiveOrg,
+  insertOrgWithOwner,
+  listOrgsOfUser,
+  renameOrg,
+  slugTaken,
+  softDeleteOrg,
+} from './orgs.queries.ts';
 
 function orgOut(org: Pick<Org, 'id' | 'slug' | 'name' | 'created_at'>, role: string) {
   return {
@@ -63,12 +69,7 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
       return withTenant(db, caller, slug, 'org:update', async (trx, ctx) => {
         const before = await findLiveOrg(trx, ctx.orgId);
         if (before === undefined) throw new NotFound('Organization not found');
-        const org = await trx
-          .updateTable('orgs')
-          .set({ name: input.name })
-          .where('id', '=', ctx.orgId)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const org = await renameOrg(trx, ctx.orgId, input.name);
         await ctx.audit({
           action: 'org.renamed',
           targetType: 'org',
@@ -83,11 +84,7 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
     remove(caller: Caller, slug: string) {
       return withTenant(db, caller, slug, 'org:delete', async (trx, ctx) => {
         await ctx.audit({ action: 'org.deleted', targetType: 'org', targetId: ctx.orgId });
-        await trx
-          .updateTable('orgs')
-          .set({ deleted_at: sql<Date>`now()` })
-          .where('id', '=', ctx.orgId)
-          .execute();
+        await softDeleteOrg(trx, ctx.orgId);
       });
     },
   };

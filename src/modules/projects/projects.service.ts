@@ -1,10 +1,15 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
 import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, ProjectsTable } from '../../db/types.ts';
 import { Conflict } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
-import { findProject, requireProject } from './projects.queries.ts';
+import {
+  findProject,
+  insertProject,
+  listProjects,
+  requireProject,
+  updateProject,
+} from './projects.queries.ts';
 
 export function projectOut(p: Selectable<ProjectsTable>) {
   return {
@@ -33,18 +38,12 @@ export function createProjectService(deps: { db: Kysely<DB> }) {
         if ((await findProject(trx, ctx.orgId, input.key)) !== undefined) {
           throw new Conflict(`A project with the key "${input.key}" already exists`);
         }
-        const project = await trx
-          .insertInto('projects')
-          .values({
-            org_id: ctx.orgId,
-            id: uuidv7(),
-            key: input.key,
-            name: input.name,
-            github_repo: input.githubRepo ?? null,
-            ...(input.defaultBranch !== undefined ? { default_branch: input.defaultBranch } : {}),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const project = await insertProject(trx, ctx.orgId, {
+          key: input.key,
+          name: input.name,
+          githubRepo: input.githubRepo ?? null,
+          defaultBranch: input.defaultBranch,
+        });
         await ctx.audit({
           action: 'project.created',
           targetType: 'project',
@@ -58,14 +57,8 @@ export function createProjectService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor, 'text');
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        let q = trx
-          .selectFrom('projects')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .orderBy('key')
-          .limit(page.limit + 1);
-        if (after !== undefined) q = q.where('key', '>', after);
-        return toPage(await q.execute(), page.limit, (p) => p.key, projectOut);
+        const rows = await listProjects(trx, ctx.orgId, after, page.limit);
+        return toPage(rows, page.limit, (p) => p.key, projectOut);
       });
     },
 
@@ -78,18 +71,7 @@ export function createProjectService(deps: { db: Kysely<DB> }) {
     update(caller: Caller, slug: string, key: string, input: Partial<Omit<ProjectInput, 'key'>>) {
       return withTenant(db, caller, slug, 'projects:write', async (trx, ctx) => {
         const before = await requireProject(trx, ctx.orgId, key);
-        const project = await trx
-          .updateTable('projects')
-          .set({
-            ...(input.name !== undefined ? { name: input.name } : {}),
-            ...(input.githubRepo !== undefined ? { github_repo: input.githubRepo } : {}),
-            ...(input.defaultBranch !== undefined ? { default_branch: input.defaultBranch } : {}),
-            updated_at: sql<Date>`now()`,
-          })
-          .where('org_id', '=', ctx.orgId)
-          .where('id', '=', before.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const project = await updateProject(trx, ctx.orgId, before.id, input);
         await ctx.audit({
           action: 'project.updated',
           targetType: 'project',
