@@ -1,11 +1,16 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
 import { enterOrg, withTenant, withUser, type Caller } from '../../db/tenant.ts';
 import type { ApiTokensTable, DB } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
 import { BadInput, Forbidden, NotFound, Unauthorized } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { newOrgSecret } from '../../lib/tokens.ts';
+import {
+  findLiveToken,
+  insertApiToken,
+  listApiTokens,
+  revokeApiToken,
+} from './api-tokens.queries.ts';
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
@@ -50,19 +55,13 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
           }
         }
         const secret = newOrgSecret('gth', ctx.orgId);
-        const token = await trx
-          .insertInto('api_tokens')
-          .values({
-            org_id: ctx.orgId,
-            id: uuidv7(),
-            name: input.name,
-            role,
-            token_hash: secret.hash,
-            created_by: ctx.userId,
-            expires_at: expiresAt,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const token = await insertApiToken(trx, ctx.orgId, {
+          name: input.name,
+          role,
+          tokenHash: secret.hash,
+          createdBy: ctx.userId,
+          expiresAt,
+        });
         await ctx.audit({
           action: 'api_token.created',
           targetType: 'api_token',
@@ -76,14 +75,8 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'api_tokens:manage', async (trx, ctx) => {
-        let q = trx
-          .selectFrom('api_tokens')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1);
-        if (after !== undefined) q = q.where('id', '<', after);
-        return toPage(await q.execute(), page.limit, (t) => t.id, tokenOut);
+        const rows = await listApiTokens(trx, ctx.orgId, after, page.limit);
+        return toPage(rows, page.limit, (t) => t.id, tokenOut);
       });
     },
 
@@ -94,18 +87,7 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
         throw new Forbidden('This describes API tokens; people use /api/v1/me');
       return withUser(db, null, async (trx) => {
         await enterOrg(trx, actor.orgId);
-        const row = await trx
-          .selectFrom('api_tokens as t')
-          .innerJoin('orgs as o', 'o.id', 't.org_id')
-          .select(['t.id', 't.name', 't.role', 'o.id as org_id', 'o.slug', 'o.name as org_name'])
-          .where('t.org_id', '=', actor.orgId)
-          .where('t.token_hash', '=', actor.tokenHash)
-          .where('t.revoked_at', 'is', null)
-          .where((eb) =>
-            eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', sql<Date>`now()`)]),
-          )
-          .where('o.deleted_at', 'is', null)
-          .executeTakeFirst();
+        const row = await findLiveToken(trx, actor.orgId, actor.tokenHash);
         if (row === undefined)
           throw new Unauthorized('The API token is invalid, expired or revoked');
         return {
@@ -119,14 +101,7 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
 
     revoke(caller: Caller, slug: string, id: string) {
       return withTenant(db, caller, slug, 'api_tokens:manage', async (trx, ctx) => {
-        const token = await trx
-          .updateTable('api_tokens')
-          .set({ revoked_at: sql<Date>`now()` })
-          .where('org_id', '=', ctx.orgId)
-          .where('id', '=', id)
-          .where('revoked_at', 'is', null)
-          .returning('id')
-          .executeTakeFirst();
+        const token = await revokeApiToken(trx, ctx.orgId, id);
         if (token === undefined) throw new NotFound('API token not found or already revoked');
         await ctx.audit({ action: 'api_token.revoked', targetType: 'api_token', targetId: id });
       });
