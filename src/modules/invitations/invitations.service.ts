@@ -1,5 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
 import {
   assertLiveSession,
   enterOrg,
@@ -13,6 +12,15 @@ import { canGrant } from '../../domain/permissions.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { newOrgSecret, parseOrgSecret } from '../../lib/tokens.ts';
+import { findMembership, insertMembership } from '../members/members.queries.ts';
+import {
+  insertInvitation,
+  listInvitations,
+  lockPendingInvitation,
+  markInvitationAccepted,
+  revokeInvitation,
+  userEmail,
+} from './invitations.queries.ts';
 
 type Invitation = Selectable<InvitationsTable>;
 
@@ -50,19 +58,13 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
         if (!canGrant(ctx.role, input.role))
           throw new Forbidden(`Your role (${ctx.role}) cannot grant the role ${input.role}`);
         const secret = newOrgSecret('gti', ctx.orgId);
-        const inv = await trx
-          .insertInto('invitations')
-          .values({
-            org_id: ctx.orgId,
-            id: uuidv7(),
-            email: input.email,
-            role: input.role,
-            token_hash: secret.hash,
-            invited_by: ctx.userId,
-            expires_at: sql<Date>`now() + make_interval(days => ${input.expiresInDays ?? 7})`,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const inv = await insertInvitation(trx, ctx.orgId, {
+          email: input.email,
+          role: input.role,
+          tokenHash: secret.hash,
+          invitedBy: ctx.userId,
+          expiresInDays: input.expiresInDays ?? 7,
+        });
         await ctx.audit({
           action: 'invitation.created',
           targetType: 'invitation',
@@ -76,28 +78,14 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
     list(caller: Caller, slug: string, page: PageQuery) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'members:manage', async (trx, ctx) => {
-        let q = trx
-          .selectFrom('invitations')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1);
-        if (after !== undefined) q = q.where('id', '<', after);
-        return toPage(await q.execute(), page.limit, (i) => i.id, invitationOut);
+        const rows = await listInvitations(trx, ctx.orgId, after, page.limit);
+        return toPage(rows, page.limit, (i) => i.id, invitationOut);
       });
     },
 
     revoke(caller: Caller, slug: string, id: string) {
       return withTenant(db, caller, slug, 'members:manage', async (trx, ctx) => {
-        const inv = await trx
-          .updateTable('invitations')
-          .set({ revoked_at: sql<Date>`now()` })
-          .where('org_id', '=', ctx.orgId)
-          .where('id', '=', id)
-          .where('accepted_at', 'is', null)
-          .where('revoked_at', 'is', null)
-          .returning('id')
-          .executeTakeFirst();
+        const inv = await revokeInvitation(trx, ctx.orgId, id);
         if (inv === undefined) throw new NotFound('Invitation not found or no longer pending');
         await ctx.audit({ action: 'invitation.revoked', targetType: 'invitation', targetId: id });
       });
@@ -114,45 +102,16 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
         // Entering the token's org is safe: nothing is read there unless the hash matches.
         await enterOrg(trx, parsed.orgId);
-        const inv = await trx
-          .selectFrom('invitations as i')
-          .innerJoin('orgs as o', 'o.id', 'i.org_id')
-          .select(['i.id', 'i.email', 'i.role', 'o.id as org_id', 'o.slug', 'o.name'])
-          .where('i.org_id', '=', parsed.orgId)
-          .where('i.token_hash', '=', parsed.hash)
-          .where('i.accepted_at', 'is', null)
-          .where('i.revoked_at', 'is', null)
-          .where('i.expires_at', '>', sql<Date>`now()`)
-          .where('o.deleted_at', 'is', null)
-          .forUpdate('i')
-          .executeTakeFirst();
+        const inv = await lockPendingInvitation(trx, parsed.orgId, parsed.hash);
         if (inv === undefined) throw new NotFound(INVALID);
-        const user = await trx
-          .selectFrom('users')
-          .select('email')
-          .where('id', '=', actor.userId)
-          .executeTakeFirstOrThrow();
+        const user = await userEmail(trx, actor.userId);
         if (user.email.toLowerCase() !== inv.email.toLowerCase()) {
           throw new Forbidden('This invitation was sent to a different email address');
         }
-        const existing = await trx
-          .selectFrom('memberships')
-          .select('role')
-          .where('org_id', '=', inv.org_id)
-          .where('user_id', '=', actor.userId)
-          .executeTakeFirst();
-        if (existing !== undefined)
+        if ((await findMembership(trx, inv.org_id, actor.userId)) !== undefined)
           throw new Conflict('You are already a member of this organization');
-        await trx
-          .insertInto('memberships')
-          .values({ org_id: inv.org_id, user_id: actor.userId, role: inv.role })
-          .execute();
-        await trx
-          .updateTable('invitations')
-          .set({ accepted_at: sql<Date>`now()`, accepted_by: actor.userId })
-          .where('org_id', '=', inv.org_id)
-          .where('id', '=', inv.id)
-          .execute();
+        await insertMembership(trx, inv.org_id, actor.userId, inv.role);
+        await markInvitationAccepted(trx, inv.org_id, inv.id, actor.userId);
         await writeAudit(trx, inv.org_id, 'user', actor.userId, caller.requestId, {
           action: 'invitation.accepted',
           targetType: 'invitation',
