@@ -1,0 +1,146 @@
+import type { GateFacts } from './gates.ts';
+import type { QualityConfig } from './quality.ts';
+import {
+  compareWithBaseline,
+  findFlaky,
+  triage,
+  type Categorizer,
+  type CategoryGroup,
+  type Failure,
+  type FlakyTest,
+  type Observation,
+} from './triage.ts';
+
+/** Categorized failures, flaky tests and regressions of one run. */
+export interface RunAnalysis {
+  groups: CategoryGroup[];
+  flaky: FlakyTest[];
+  regressions: {
+    baselineRunId: string | null;
+    newFailures: string[];
+    stillFailing: string[];
+    /** New failures counted by their category (uncategorized ones are not counted). */
+    byCategory: Record<string, number>;
+  };
+  failures: number;
+}
+
+/** What is known about one run when it is analyzed. */
+export interface RunEvidence {
+  runId: string;
+  /** The run's failed and errored testcases. */
+  failures: Failure[];
+  /**
+   * What flakiness is judged on: results of every run of the run's commit (or, for a run
+   * without a commit, its own), possibly other runs' tests too.
+   */
+  observations: Observation[];
+  /** The run compared against, with the statuses it recorded (by test key). */
+  baseline: { runId: string; statuses: ReadonlyMap<string, string> } | null;
+}
+
+/** Triage, flakiness and regressions of one run, from its evidence. */
+export function analyzeRun(evidence: RunEvidence, categorize: Categorizer): RunAnalysis {
+  const { runId, failures, baseline } = evidence;
+  // Only tests that are part of this run count against it.
+  const flaky = findFlaky(evidence.observations).filter(
+    (f) => f.passedIn.includes(runId) || f.failedIn.includes(runId),
+  );
+  const keys = [...new Set(failures.map((f) => f.testKey))];
+  const before = new Map<string, string>();
+  if (baseline !== null)
+    for (const k of keys) {
+      const s = baseline.statuses.get(k);
+      if (s !== undefined) before.set(k, s);
+    }
+  const compared =
+    baseline === null ? { newFailures: [], stillFailing: [] } : compareWithBaseline(keys, before);
+  const categoryOf = new Map(failures.map((f) => [f.testKey, categorize(f)]));
+  const byCategory: Record<string, number> = {};
+  for (const key of compared.newFailures) {
+    const c = categoryOf.get(key);
+    if (c !== null && c !== undefined) byCategory[c] = (byCategory[c] ?? 0) + 1;
+  }
+  return {
+    groups: triage(failures, categorize),
+    flaky,
+    regressions: { baselineRunId: baseline?.runId ?? null, ...compared, byCategory },
+    failures: failures.length,
+  };
+}
+
+/** A run's counts, as gates read them. */
+export interface RunTotals {
+  id: string;
+  tests: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+}
+
+/** Everything an issue's gates are judged on. */
+export interface IssueEvidence {
+  issueNumber: number;
+  /** The latest complete run of the issue; null before there is one. */
+  run: RunTotals | null;
+  analysis: RunAnalysis | null;
+  /** The latest code review. */
+  review: { verdict: string; conditions: readonly { status: string }[] } | null;
+  /** Manual success criteria checked or unchecked by a person. */
+  checks: readonly { criterion: string; checked: boolean; by: string | null; at: Date }[];
+}
+
+/** The facts gates are evaluated on: failures by category (blocking ones summed), flaky tests, regressions, review. */
+export function gateFacts(
+  config: Pick<QualityConfig, 'categories'>,
+  evidence: IssueEvidence,
+): GateFacts {
+  const { run, analysis, review } = evidence;
+  const blocking = new Set(config.categories.filter((c) => c.blocking === true).map((c) => c.name));
+  const failuresByCategory: Record<string, number> = {};
+  let uncategorized = 0;
+  let blockingFailures = 0;
+  for (const g of analysis?.groups ?? []) {
+    if (g.category === null) uncategorized += g.count;
+    else {
+      failuresByCategory[g.category] = g.count;
+      if (blocking.has(g.category)) blockingFailures += g.count;
+    }
+  }
+  return {
+    issueNumber: evidence.issueNumber,
+    run:
+      run === null
+        ? null
+        : {
+            id: run.id,
+            tests: run.tests,
+            passed: run.passed,
+            failed: run.failed,
+            errored: run.errored,
+            skipped: run.skipped,
+          },
+    failuresByCategory,
+    uncategorizedFailures: uncategorized,
+    blockingFailures,
+    flakyTests: analysis?.flaky.length ?? 0,
+    regressions: {
+      total: analysis?.regressions.newFailures.length ?? 0,
+      byCategory: analysis?.regressions.byCategory ?? {},
+    },
+    review:
+      review === null
+        ? null
+        : {
+            verdict: review.verdict,
+            openConditions: review.conditions.filter((c) => c.status !== 'met').length,
+          },
+    manual: Object.fromEntries(
+      evidence.checks.map((c) => [
+        c.criterion,
+        { checked: c.checked, by: c.by, at: c.at.toISOString() },
+      ]),
+    ),
+  };
+}
