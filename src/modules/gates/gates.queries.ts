@@ -1,6 +1,7 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
-import type { TestRunsTable } from '../../db/types.ts';
+import type { GateStateChangesTable, TestRunsTable } from '../../db/types.ts';
+import type { IssueReport } from '../../domain/gate-report.ts';
 import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
 
@@ -23,6 +24,37 @@ export async function loadQualityConfig(
   return row === undefined
     ? { config: DEFAULT_CONFIG, custom: false, version: 0 }
     : { config: row.config as QualityConfig, custom: true, version: row.version };
+}
+
+/** Stores a project's configuration (a new version when one exists); returns the version. */
+export async function saveQualityConfig(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+  config: QualityConfig,
+  by: string,
+  now: Date,
+): Promise<number> {
+  const row = await db
+    .insertInto('quality_configs')
+    .values({
+      org_id: orgId,
+      project_id: projectId,
+      config: JSON.stringify(config),
+      updated_by: by,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc.columns(['org_id', 'project_id']).doUpdateSet((eb) => ({
+        config: JSON.stringify(config),
+        version: eb('quality_configs.version', '+', 1),
+        updated_by: by,
+        updated_at: now,
+      })),
+    )
+    .returning('version')
+    .executeTakeFirstOrThrow();
+  return row.version;
 }
 
 /** Each issue's latest run. */
@@ -230,4 +262,135 @@ export async function firstSeenRuns(
     .groupBy('signature')
     .execute();
   return new Map(rows.map((r) => [r.signature!, r.run_id]));
+}
+
+/** Names of a run's tests by test key, for the given keys. */
+export async function testNamesInRun(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+  runId: string,
+  keys: string[],
+): Promise<Map<string, { classname: string; name: string }>> {
+  const names = new Map<string, { classname: string; name: string }>();
+  if (keys.length === 0) return names;
+  const rows = await db
+    .selectFrom('test_results')
+    .select(['test_key', 'classname', 'name'])
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where('run_id', '=', runId)
+    .execute();
+  const wanted = new Set(keys);
+  for (const r of rows) {
+    const k = r.test_key.toString('hex');
+    if (wanted.has(k)) names.set(k, { classname: r.classname, name: r.name });
+  }
+  return names;
+}
+
+/** Manual criterion checks of the issues, by issue. */
+export async function criterionChecks(db: Executor, orgId: string, issueIds: string[]) {
+  const out = new Map<string, { criterion: string; checked: boolean; by: string; at: Date }[]>();
+  if (issueIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('criterion_checks')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.issue_id) ?? [];
+    list.push({
+      criterion: r.criterion_key,
+      checked: r.checked,
+      by: r.checked_by,
+      at: r.checked_at,
+    });
+    out.set(r.issue_id, list);
+  }
+  return out;
+}
+
+/** The issues' stored reports, locked until the transaction ends (one re-evaluation at a time). */
+export async function lockStoredReports(
+  db: Executor,
+  orgId: string,
+  issueIds: string[],
+): Promise<Map<string, IssueReport>> {
+  if (issueIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('gate_reports')
+    .select(['issue_id', 'report'])
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .forUpdate()
+    .execute();
+  return new Map(rows.map((r) => [r.issue_id, r.report as IssueReport]));
+}
+
+export async function storedReport(
+  db: Executor,
+  orgId: string,
+  issueId: string,
+): Promise<IssueReport | undefined> {
+  const row = await db
+    .selectFrom('gate_reports')
+    .select('report')
+    .where('org_id', '=', orgId)
+    .where('issue_id', '=', issueId)
+    .executeTakeFirst();
+  return row?.report as IssueReport | undefined;
+}
+
+/** Stores (or replaces) the issues' reports. */
+export async function storeReports(
+  db: Executor,
+  orgId: string,
+  reports: { issueId: string; report: IssueReport }[],
+  now: Date,
+): Promise<void> {
+  const rows = reports.map((r) => ({
+    org_id: orgId,
+    issue_id: r.issueId,
+    run_id: r.report.runId,
+    report: JSON.stringify(r.report),
+    evaluated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 1000) {
+    await db
+      .insertInto('gate_reports')
+      .values(rows.slice(i, i + 1000))
+      .onConflict((oc) =>
+        oc.columns(['org_id', 'issue_id']).doUpdateSet({
+          run_id: sql`excluded.run_id`,
+          report: sql`excluded.report`,
+          evaluated_at: sql`excluded.evaluated_at`,
+        }),
+      )
+      .execute();
+  }
+}
+
+export async function insertStateChanges(
+  db: Executor,
+  rows: Insertable<GateStateChangesTable>[],
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000)
+    await db
+      .insertInto('gate_state_changes')
+      .values(rows.slice(i, i + 1000))
+      .execute();
+}
+
+/** The issue's latest gate state changes, newest first. */
+export function stateHistory(db: Executor, orgId: string, issueId: string, limit: number) {
+  return db
+    .selectFrom('gate_state_changes')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('issue_id', '=', issueId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }

@@ -6,8 +6,8 @@ import { RunParams } from '../runs/runs.schema.ts';
 import { GateReportOut, QualityConfigBody, QualityConfigOut, TriageOut } from './gates.schema.ts';
 import { createGateService } from './gates.service.ts';
 
-export const gateRoutes: Module = (app, { database }) => {
-  const gates = createGateService({ db: database.db });
+export const gateRoutes: Module = (app, { database, clock }) => {
+  const gates = createGateService({ db: database.db, clock });
   const tags = ['quality'];
   const projectPath = '/api/v1/orgs/:org/projects/:project';
 

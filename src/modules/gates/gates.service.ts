@@ -1,17 +1,26 @@
 import type { Kysely } from 'kysely';
 import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
+import { unjudgedReport } from '../../domain/gate-report.ts';
 import { METRIC_KINDS } from '../../domain/gates.ts';
 import { validateConfig, type QualityConfig } from '../../domain/quality.ts';
 import { BadInput } from '../../errors.ts';
-import { requireIssue } from '../issues/issues.queries.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { issuesOfProject, requireIssue } from '../issues/issues.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
 import { requireRun } from '../runs/runs.queries.ts';
-import { analyzeRun, recomputeIssue, recomputeIssues, type StoredReport } from './gate-engine.ts';
-import { firstSeenRuns, loadQualityConfig } from './gates.queries.ts';
+import { analyzeRun, recomputeIssues } from './gate-engine.ts';
+import {
+  firstSeenRuns,
+  loadQualityConfig,
+  saveQualityConfig,
+  stateHistory,
+  storedReport,
+  testNamesInRun,
+} from './gates.queries.ts';
 
-export function createGateService(deps: { db: Kysely<DB> }) {
-  const { db } = deps;
+export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
+  const { db, clock } = deps;
   return {
     getConfig(caller: Caller, slug: string, key: string) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
@@ -27,63 +36,45 @@ export function createGateService(deps: { db: Kysely<DB> }) {
         const errors = validateConfig(config, METRIC_KINDS);
         if (errors.length > 0)
           throw new BadInput(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
-        const row = await trx
-          .insertInto('quality_configs')
-          .values({
-            org_id: ctx.orgId,
-            project_id: project.id,
-            config: JSON.stringify(config),
-            updated_by: ctx.actorId,
-          })
-          .onConflict((oc) =>
-            oc.columns(['org_id', 'project_id']).doUpdateSet((eb) => ({
-              config: JSON.stringify(config),
-              version: eb('quality_configs.version', '+', 1),
-              updated_by: ctx.actorId,
-              updated_at: new Date(),
-            })),
-          )
-          .returning('version')
-          .executeTakeFirstOrThrow();
-        const issues = await trx
-          .selectFrom('tracked_issues')
-          .select(['id', 'number'])
-          .where('org_id', '=', ctx.orgId)
-          .where('project_id', '=', project.id)
-          .execute();
-        await recomputeIssues(trx, ctx.orgId, project, issues, config);
+        const now = clock.now();
+        const version = await saveQualityConfig(
+          trx,
+          ctx.orgId,
+          project.id,
+          config,
+          ctx.actorId,
+          now,
+        );
+        const issues = await issuesOfProject(trx, ctx.orgId, project.id);
+        await recomputeIssues(trx, ctx.orgId, project, issues, { now, config });
         await ctx.audit({
           action: 'quality_config.updated',
           targetType: 'project',
           targetId: project.id,
-          data: { version: row.version, gates: config.gates.length },
+          data: { version, gates: config.gates.length },
         });
-        return { config, custom: true, version: row.version, recomputedIssues: issues.length };
+        return { config, custom: true, version, recomputedIssues: issues.length };
       });
     },
 
-    /** The stored report (evaluated when anything it depends on changed) and its history. */
+    /**
+     * The last judged report (stored whenever anything it depends on changes; reading never
+     * writes) and its history.
+     */
     report(caller: Caller, slug: string, key: string, number: number) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         const issue = await requireIssue(trx, ctx.orgId, project.id, number);
-        const stored = await trx
-          .selectFrom('gate_reports')
-          .select('report')
-          .where('org_id', '=', ctx.orgId)
-          .where('issue_id', '=', issue.id)
-          .executeTakeFirst();
+        // Every issue gets its first report when it starts being tracked; one without is
+        // answered as never judged rather than judged here.
         const report =
-          (stored?.report as StoredReport | undefined) ??
-          (await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number: number }));
-        const history = await trx
-          .selectFrom('gate_state_changes')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('issue_id', '=', issue.id)
-          .orderBy('id', 'desc')
-          .limit(100)
-          .execute();
+          (await storedReport(trx, ctx.orgId, issue.id)) ??
+          unjudgedReport(
+            (await loadQualityConfig(trx, ctx.orgId, project.id)).config,
+            number,
+            clock.now(),
+          );
+        const history = await stateHistory(trx, ctx.orgId, issue.id, 100);
         return {
           ...report,
           history: history.map((h) => ({
@@ -114,21 +105,7 @@ export function createGateService(deps: { db: Kysely<DB> }) {
             ...analysis.regressions.stillFailing,
           ]),
         ];
-        const names = new Map<string, { classname: string; name: string }>();
-        if (keys.length > 0) {
-          const rows = await trx
-            .selectFrom('test_results')
-            .select(['test_key', 'classname', 'name'])
-            .where('org_id', '=', ctx.orgId)
-            .where('project_id', '=', project.id)
-            .where('run_id', '=', run.id)
-            .execute();
-          const wanted = new Set(keys);
-          for (const r of rows) {
-            const k = r.test_key.toString('hex');
-            if (wanted.has(k)) names.set(k, { classname: r.classname, name: r.name });
-          }
-        }
+        const names = await testNamesInRun(trx, ctx.orgId, project.id, run.id, keys);
         const ref = (testKey: string) => ({
           testId: testKey,
           ...(names.get(testKey) ?? { classname: '', name: '' }),

@@ -15,8 +15,8 @@ import {
 } from './issues.schema.ts';
 import { createIssueService } from './issues.service.ts';
 
-export const issueRoutes: Module = (app, { database }) => {
-  const issues = createIssueService({ db: database.db });
+export const issueRoutes: Module = (app, { database, clock }) => {
+  const issues = createIssueService({ db: database.db, clock });
   const tags = ['issues'];
   const base = '/api/v1/orgs/:org/projects/:project/issues';
 

@@ -1,13 +1,23 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
 import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, ReviewsTable, TrackedIssuesTable } from '../../db/types.ts';
 import { Conflict, NotFound } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { recomputeIssue } from '../gates/gate-engine.ts';
 import { loadQualityConfig } from '../gates/gates.queries.ts';
 import { requireProject } from '../projects/projects.queries.ts';
-import { findIssue, requireIssue } from './issues.queries.ts';
+import {
+  findIssue,
+  insertIssue,
+  insertReview,
+  listIssues,
+  listReviews,
+  overallOf,
+  requireIssue,
+  saveCriterionCheck,
+  updateIssue,
+} from './issues.queries.ts';
 
 type Issue = Selectable<TrackedIssuesTable>;
 
@@ -42,20 +52,11 @@ interface IssueInput {
   githubIssueUrl?: string | null | undefined;
 }
 
-export function createIssueService(deps: { db: Kysely<DB> }) {
-  const { db } = deps;
-
-  const overallOf = async (trx: Kysely<DB>, orgId: string, issueId: string) => {
-    const row = await trx
-      .selectFrom('gate_reports')
-      .select('report')
-      .where('org_id', '=', orgId)
-      .where('issue_id', '=', issueId)
-      .executeTakeFirst();
-    return (row?.report as { overall?: string } | undefined)?.overall ?? null;
-  };
+export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
+  const { db, clock } = deps;
 
   return {
+    /** Starts tracking an issue and stores its first gate report in the same transaction. */
     create(
       caller: Caller,
       slug: string,
@@ -66,23 +67,26 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
         const project = await requireProject(trx, ctx.orgId, key);
         if ((await findIssue(trx, ctx.orgId, project.id, input.number)) !== undefined)
           throw new Conflict(`Issue #${input.number} is already tracked`);
-        const issue = await trx
-          .insertInto('tracked_issues')
-          .values({
-            org_id: ctx.orgId,
-            id: uuidv7(),
-            project_id: project.id,
+        const now = clock.now();
+        const issue = await insertIssue(
+          trx,
+          ctx.orgId,
+          project.id,
+          {
             number: input.number,
             title: input.title,
-            ...(input.phase !== undefined ? { phase: input.phase } : {}),
-            github_issue_url: input.githubIssueUrl ?? null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        const report = await recomputeIssue(trx, ctx.orgId, project, {
-          id: issue.id,
-          number: issue.number,
-        });
+            phase: input.phase,
+            githubIssueUrl: input.githubIssueUrl ?? null,
+          },
+          now,
+        );
+        const report = await recomputeIssue(
+          trx,
+          ctx.orgId,
+          project,
+          { id: issue.id, number: issue.number },
+          { now },
+        );
         await ctx.audit({
           action: 'issue.created',
           targetType: 'issue',
@@ -97,20 +101,12 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
       const after = decodeCursor(page.cursor, 'int');
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
-        let q = trx
-          .selectFrom('tracked_issues as i')
-          .leftJoin('gate_reports as g', (j) =>
-            j.onRef('g.org_id', '=', 'i.org_id').onRef('g.issue_id', '=', 'i.id'),
-          )
-          .selectAll('i')
-          .select(sql<string | null>`g.report->>'overall'`.as('overall'))
-          .where('i.org_id', '=', ctx.orgId)
-          .where('i.project_id', '=', project.id)
-          .orderBy('i.number')
-          .limit(page.limit + 1);
-        if (after !== undefined) q = q.where('i.number', '>', Number(after));
+        const rows = await listIssues(trx, ctx.orgId, project.id, {
+          limit: page.limit + 1,
+          afterNumber: after === undefined ? undefined : Number(after),
+        });
         return toPage(
-          await q.execute(),
+          rows,
           page.limit,
           (i) => String(i.number),
           (i) => issueOut(i, i.overall),
@@ -130,20 +126,7 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
       return withTenant(db, caller, slug, 'issues:write', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         const before = await requireIssue(trx, ctx.orgId, project.id, number);
-        const issue = await trx
-          .updateTable('tracked_issues')
-          .set({
-            ...(input.title !== undefined ? { title: input.title } : {}),
-            ...(input.phase !== undefined ? { phase: input.phase } : {}),
-            ...(input.githubIssueUrl !== undefined
-              ? { github_issue_url: input.githubIssueUrl }
-              : {}),
-            updated_at: sql<Date>`now()`,
-          })
-          .where('org_id', '=', ctx.orgId)
-          .where('id', '=', before.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const issue = await updateIssue(trx, ctx.orgId, before.id, input, clock.now());
         await ctx.audit({
           action: 'issue.updated',
           targetType: 'issue',
@@ -170,21 +153,21 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
       return withTenant(db, caller, slug, 'review:write', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         const issue = await requireIssue(trx, ctx.orgId, project.id, number);
-        const review = await trx
-          .insertInto('reviews')
-          .values({
-            org_id: ctx.orgId,
-            id: uuidv7(),
-            issue_id: issue.id,
+        const now = clock.now();
+        const review = await insertReview(
+          trx,
+          ctx.orgId,
+          issue.id,
+          {
             verdict: input.verdict,
-            conditions: JSON.stringify(input.conditions ?? []),
+            conditions: input.conditions ?? [],
             notes: input.notes ?? null,
             reviewer: input.reviewer,
-            recorded_by: ctx.actorId,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number: number });
+            recordedBy: ctx.actorId,
+          },
+          now,
+        );
+        await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number }, { now });
         await ctx.audit({
           action: 'review.recorded',
           targetType: 'issue',
@@ -201,15 +184,11 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, key);
         const issue = await requireIssue(trx, ctx.orgId, project.id, number);
-        let q = trx
-          .selectFrom('reviews')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('issue_id', '=', issue.id)
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1);
-        if (after !== undefined) q = q.where('id', '<', after);
-        return toPage(await q.execute(), page.limit, (r) => r.id, reviewOut);
+        const rows = await listReviews(trx, ctx.orgId, issue.id, {
+          limit: page.limit + 1,
+          before: after,
+        });
+        return toPage(rows, page.limit, (r) => r.id, reviewOut);
       });
     },
 
@@ -236,27 +215,14 @@ export function createIssueService(deps: { db: Kysely<DB> }) {
             `Criterion "${criterion}" is evaluated from ${def.gate !== undefined ? `gate ${def.gate}` : 'a condition'}; only manual criteria are checked by hand`,
           );
         const by = ctx.userId ?? `token:${ctx.actorId}`;
-        await trx
-          .insertInto('criterion_checks')
-          .values({
-            org_id: ctx.orgId,
-            issue_id: issue.id,
-            criterion_key: criterion,
-            checked,
-            checked_by: by,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['org_id', 'issue_id', 'criterion_key'])
-              .doUpdateSet({ checked, checked_by: by, checked_at: new Date() }),
-          )
-          .execute();
+        const now = clock.now();
+        await saveCriterionCheck(trx, ctx.orgId, issue.id, { criterion, checked, by }, now);
         const report = await recomputeIssue(
           trx,
           ctx.orgId,
           project,
-          { id: issue.id, number: number },
-          config,
+          { id: issue.id, number },
+          { now, config },
         );
         await ctx.audit({
           action: checked ? 'criterion.checked' : 'criterion.unchecked',
