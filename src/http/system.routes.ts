@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { sql } from 'kysely';
-import type { Module } from './module.ts';
 import { Unavailable } from '../errors.ts';
+import type { Module } from './module.ts';
+import { ping } from './system.queries.ts';
 
 const Status = Type.Object({ status: Type.String() });
 
@@ -24,7 +24,7 @@ export const systemRoutes: Module = (app, { database, keys }) => {
       try {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          sql`SELECT 1`.execute(database.db),
+          ping(database.db),
           new Promise((_, reject) => {
             timer = setTimeout(() => reject(new Error('readiness check timed out')), 2000);
           }),

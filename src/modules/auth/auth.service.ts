@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.ts';
 import { assertLiveSession, withUser, type Caller } from '../../db/tenant.ts';
@@ -7,6 +7,29 @@ import { Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized } from '..
 import { dummyHash, hashPassword, verifyPassword } from '../../lib/password.ts';
 import { newSecret, sha256 } from '../../lib/tokens.ts';
 import type { AccessTokens } from './access-tokens.ts';
+import {
+  actAsUser,
+  clearLoginThrottle,
+  emailTaken,
+  findLoginThrottle,
+  findUser,
+  findUserByEmail,
+  firstMembership,
+  insertRefreshToken,
+  insertSession,
+  insertUser,
+  listMembershipsOfUser,
+  liveRole,
+  lockRefreshToken,
+  membershipBySlug,
+  recordLoginFailure,
+  retireRefreshTokens,
+  revokeSession,
+  sessionOfRefreshToken,
+  setSessionScope,
+  spendRefreshToken,
+  touchSession,
+} from './auth.queries.ts';
 
 type Tx = Transaction<DB>;
 
@@ -28,28 +51,8 @@ export function createAuthService(deps: {
 }) {
   const { db, tokens, auth } = deps;
 
-  /** The caller's live role in an org (by id); null when not a member or the org is gone. */
-  async function liveRole(trx: Tx, userId: string, orgId: string): Promise<string | null> {
-    const row = await trx
-      .selectFrom('memberships as m')
-      .innerJoin('orgs as o', 'o.id', 'm.org_id')
-      .select('m.role')
-      .where('m.user_id', '=', userId)
-      .where('m.org_id', '=', orgId)
-      .where('o.deleted_at', 'is', null)
-      .executeTakeFirst();
-    return row?.role ?? null;
-  }
-
   async function orgBySlugForUser(trx: Tx, userId: string, slug: string) {
-    const row = await trx
-      .selectFrom('memberships as m')
-      .innerJoin('orgs as o', 'o.id', 'm.org_id')
-      .select(['o.id', 'm.role'])
-      .where('m.user_id', '=', userId)
-      .where('o.slug', '=', slug)
-      .where('o.deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await membershipBySlug(trx, userId, slug);
     if (row === undefined) throw new NotFound('Organization not found');
     return row;
   }
@@ -63,45 +66,27 @@ export function createAuthService(deps: {
     role: string | null,
   ) {
     const refresh = newSecret('gtr');
-    await trx
-      .insertInto('refresh_tokens')
-      .values({ token_hash: refresh.hash, session_id: sessionId })
-      .execute();
+    await insertRefreshToken(trx, refresh.hash, sessionId);
     const access = await tokens.issue({ sub: userId, sid: sessionId, org: orgId, role });
     return { ...access, refreshToken: refresh.token, tokenType: 'Bearer' as const };
   }
 
   async function recordFailure(email: string): Promise<void> {
-    await withUser(db, null, (trx) =>
-      sql`INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, now())
-          ON CONFLICT (email) DO UPDATE SET
-            failures = CASE WHEN t.window_started_at > now() - make_interval(secs => ${auth.loginWindowSeconds})
-                            THEN t.failures + 1 ELSE 1 END,
-            window_started_at = CASE WHEN t.window_started_at > now() - make_interval(secs => ${auth.loginWindowSeconds})
-                            THEN t.window_started_at ELSE now() END`.execute(trx),
-    );
+    await withUser(db, null, (trx) => recordLoginFailure(trx, email, auth.loginWindowSeconds));
   }
 
   return {
     async signup(input: { email: string; password: string; name: string }) {
       const passwordHash = await hashPassword(input.password);
       return withUser(db, null, async (trx) => {
-        const existing = await trx
-          .selectFrom('users')
-          .select('id')
-          .where(sql`lower(email)`, '=', input.email.toLowerCase())
-          .executeTakeFirst();
-        if (existing !== undefined) throw new Conflict('An account with this email already exists');
-        const user = await trx
-          .insertInto('users')
-          .values({
-            id: uuidv7(),
-            email: input.email,
-            name: input.name,
-            password_hash: passwordHash,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        if ((await emailTaken(trx, input.email)) !== undefined)
+          throw new Conflict('An account with this email already exists');
+        const user = await insertUser(trx, {
+          id: uuidv7(),
+          email: input.email,
+          name: input.name,
+          passwordHash,
+        });
         return userOut(user);
       });
     },
@@ -110,11 +95,7 @@ export function createAuthService(deps: {
     async login(input: { email: string; password: string; org?: string | undefined }) {
       const email = input.email.toLowerCase();
       const { user, throttled } = await withUser(db, null, async (trx) => {
-        const throttle = await trx
-          .selectFrom('login_throttle')
-          .select(['failures', 'window_started_at'])
-          .where('email', '=', email)
-          .executeTakeFirst();
+        const throttle = await findLoginThrottle(trx, email);
         const windowEnds = throttle
           ? throttle.window_started_at.getTime() + auth.loginWindowSeconds * 1000
           : 0;
@@ -124,11 +105,7 @@ export function createAuthService(deps: {
           windowEnds > Date.now()
             ? Math.ceil((windowEnds - Date.now()) / 1000)
             : 0;
-        const user = await trx
-          .selectFrom('users')
-          .selectAll()
-          .where(sql`lower(email)`, '=', email)
-          .executeTakeFirst();
+        const user = await findUserByEmail(trx, email);
         return { user, throttled };
       });
       if (throttled > 0) {
@@ -140,32 +117,19 @@ export function createAuthService(deps: {
         throw new Unauthorized(INVALID_LOGIN);
       }
       return withUser(db, user.id, async (trx) => {
-        await trx.deleteFrom('login_throttle').where('email', '=', email).execute();
-        let scope: { id: string; role: string } | undefined;
-        if (input.org !== undefined) {
-          scope = await orgBySlugForUser(trx, user.id, input.org);
-        } else {
-          scope = await trx
-            .selectFrom('memberships as m')
-            .innerJoin('orgs as o', 'o.id', 'm.org_id')
-            .select(['o.id', 'm.role'])
-            .where('m.user_id', '=', user.id)
-            .where('o.deleted_at', 'is', null)
-            .orderBy('m.created_at')
-            .limit(1)
-            .executeTakeFirst();
-        }
+        await clearLoginThrottle(trx, email);
+        const scope =
+          input.org !== undefined
+            ? await orgBySlugForUser(trx, user.id, input.org)
+            : await firstMembership(trx, user.id);
         const sessionId = uuidv7();
-        await trx
-          .insertInto('sessions')
-          .values({
-            id: sessionId,
-            user_id: user.id,
-            scope_org_id: scope?.id ?? null,
-            idle_expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionIdleSeconds})`,
-            expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionAbsoluteSeconds})`,
-          })
-          .execute();
+        await insertSession(trx, {
+          id: sessionId,
+          userId: user.id,
+          scopeOrgId: scope?.id ?? null,
+          idleSeconds: auth.sessionIdleSeconds,
+          absoluteSeconds: auth.sessionAbsoluteSeconds,
+        });
         return issuePair(trx, user.id, sessionId, scope?.id ?? null, scope?.role ?? null);
       });
     },
@@ -174,47 +138,18 @@ export function createAuthService(deps: {
     async refresh(refreshToken: string) {
       const hash = sha256(refreshToken);
       const outcome = await withUser(db, null, async (trx) => {
-        const row = await trx
-          .selectFrom('refresh_tokens as r')
-          .innerJoin('sessions as s', 's.id', 'r.session_id')
-          .select([
-            'r.used_at',
-            's.id as session_id',
-            's.user_id',
-            's.scope_org_id',
-            's.revoked_at',
-          ])
-          .select(sql<boolean>`s.expires_at > now() AND s.idle_expires_at > now()`.as('live'))
-          .where('r.token_hash', '=', hash)
-          .forUpdate()
-          .executeTakeFirst();
+        const row = await lockRefreshToken(trx, hash);
         if (row === undefined || row.revoked_at !== null || !row.live) return null;
         if (row.used_at !== null) {
-          await trx
-            .updateTable('sessions')
-            .set({ revoked_at: sql<Date>`now()`, revoked_reason: 'refresh_token_reuse' })
-            .where('id', '=', row.session_id)
-            .execute();
+          await revokeSession(trx, row.session_id, 'refresh_token_reuse');
           return null;
         }
-        await trx
-          .updateTable('refresh_tokens')
-          .set({ used_at: sql<Date>`now()` })
-          .where('token_hash', '=', hash)
-          .execute();
-        await sql`SELECT set_config('app.user_id', ${row.user_id}, true)`.execute(trx);
+        await spendRefreshToken(trx, hash);
+        await actAsUser(trx, row.user_id);
         const role =
           row.scope_org_id === null ? null : await liveRole(trx, row.user_id, row.scope_org_id);
         const orgId = role === null ? null : row.scope_org_id;
-        await trx
-          .updateTable('sessions')
-          .set({
-            scope_org_id: orgId,
-            last_used_at: sql<Date>`now()`,
-            idle_expires_at: sql<Date>`now() + make_interval(secs => ${auth.sessionIdleSeconds})`,
-          })
-          .where('id', '=', row.session_id)
-          .execute();
+        await touchSession(trx, row.session_id, orgId, auth.sessionIdleSeconds);
         return issuePair(trx, row.user_id, row.session_id, orgId, role);
       });
       // Reuse revokes in a committed transaction; the caller still gets a 401.
@@ -225,18 +160,9 @@ export function createAuthService(deps: {
 
     async logout(refreshToken: string): Promise<void> {
       await withUser(db, null, async (trx) => {
-        const row = await trx
-          .selectFrom('refresh_tokens')
-          .select('session_id')
-          .where('token_hash', '=', sha256(refreshToken))
-          .executeTakeFirst();
+        const row = await sessionOfRefreshToken(trx, sha256(refreshToken));
         if (row === undefined) return;
-        await trx
-          .updateTable('sessions')
-          .set({ revoked_at: sql<Date>`now()`, revoked_reason: 'logout' })
-          .where('id', '=', row.session_id)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await revokeSession(trx, row.session_id, 'logout');
       });
     },
 
@@ -248,17 +174,8 @@ export function createAuthService(deps: {
       return withUser(db, actor.userId, async (trx) => {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
         const org = await orgBySlugForUser(trx, actor.userId, slug);
-        await trx
-          .updateTable('refresh_tokens')
-          .set({ used_at: sql<Date>`now()` })
-          .where('session_id', '=', actor.sessionId)
-          .where('used_at', 'is', null)
-          .execute();
-        await trx
-          .updateTable('sessions')
-          .set({ scope_org_id: org.id })
-          .where('id', '=', actor.sessionId)
-          .execute();
+        await retireRefreshTokens(trx, actor.sessionId);
+        await setSessionScope(trx, actor.sessionId, org.id);
         return issuePair(trx, actor.userId, actor.sessionId, org.id, org.role);
       });
     },
@@ -269,20 +186,9 @@ export function createAuthService(deps: {
         throw new Forbidden('API tokens act for an organization, not a user');
       return withUser(db, actor.userId, async (trx) => {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
-        const user = await trx
-          .selectFrom('users')
-          .selectAll()
-          .where('id', '=', actor.userId)
-          .executeTakeFirst();
+        const user = await findUser(trx, actor.userId);
         if (user === undefined) throw new Unauthorized('Your session has ended; sign in again');
-        const memberships = await trx
-          .selectFrom('memberships as m')
-          .innerJoin('orgs as o', 'o.id', 'm.org_id')
-          .select(['o.id', 'o.slug', 'o.name', 'm.role'])
-          .where('m.user_id', '=', actor.userId)
-          .where('o.deleted_at', 'is', null)
-          .orderBy('o.slug')
-          .execute();
+        const memberships = await listMembershipsOfUser(trx, actor.userId);
         return {
           user: userOut(user),
           memberships: memberships.map((m) => ({

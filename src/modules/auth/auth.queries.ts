@@ -1,0 +1,242 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/executor.ts';
+
+// Users, sessions, refresh tokens and the login throttle are global tables (no org_id):
+// these run in `withUser` transactions.
+
+export function emailTaken(db: Executor, email: string) {
+  return db
+    .selectFrom('users')
+    .select('id')
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** By email, case-insensitively; `email` must already be lower-case. */
+export function findUserByEmail(db: Executor, email: string) {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where(sql`lower(email)`, '=', email)
+    .executeTakeFirst();
+}
+
+export function findUser(db: Executor, userId: string) {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+}
+
+export function insertUser(
+  db: Executor,
+  user: { id: string; email: string; name: string; passwordHash: string },
+) {
+  return db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      password_hash: user.passwordHash,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findLoginThrottle(db: Executor, email: string) {
+  return db
+    .selectFrom('login_throttle')
+    .select(['failures', 'window_started_at'])
+    .where('email', '=', email)
+    .executeTakeFirst();
+}
+
+/** Counts a failed login in the current window, or starts a new window with this failure. */
+export async function recordLoginFailure(
+  db: Executor,
+  email: string,
+  windowSeconds: number,
+): Promise<void> {
+  await sql`INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, now())
+      ON CONFLICT (email) DO UPDATE SET
+        failures = CASE WHEN t.window_started_at > now() - make_interval(secs => ${windowSeconds})
+                        THEN t.failures + 1 ELSE 1 END,
+        window_started_at = CASE WHEN t.window_started_at > now() - make_interval(secs => ${windowSeconds})
+                        THEN t.window_started_at ELSE now() END`.execute(db);
+}
+
+export async function clearLoginThrottle(db: Executor, email: string): Promise<void> {
+  await db.deleteFrom('login_throttle').where('email', '=', email).execute();
+}
+
+/** The user's live role in an org (by id); null when not a member or the org is gone. */
+export async function liveRole(
+  db: Executor,
+  userId: string,
+  orgId: string,
+): Promise<string | null> {
+  const row = await db
+    .selectFrom('memberships as m')
+    .innerJoin('orgs as o', 'o.id', 'm.org_id')
+    .select('m.role')
+    .where('m.user_id', '=', userId)
+    .where('m.org_id', '=', orgId)
+    .where('o.deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
+/** The user's membership in the live org with this slug. */
+export function membershipBySlug(db: Executor, userId: string, slug: string) {
+  return db
+    .selectFrom('memberships as m')
+    .innerJoin('orgs as o', 'o.id', 'm.org_id')
+    .select(['o.id', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .where('o.slug', '=', slug)
+    .where('o.deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** The user's oldest membership in a live org: where a login without an org lands. */
+export function firstMembership(db: Executor, userId: string) {
+  return db
+    .selectFrom('memberships as m')
+    .innerJoin('orgs as o', 'o.id', 'm.org_id')
+    .select(['o.id', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .where('o.deleted_at', 'is', null)
+    .orderBy('m.created_at')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export function listMembershipsOfUser(db: Executor, userId: string) {
+  return db
+    .selectFrom('memberships as m')
+    .innerJoin('orgs as o', 'o.id', 'm.org_id')
+    .select(['o.id', 'o.slug', 'o.name', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .where('o.deleted_at', 'is', null)
+    .orderBy('o.slug')
+    .execute();
+}
+
+// Session lifetimes are database time (`now()`), checked in the database too.
+
+export async function insertSession(
+  db: Executor,
+  s: {
+    id: string;
+    userId: string;
+    scopeOrgId: string | null;
+    idleSeconds: number;
+    absoluteSeconds: number;
+  },
+): Promise<void> {
+  await db
+    .insertInto('sessions')
+    .values({
+      id: s.id,
+      user_id: s.userId,
+      scope_org_id: s.scopeOrgId,
+      idle_expires_at: sql<Date>`now() + make_interval(secs => ${s.idleSeconds})`,
+      expires_at: sql<Date>`now() + make_interval(secs => ${s.absoluteSeconds})`,
+    })
+    .execute();
+}
+
+/** Extends a session's idle life on refresh and records its (possibly narrowed) org. */
+export async function touchSession(
+  db: Executor,
+  sessionId: string,
+  scopeOrgId: string | null,
+  idleSeconds: number,
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({
+      scope_org_id: scopeOrgId,
+      last_used_at: sql<Date>`now()`,
+      idle_expires_at: sql<Date>`now() + make_interval(secs => ${idleSeconds})`,
+    })
+    .where('id', '=', sessionId)
+    .execute();
+}
+
+export async function setSessionScope(
+  db: Executor,
+  sessionId: string,
+  scopeOrgId: string,
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ scope_org_id: scopeOrgId })
+    .where('id', '=', sessionId)
+    .execute();
+}
+
+export async function revokeSession(
+  db: Executor,
+  sessionId: string,
+  reason: 'logout' | 'refresh_token_reuse',
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export async function insertRefreshToken(
+  db: Executor,
+  tokenHash: Buffer,
+  sessionId: string,
+): Promise<void> {
+  await db
+    .insertInto('refresh_tokens')
+    .values({ token_hash: tokenHash, session_id: sessionId })
+    .execute();
+}
+
+/** A refresh token with its session, both locked; `live` says whether the session is within its lifetimes. */
+export function lockRefreshToken(db: Executor, tokenHash: Buffer) {
+  return db
+    .selectFrom('refresh_tokens as r')
+    .innerJoin('sessions as s', 's.id', 'r.session_id')
+    .select(['r.used_at', 's.id as session_id', 's.user_id', 's.scope_org_id', 's.revoked_at'])
+    .select(sql<boolean>`s.expires_at > now() AND s.idle_expires_at > now()`.as('live'))
+    .where('r.token_hash', '=', tokenHash)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function sessionOfRefreshToken(db: Executor, tokenHash: Buffer) {
+  return db
+    .selectFrom('refresh_tokens')
+    .select('session_id')
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export async function spendRefreshToken(db: Executor, tokenHash: Buffer): Promise<void> {
+  await db
+    .updateTable('refresh_tokens')
+    .set({ used_at: sql<Date>`now()` })
+    .where('token_hash', '=', tokenHash)
+    .execute();
+}
+
+/** Spends every unspent refresh token of a session. */
+export async function retireRefreshTokens(db: Executor, sessionId: string): Promise<void> {
+  await db
+    .updateTable('refresh_tokens')
+    .set({ used_at: sql<Date>`now()` })
+    .where('session_id', '=', sessionId)
+    .where('used_at', 'is', null)
+    .execute();
+}
+
+/** Lets the rest of a `withUser(db, null, ...)` transaction act as this user (row-level security). */
+export async function actAsUser(db: Executor, userId: string): Promise<void> {
+  await sql`SELECT set_config('app.user_id', ${userId}, true)`.execute(db);
+}
