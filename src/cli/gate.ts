@@ -1,16 +1,28 @@
 import { parseArgs } from 'node:util';
+import {
+  CliError,
+  gatehouseUrl,
+  getJson,
+  optionProblem,
+  orgOfToken as tokenOrg,
+  projectPath,
+  UsageError,
+  type Auth,
+} from './api.ts';
 
 export const GATE_USAGE = `Usage: gatehouse gate --project KEY --issue N [--org SLUG] [--require GATE]...
 
 Prints every quality gate of the issue with its state and reasons. Exit 0 when the
 required gates (default: all) passed, 1 when any is blocked or pending, 2 on errors.
-GATEHOUSE_URL and GATEHOUSE_TOKEN come from the environment.`;
+GATEHOUSE_URL (the Gatehouse address) and GATEHOUSE_TOKEN come from the environment.`;
 
 export interface GateReport {
   issue: number;
   overall: string;
   gates: { key: string; name: string; state: string; reasons: string[]; requires: string[] }[];
   criteria: { key: string; text: string; state: string }[];
+  /** A run for the issue that is still waiting for shards: not counted in these gates yet. */
+  openRun?: { runId: string; uploads: number; shards: number | null } | null;
 }
 
 const MARK: Record<string, string> = { passed: '✓', blocked: '✗', pending: '…' };
@@ -18,6 +30,14 @@ const BOX: Record<string, string> = { met: '[x]', unmet: '[ ]', pending: '[ ]' }
 
 export function renderGates(report: GateReport): string[] {
   const lines = [`Issue #${report.issue}: overall ${report.overall.toUpperCase()}`];
+  const open = report.openRun;
+  if (open !== undefined && open !== null) {
+    const count =
+      open.shards === null
+        ? `${open.uploads} upload(s) so far`
+        : `${open.uploads} of ${open.shards} shards uploaded`;
+    lines.push(`  (run ${open.runId} is open, ${count}: these gates do not count it yet)`);
+  }
   for (const g of report.gates) {
     lines.push(`  ${MARK[g.state] ?? '?'} ${g.name} (${g.key}): ${g.state.toUpperCase()}`);
     for (const r of g.reasons) lines.push(`      - ${r}`);
@@ -58,11 +78,36 @@ export interface GateIo {
   env: Record<string, string | undefined>;
 }
 
+/** `gatehouse gate`: returns the process exit code. */
 export async function gate(
   argv: string[],
   io: GateIo,
-  orgOfToken: (base: string, auth: Record<string, string>) => Promise<string>,
+  orgOfToken: (base: string, auth: Auth) => Promise<string> = tokenOrg,
 ): Promise<number> {
+  try {
+    const { base, token, project, issue, org, require } = options(argv, io.env);
+    const auth = { authorization: `Bearer ${token}` };
+    const slug = org ?? (await orgOfToken(base, auth));
+    const body = await getJson<GateReport>(
+      base,
+      `${projectPath(slug, project)}/issues/${issue}/gates`,
+      auth,
+    );
+    return report(body, require, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`gatehouse gate: ${err.message}\n\n${GATE_USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`gatehouse gate: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function options(argv: string[], env: GateIo['env']) {
   let values;
   try {
     ({ values } = parseArgs({
@@ -75,42 +120,27 @@ export async function gate(
       },
     }));
   } catch (err) {
-    io.stderr.write(`gatehouse gate: ${(err as Error).message}\n\n${GATE_USAGE}\n`);
-    return 2;
-  }
-  const base = io.env['GATEHOUSE_URL']?.replace(/\/+$/, '');
-  const token = io.env['GATEHOUSE_TOKEN'];
-  const problem =
-    values.project === undefined
-      ? '--project is required'
-      : values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue)
-        ? '--issue must be the issue number'
-        : base === undefined || base === ''
-          ? 'set GATEHOUSE_URL'
-          : token === undefined || token === ''
-            ? 'set GATEHOUSE_TOKEN'
-            : null;
-  if (problem !== null) {
-    io.stderr.write(`gatehouse gate: ${problem}\n\n${GATE_USAGE}\n`);
-    return 2;
-  }
-  const auth = { authorization: `Bearer ${token!}` };
-  try {
-    const org = values.org ?? io.env['GATEHOUSE_ORG'] ?? (await orgOfToken(base!, auth));
-    const res = await fetch(
-      `${base!}/api/v1/orgs/${encodeURIComponent(org)}/projects/${encodeURIComponent(values.project!)}/issues/${values.issue!}/gates`,
-      { headers: auth },
+    throw new UsageError(
+      optionProblem(err as Error, {
+        '--issue': 'the issue number (e.g. --issue 2)',
+        '--require': 'a gate key (e.g. --require reliability)',
+      }),
     );
-    const body = (await res.json()) as GateReport & { status?: number; detail?: string };
-    if (!res.ok) {
-      io.stderr.write(`gatehouse gate: ${res.status} ${body.detail ?? ''}\n`);
-      return 2;
-    }
-    return report(body, values.require ?? [], io);
-  } catch (err) {
-    io.stderr.write(`gatehouse gate: ${(err as Error).message}\n`);
-    return 2;
   }
+  if (values.project === undefined) throw new UsageError('--project is required');
+  if (values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue))
+    throw new UsageError('--issue must be the issue number');
+  const base = gatehouseUrl(env['GATEHOUSE_URL']);
+  const token = env['GATEHOUSE_TOKEN'];
+  if (token === undefined || token === '') throw new UsageError('set GATEHOUSE_TOKEN');
+  return {
+    base,
+    token,
+    project: values.project,
+    issue: values.issue,
+    org: values.org ?? env['GATEHOUSE_ORG'],
+    require: values.require ?? [],
+  };
 }
 
 /** Prints a report and turns it into an exit code (shared with `upload --gate`). */
@@ -122,5 +152,10 @@ export function report(
   for (const line of renderGates(body)) io.stdout.write(`${line}\n`);
   const verdict = gateExitCode(body, required);
   if (verdict.message !== undefined) io.stderr.write(`gatehouse: ${verdict.message}\n`);
+  // A step that passes while the issue is blocked should say so, not look all green.
+  if (verdict.code === 0 && required.length > 0) {
+    const overall = body.overall === 'passed' ? '' : `; overall: ${body.overall} (not required)`;
+    io.stdout.write(`required gates passed: ${required.join(', ')}${overall}\n`);
+  }
   return verdict.code;
 }
