@@ -1,23 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { createGzip } from 'node:zlib';
 import { glob } from 'tinyglobby';
 import type { Counts } from '../domain/junit.ts';
+import {
+  CliError,
+  gatehouseUrl,
+  getJson,
+  optionProblem,
+  orgOfToken,
+  projectPath,
+  UsageError,
+  type Auth,
+} from './api.ts';
 import { ciDefaults } from './ci-env.ts';
 import { report, type GateReport } from './gate.ts';
+import type { LocalFile } from './multipart.ts';
+import { sendFiles } from './send.ts';
+
+export { orgOfToken };
 
 export const UPLOAD_USAGE = `Usage: gatehouse upload --project KEY [--org SLUG] [--issue N] [--commit SHA] [--branch B]
-                        [--build ID] [--attempt N] [--gate [--require GATE]...] FILES/GLOBS...
+                        [--build ID] [--attempt N] [--shards N]
+                        [--gate [--require GATE]... [--wait SECONDS]] FILES/GLOBS...
 
-Uploads JUnit XML files as one run. GATEHOUSE_URL and GATEHOUSE_TOKEN (an API token) come
-from the environment; commit, branch, build and attempt default to what GitHub Actions,
-GitLab CI or Jenkins set. Exit 0 on success, 2 on usage or upload errors. With --gate
-(and --issue), it then prints the issue's gates and exits 1 when a required one
-(default: all) is blocked or pending.`;
+Uploads JUnit XML files as one run, in one request. GATEHOUSE_URL (the Gatehouse address)
+and GATEHOUSE_TOKEN (an API token) come from the environment; commit, branch, build and
+attempt default to what GitHub Actions, GitLab CI or Jenkins set. Exit 0 on success, 2 on
+usage or upload errors.
+
+--shards N   the run is split over N uploads (parallel jobs with the same build id, each
+             passing --shards N); it stays open, and is judged, when the N-th arrives.
+--gate       (with --issue) then prints the issue's gates and exits 1 when a required one
+             (default: all) is blocked or pending. On a run still open it first waits
+             for the run to complete.
+--wait S     how long --gate waits for an open run, in seconds (default 600); when it
+             runs out the step fails with exit 2.`;
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -26,44 +45,23 @@ export interface Io {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Problem {
-  title?: string;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-}
-
 interface RunSummary {
   id: string;
   totals: Counts;
   passRate: number | null;
   url: string;
   files: number;
+  /** Older servers have no lifecycle: their runs are complete when answered. */
+  status?: 'open' | 'complete';
+  /** Uploads received so far (the run detail's `uploads` is its list of files). */
+  uploadsReceived?: number;
+  uploads?: unknown;
+  shards?: number | null;
+  completedAt?: string | null;
   gates?: GateReport;
 }
 
-class UsageError extends Error {}
-class UploadError extends Error {}
-
-const ATTEMPTS = 4;
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function describe(problem: Problem, status: number): string {
-  const lines = [`${status} ${problem.title ?? ''}: ${problem.detail ?? 'no detail'}`.trim()];
-  for (const e of problem.errors ?? []) lines.push(`  ${e.path}: ${e.message}`);
-  return lines.join('\n');
-}
-
-async function readProblem(res: Response): Promise<Problem> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as Problem;
-  } catch {
-    return { detail: text.slice(0, 500) };
-  }
-}
+const WHOLE = /^[1-9]\d{0,8}$/;
 
 export function summaryLines(run: RunSummary): string[] {
   const t = run.totals;
@@ -75,21 +73,69 @@ export function summaryLines(run: RunSummary): string[] {
   ];
 }
 
+/** "2 of 3 shards uploaded", from what the server said. */
+function shardCount(run: RunSummary): string {
+  const received = run.uploadsReceived ?? run.uploads;
+  const uploads = typeof received === 'number' ? String(received) : 'some';
+  return typeof run.shards === 'number'
+    ? `${uploads} of ${run.shards} shards uploaded`
+    : `${uploads} upload(s) so far`;
+}
+
 /** `gatehouse upload`: returns the process exit code. */
 export async function upload(argv: string[], io: Io): Promise<number> {
   try {
-    const { run, gate } = await uploadFiles(argv, io);
+    const opts = options(argv, io.env);
+    const files = await localFiles(opts.patterns);
+    const auth = { authorization: `Bearer ${opts.token}` };
+    const org = opts.org ?? (await orgOfToken(opts.base, auth));
+    const path = `${projectPath(org, opts.project)}/runs`;
+    const sleep = io.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const run = await sendFiles<RunSummary>(
+      opts.base,
+      `${opts.base}/api/v1${path}?${opts.query.toString()}`,
+      files,
+      randomUUID(),
+      auth,
+      { stderr: io.stderr, sleep },
+    );
     for (const line of summaryLines(run)) io.stdout.write(`${line}\n`);
-    if (gate === null) return 0;
-    if (run.gates === undefined)
-      throw new UploadError('the server returned no gate states for this run');
-    return report(run.gates, gate, io);
+    if (run.status === 'open') {
+      const last = typeof run.shards === 'number' ? 'the last arrives' : 'it completes';
+      io.stdout.write(`run ${run.id} is open: ${shardCount(run)}; it is judged when ${last}\n`);
+    }
+    if (opts.gate === null) return 0;
+
+    let judged = run;
+    if (run.status === 'open') {
+      const waited = await waitForRun(opts.base, `${path}/${run.id}`, auth, run, opts.wait, {
+        ...io,
+        sleep,
+      });
+      if (waited.status === 'open')
+        throw new CliError(
+          `run ${run.id} is still open after waiting ${opts.wait}s (${shardCount(waited)}), so its gates are not judged yet; ` +
+            `wait longer with --wait, or close the run with POST /api/v1${path}/${run.id}/complete`,
+        );
+      judged = waited;
+      io.stdout.write(`run ${run.id} is complete: ${shardCount(judged)}\n`);
+      for (const line of summaryLines(judged)) io.stdout.write(`${line}\n`);
+    }
+    // The upload's own answer carries the gates it judged; after a wait, ask for them.
+    const gates =
+      judged.gates ??
+      (await getJson<GateReport>(
+        opts.base,
+        `${projectPath(org, opts.project)}/issues/${opts.issue!}/gates`,
+        auth,
+      ));
+    return report(gates, opts.gate, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`gatehouse upload: ${err.message}\n\n${UPLOAD_USAGE}\n`);
       return 2;
     }
-    if (err instanceof UploadError) {
+    if (err instanceof CliError) {
       io.stderr.write(`gatehouse upload: ${err.message}\n`);
       return 2;
     }
@@ -97,10 +143,7 @@ export async function upload(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function uploadFiles(
-  argv: string[],
-  io: Io,
-): Promise<{ run: RunSummary; gate: string[] | null }> {
+function options(argv: string[], env: Io['env']) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -114,45 +157,53 @@ async function uploadFiles(
         branch: { type: 'string' },
         build: { type: 'string' },
         attempt: { type: 'string' },
+        shards: { type: 'string' },
         gate: { type: 'boolean' },
         require: { type: 'string', multiple: true },
+        wait: { type: 'string' },
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(
+      optionProblem(err as Error, {
+        '--issue': 'the issue number (e.g. --issue 2)',
+        '--shards': 'the number of shards (e.g. --shards 3)',
+        '--wait': 'a number of seconds (e.g. --wait 600)',
+        '--require': 'a gate key (e.g. --require reliability)',
+      }),
+    );
   }
   const { values, positionals } = parsed;
-  const base = io.env['GATEHOUSE_URL']?.replace(/\/+$/, '');
-  const token = io.env['GATEHOUSE_TOKEN'];
   if (values.project === undefined) throw new UsageError('--project is required');
-  if (base === undefined || base === '')
-    throw new UsageError('set GATEHOUSE_URL to the Gatehouse address');
+  const base = gatehouseUrl(env['GATEHOUSE_URL']);
+  const token = env['GATEHOUSE_TOKEN'];
   if (token === undefined || token === '')
     throw new UsageError('set GATEHOUSE_TOKEN to an API token (gth_...)');
   if (positionals.length === 0)
     throw new UsageError('name the JUnit XML files (or globs) to upload');
-  if (values.gate === true && values.issue === undefined) {
+  if (values.gate === true && values.issue === undefined)
     throw new UsageError('--gate needs --issue: gates belong to an issue');
-  }
-  if (values.require !== undefined && values.gate !== true) {
+  if (values.require !== undefined && values.gate !== true)
     throw new UsageError('--require goes with --gate');
-  }
+  if (values.wait !== undefined && values.gate !== true)
+    throw new UsageError('--wait goes with --gate: it is how long to wait for the gates');
   for (const [name, value] of [
     ['issue', values.issue],
     ['attempt', values.attempt],
   ] as const) {
-    if (value !== undefined && !/^[1-9]\d{0,8}$/.test(value))
+    if (value !== undefined && !WHOLE.test(value))
       throw new UsageError(`--${name} must be a positive whole number`);
   }
-  const files = (await glob(positionals, { onlyFiles: true, expandDirectories: false })).sort();
-  if (files.length === 0) throw new UsageError(`no file matches ${positionals.join(' ')}`);
+  if (values.shards !== undefined && !(WHOLE.test(values.shards) && Number(values.shards) <= 1000))
+    throw new UsageError('--shards must be a whole number from 1 to 1000');
+  if (values.wait !== undefined && !/^\d{1,6}$/.test(values.wait))
+    throw new UsageError('--wait must be a whole number of seconds');
 
-  const ci = ciDefaults(io.env);
-  const auth = { authorization: `Bearer ${token}` };
-  const org = values.org ?? io.env['GATEHOUSE_ORG'] ?? (await orgOfToken(base, auth));
-  const invocation = randomUUID();
-  // Several files must land in one run: without a build id from the user or CI, make one.
-  const build = values.build ?? ci.build ?? (files.length > 1 ? `cli-${invocation}` : undefined);
+  const ci = ciDefaults(env);
+  const build = values.build ?? ci.build;
+  // Shards find their run by build id: without one each upload would be a run of its own.
+  if (values.shards !== undefined && build === undefined)
+    throw new UsageError('--shards needs a build id that every shard shares: pass --build');
   const query = new URLSearchParams();
   const set = (k: string, v: string | number | undefined) =>
     v !== undefined && query.set(k, String(v));
@@ -161,90 +212,59 @@ async function uploadFiles(
   set('build', build);
   set('attempt', values.attempt ?? ci.attempt);
   set('issue', values.issue);
-  const url = `${base}/api/v1/orgs/${encodeURIComponent(org)}/projects/${encodeURIComponent(values.project)}/runs`;
-
-  let last: RunSummary | undefined;
-  for (const [i, file] of files.entries()) {
-    query.set('filename', basename(file));
-    last = await sendFile(`${url}?${query.toString()}`, file, `${invocation}-${i}`, auth, io);
-  }
-  return { run: last!, gate: values.gate === true ? (values.require ?? []) : null };
+  set('shards', values.shards);
+  return {
+    base,
+    token,
+    project: values.project,
+    org: values.org ?? env['GATEHOUSE_ORG'],
+    issue: values.issue,
+    query,
+    patterns: positionals,
+    gate: values.gate === true ? (values.require ?? []) : null,
+    wait: Number(values.wait ?? 600),
+  };
 }
 
-export async function orgOfToken(base: string, auth: Record<string, string>): Promise<string> {
-  const res = await fetch(`${base}/api/v1/token`, { headers: auth }).catch((err: Error) => {
-    throw new UploadError(`cannot reach ${base}: ${err.message}`);
-  });
-  if (!res.ok)
-    throw new UploadError(`the token was refused: ${describe(await readProblem(res), res.status)}`);
-  return ((await res.json()) as { org: { slug: string } }).org.slug;
+async function localFiles(patterns: string[]): Promise<LocalFile[]> {
+  const paths = (await glob(patterns, { onlyFiles: true, expandDirectories: false })).sort();
+  if (paths.length === 0) throw new UsageError(`no file matches ${patterns.join(' ')}`);
+  return Promise.all(
+    paths.map(async (path) => ({ path, name: basename(path), size: (await stat(path)).size })),
+  );
 }
 
-function progress(io: Io, name: string, size: number): Transform {
-  let sent = 0;
-  let lastShown = 0;
-  const tty = io.stderr.isTTY === true && size > 1024 * 1024;
-  if (!tty) io.stderr.write(`Uploading ${name} (${mb(size)})\n`);
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      sent += chunk.length;
-      if (tty && (Date.now() - lastShown > 100 || sent === size)) {
-        lastShown = Date.now();
-        io.stderr.write(`\r${name}: ${Math.floor((100 * sent) / size)}% of ${mb(size)}`);
-        if (sent === size) io.stderr.write('\n');
-      }
-      done(null, chunk);
-    },
-  });
-}
-
-/** One file, gzipped on the fly; retried with the same Idempotency-Key on network errors, 5xx and 429. */
-async function sendFile(
-  url: string,
-  file: string,
-  key: string,
-  auth: Record<string, string>,
-  io: Io,
+/**
+ * Polls an open run until it completes or `seconds` pass (counting both the time slept
+ * and the clock, so an injected sleep ends the wait too). Network errors and 5xx while
+ * polling are waited out; the run as last seen is returned either way.
+ */
+async function waitForRun(
+  base: string,
+  path: string,
+  auth: Auth,
+  run: RunSummary,
+  seconds: number,
+  io: Pick<Io, 'stderr'> & { sleep: (ms: number) => Promise<void> },
 ): Promise<RunSummary> {
-  const sleep = io.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  const { size } = await stat(file);
-  const name = basename(file);
-  for (let attempt = 1; ; attempt++) {
-    const body = createReadStream(file)
-      .pipe(progress(io, name, size))
-      .pipe(createGzip());
-    let retryAfterMs = 1000 * 2 ** (attempt - 1);
-    let failure: string;
+  const limit = seconds * 1000;
+  const start = Date.now();
+  let slept = 0;
+  let seen = run;
+  if (limit > 0) io.stderr.write(`Waiting up to ${seconds}s for run ${run.id} to complete\n`);
+  for (let i = 0; ; i++) {
+    const left = limit - Math.max(slept, Date.now() - start);
+    if (left <= 0) return seen;
+    const ms = Math.min(1000 * 2 ** Math.min(i, 3), 5000, left);
+    await io.sleep(ms);
+    slept += ms;
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          ...auth,
-          'content-type': 'application/xml',
-          'content-encoding': 'gzip',
-          'idempotency-key': key,
-        },
-        body: Readable.toWeb(body) as ReadableStream,
-        duplex: 'half',
-      });
-      if (res.ok) return (await res.json()) as RunSummary;
-      const problem = await readProblem(res);
-      if (res.status < 500 && res.status !== 429)
-        throw new UploadError(`${name} was refused: ${describe(problem, res.status)}`);
-      const after = Number(res.headers.get('retry-after'));
-      if (Number.isFinite(after) && after > 0) retryAfterMs = Math.min(after, 60) * 1000;
-      failure = describe(problem, res.status);
+      seen = await getJson<RunSummary>(base, path, auth);
     } catch (err) {
-      if (err instanceof UploadError) throw err;
-      failure = (err as Error).message;
-    } finally {
-      body.destroy();
+      if (!(err instanceof CliError && err.transient)) throw err;
+      io.stderr.write(`${err.message}; still waiting\n`);
+      continue;
     }
-    if (attempt >= ATTEMPTS)
-      throw new UploadError(`${name} could not be uploaded after ${ATTEMPTS} attempts: ${failure}`);
-    io.stderr.write(
-      `${name}: ${failure}; retrying in ${Math.round(retryAfterMs / 1000)}s (attempt ${attempt + 1} of ${ATTEMPTS})\n`,
-    );
-    await sleep(retryAfterMs);
+    if (seen.status !== 'open') return seen;
   }
 }
