@@ -92,7 +92,7 @@ export async function analyzeRun(
 }
 
 /**
- * Re-evaluates issues' gates from their latest runs, reviews and checks, stores
+ * Re-evaluates issues' gates from their latest complete runs, reviews and checks, stores
  * each report, and records every gate whose state changed (from, to, why), all at `now`.
  * Set-based: the number of statements does not grow with the number of issues.
  */

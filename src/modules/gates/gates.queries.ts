@@ -57,7 +57,7 @@ export async function saveQualityConfig(
   return row.version;
 }
 
-/** Each issue's latest run. */
+/** Each issue's latest complete run: the one its gates are judged on. */
 export async function latestRunsOfIssues(
   db: Executor,
   orgId: string,
@@ -72,6 +72,7 @@ export async function latestRunsOfIssues(
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
     .where('issue_number', 'in', numbers)
+    .where('status', '=', 'complete')
     .orderBy('issue_number')
     .orderBy('id', 'desc')
     .execute();
@@ -120,7 +121,8 @@ export async function failuresOfRuns(
 /**
  * What flakiness is judged on, per commit (and per run for runs without a commit): every
  * non-passing or rerun-marked result of the commit's runs, plus the other results of
- * those same tests in those runs.
+ * those same tests in those runs. Of the commit's other runs only complete ones count; the
+ * runs asked about count whatever their state.
  */
 export async function observationsFor(
   db: Executor,
@@ -134,6 +136,7 @@ export async function observationsFor(
     ...new Set(runs.map((r) => r.commit_sha).filter((c): c is string => c !== null)),
   ];
   const loose = runs.filter((r) => r.commit_sha === null).map((r) => r.id);
+  const asked = runs.map((r) => r.id);
   const obs = (r: {
     test_key: Buffer;
     run_id: string;
@@ -161,6 +164,7 @@ export async function observationsFor(
       WITH runs AS (
         SELECT id, commit_sha FROM test_runs
         WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
+          AND (status = 'complete' OR id = ANY(${asked}::uuid[]))
       ), results AS (
         SELECT runs.commit_sha, r.test_key, r.run_id, r.status, r.flaky, r.classname, r.name
         FROM test_results r JOIN runs ON r.run_id = runs.id
@@ -192,7 +196,10 @@ export async function observationsFor(
   return { byCommit, byRun };
 }
 
-/** Each run's baseline: the previous run of its branch, else the latest earlier run of the default branch. */
+/**
+ * Each run's baseline: the previous complete run of its branch, else the latest earlier
+ * complete run of the default branch.
+ */
 export async function baselinesOf(
   db: Executor,
   orgId: string,
@@ -204,9 +211,9 @@ export async function baselinesOf(
   const { rows } = await sql<{ id: string; baseline: string | null }>`
     SELECT r.id, coalesce(
       (SELECT b.id FROM test_runs b WHERE b.org_id = r.org_id AND b.project_id = r.project_id
-         AND b.branch = r.branch AND b.id < r.id ORDER BY b.id DESC LIMIT 1),
+         AND b.branch = r.branch AND b.status = 'complete' AND b.id < r.id ORDER BY b.id DESC LIMIT 1),
       (SELECT b.id FROM test_runs b WHERE b.org_id = r.org_id AND b.project_id = r.project_id
-         AND b.branch = ${defaultBranch} AND b.id < r.id ORDER BY b.id DESC LIMIT 1)) AS baseline
+         AND b.branch = ${defaultBranch} AND b.status = 'complete' AND b.id < r.id ORDER BY b.id DESC LIMIT 1)) AS baseline
     FROM test_runs r
     WHERE r.org_id = ${orgId} AND r.project_id = ${projectId} AND r.id = ANY(${runIds}::uuid[])`.execute(
     db,
@@ -393,4 +400,17 @@ export function stateHistory(db: Executor, orgId: string, issueId: string, limit
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
+}
+
+/** The issue's newest run, whatever its state. */
+export function newestRunOfIssue(db: Executor, orgId: string, projectId: string, number: number) {
+  return db
+    .selectFrom('test_runs')
+    .select(['id', 'status', 'uploads', 'shards'])
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where('issue_number', '=', number)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }

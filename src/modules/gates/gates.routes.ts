@@ -3,7 +3,7 @@ import { callerOf } from '../../http/types.ts';
 import { IssueParams } from '../issues/issues.schema.ts';
 import { ProjectParams } from '../projects/projects.schema.ts';
 import { RunParams } from '../runs/runs.schema.ts';
-import { GateReportOut, QualityConfigBody, QualityConfigOut, TriageOut } from './gates.schema.ts';
+import { IssueGatesOut, QualityConfigBody, QualityConfigOut, TriageOut } from './gates.schema.ts';
 import { createGateService } from './gates.service.ts';
 
 export const gateRoutes: Module = (app, { database, clock }) => {
@@ -30,7 +30,7 @@ export const gateRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${projectPath}/issues/:number/gates`,
-    { schema: { tags, params: IssueParams, response: { 200: GateReportOut } } },
+    { schema: { tags, params: IssueParams, response: { 200: IssueGatesOut } } },
     (req) => gates.report(callerOf(req), req.params.org, req.params.project, req.params.number),
   );
   app.get(

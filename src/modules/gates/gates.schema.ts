@@ -117,17 +117,37 @@ export const GateReportOut = Type.Object({
       }),
     ),
   ),
-  history: Type.Optional(
-    Type.Array(
+});
+
+/** `GET .../issues/:number/gates`: the last judged report, its history, and any run still open. */
+export const IssueGatesOut = Type.Object({
+  ...GateReportOut.properties,
+  history: Type.Array(
+    Type.Object({
+      gate: Type.String(),
+      from: Type.Union([Type.String(), Type.Null()]),
+      to: Type.String(),
+      reason: Type.String(),
+      runId: Type.Union([Type.String(), Type.Null()]),
+      at: Type.String(),
+    }),
+    { description: 'Gate state changes, newest first (at most 100)' },
+  ),
+  openRun: Type.Union(
+    [
       Type.Object({
-        gate: Type.String(),
-        from: Type.Union([Type.String(), Type.Null()]),
-        to: Type.String(),
-        reason: Type.String(),
-        runId: Type.Union([Type.String(), Type.Null()]),
-        at: Type.String(),
+        runId: Type.String(),
+        uploads: Type.Integer({ description: 'Uploads received so far' }),
+        shards: Type.Union([Type.Integer(), Type.Null()], {
+          description: 'Uploads expected, when the uploader declared them',
+        }),
       }),
-    ),
+      Type.Null(),
+    ],
+    {
+      description:
+        "The issue's newest run while it is still open (not yet judged: gates show the last complete run); null otherwise",
+    },
   ),
 });
 

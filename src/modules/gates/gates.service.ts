@@ -13,6 +13,7 @@ import { analyzeRun, recomputeIssues } from './gate-engine.ts';
 import {
   firstSeenRuns,
   loadQualityConfig,
+  newestRunOfIssue,
   saveQualityConfig,
   stateHistory,
   storedReport,
@@ -59,7 +60,7 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
 
     /**
      * The last judged report (stored whenever anything it depends on changes; reading never
-     * writes) and its history.
+     * writes), its history, and the run still open, if the issue's newest run is one.
      */
     report(caller: Caller, slug: string, key: string, number: number) {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
@@ -75,8 +76,13 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
             clock.now(),
           );
         const history = await stateHistory(trx, ctx.orgId, issue.id, 100);
+        const newest = await newestRunOfIssue(trx, ctx.orgId, project.id, number);
         return {
           ...report,
+          openRun:
+            newest?.status === 'open'
+              ? { runId: newest.id, uploads: newest.uploads, shards: newest.shards }
+              : null,
           history: history.map((h) => ({
             gate: h.gate_key,
             from: h.from_state,
