@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { apiToken, ownerOfNewOrg, type Session } from './actors.ts';
 import { startTestApp, type TestApp } from './app.ts';
 
@@ -70,4 +73,93 @@ export async function cliFixture(slug: string, project: string): Promise<CliFixt
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** Bytes of the request body as sent on the wire. */
+  bytes: number;
+  /** The first 4 KB of the body, as latin1 text. */
+  head: string;
+  /** The status the client got back. */
+  status: number;
+}
+
+/**
+ * A pass-through HTTP proxy in front of the app that records every request; `failFirst`
+ * answers the first POST itself (after reading its body) instead of forwarding it.
+ */
+export async function recordingProxy(
+  target: string,
+  failFirst?: { status: number; headers: Record<string, string>; body: string },
+): Promise<{ url: string; requests: ProxiedRequest[]; close(): Promise<void> }> {
+  const to = new URL(target);
+  const requests: ProxiedRequest[] = [];
+  let posts = 0;
+  const server = http.createServer((req, res) => {
+    const seen: ProxiedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      bytes: 0,
+      head: '',
+      status: 0,
+    };
+    requests.push(seen);
+    req.on('data', (chunk: Buffer) => {
+      if (seen.head.length < 4096)
+        seen.head = (seen.head + chunk.toString('latin1')).slice(0, 4096);
+      seen.bytes += chunk.length;
+    });
+    if (req.method === 'POST' && posts++ === 0 && failFirst !== undefined) {
+      req.resume();
+      req.on('end', () => {
+        seen.status = failFirst.status;
+        res.writeHead(failFirst.status, failFirst.headers).end(failFirst.body);
+      });
+      return;
+    }
+    const upstream = http.request(
+      { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        seen.status = up.statusCode ?? 0;
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Output streams for running a CLI command in this process. */
+export function capture(tty = false) {
+  const text = { out: '', err: '' };
+  const sink = (key: 'out' | 'err') =>
+    Object.assign(
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          text[key] += chunk.toString();
+          done();
+        },
+      }),
+      { isTTY: tty },
+    );
+  return { stdout: sink('out'), stderr: sink('err'), text };
+}
+
+/** A port on which nothing listens (it was free a moment ago). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
