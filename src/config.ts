@@ -25,6 +25,23 @@ export interface Config {
     readonly loginWindowSeconds: number;
   };
   readonly bodyLimitBytes: number;
+  readonly runs: {
+    /** An open (sharded) run with no new upload for this long is closed by the sweep. */
+    readonly quietSeconds: number;
+  };
+  readonly jobs: {
+    /** Run background workers in this process (`serve`); `gatehouse worker` always does. */
+    readonly worker: boolean;
+    /** A job still active this long after it started (its worker died) is failed and retried. */
+    readonly expireSeconds: number;
+    /** How often expired jobs are looked for; with expireSeconds, bounds a crashed job's return. */
+    readonly maintenanceSeconds: number;
+    readonly retryLimit: number;
+    /** First retry delay; each further retry waits twice as long (exponential backoff). */
+    readonly retryDelaySeconds: number;
+    /** How often a worker asks for new jobs. */
+    readonly pollSeconds: number;
+  };
   readonly uploads: {
     readonly maxBytes: number;
     readonly textCap: number;
@@ -110,6 +127,17 @@ export function loadConfig(env: Env = process.env): Config {
       loginWindowSeconds: int('LOGIN_WINDOW_SECONDS', 900, 1, 86400),
     },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    runs: {
+      quietSeconds: int('GATEHOUSE_RUN_QUIET_SECONDS', 600, 1, 7 * 24 * 3600),
+    },
+    jobs: {
+      worker: env['GATEHOUSE_WORKER'] !== '0',
+      expireSeconds: int('GATEHOUSE_JOB_EXPIRE_SECONDS', 120, 1, 23 * 3600),
+      maintenanceSeconds: int('GATEHOUSE_JOB_MAINTENANCE_SECONDS', 30, 1, 3600),
+      retryLimit: int('GATEHOUSE_JOB_RETRY_LIMIT', 5, 0, 100),
+      retryDelaySeconds: int('GATEHOUSE_JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
+      pollSeconds: int('GATEHOUSE_JOB_POLL_SECONDS', 2, 1, 600),
+    },
     uploads: {
       maxBytes: int('GATEHOUSE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
       textCap: int('GATEHOUSE_RESULT_TEXT_CAP', 64 * 1024, 256, 16 * 1024 * 1024),

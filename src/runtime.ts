@@ -6,6 +6,7 @@ import { buildApp } from './http/app.ts';
 import type { App } from './http/types.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { SecretBox } from './lib/secret-box.ts';
+import { startWorker, type Worker } from './jobs/worker.ts';
 import { createKeyStore, type KeyStore } from './modules/auth/signing-keys.ts';
 
 /** The app on an open database: signing keys loaded, every module's routes registered. */
@@ -16,10 +17,12 @@ export async function appOn(deps: {
   logger: Logger;
   clock?: Clock;
 }): Promise<{ app: App; keys: KeyStore }> {
+  const clock = deps.clock ?? systemClock;
   const keys = createKeyStore({
     db: deps.database.db,
     box: deps.box,
     tokenTtlSeconds: deps.config.auth.accessTokenTtlSeconds,
+    clock,
   });
   await keys.reload();
   const app = await buildApp({
@@ -27,7 +30,7 @@ export async function appOn(deps: {
     database: deps.database,
     logger: deps.logger,
     keys,
-    clock: deps.clock ?? systemClock,
+    clock,
   });
   return { app, keys };
 }
@@ -36,12 +39,18 @@ export interface Runtime {
   app: App;
   keys: KeyStore;
   storage: Storage;
+  /** The in-process job worker; null with GATEHOUSE_WORKER=0. */
+  worker: Worker | null;
   close(): Promise<void>;
 }
 
-/** Storage (migrated; the embedded server when there is no DATABASE_URL) and the app on it. */
+/**
+ * Storage (migrated; the embedded server when there is no DATABASE_URL), the app on it, and
+ * the job worker unless GATEHOUSE_WORKER=0. Closing lets running jobs finish first.
+ */
 export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const storage = await openStorage(config, logger, { migrate: true });
+  let worker: Worker | null = null;
   try {
     const { app, keys } = await appOn({
       config,
@@ -49,13 +58,56 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
       box: storage.box,
       logger,
     });
+    if (config.jobs.worker) {
+      worker = await startWorker({
+        db: storage.database.db,
+        pool: storage.database.pool,
+        config,
+        clock: systemClock,
+        logger: logger.child({ component: 'worker' }),
+        registry: app.metricsRegistry,
+      });
+    }
     return {
       app,
       keys,
       storage,
+      worker,
       async close() {
         try {
+          await worker?.stop();
           await app.close();
+        } finally {
+          await storage.close();
+        }
+      },
+    };
+  } catch (err) {
+    await worker?.stop(0);
+    await storage.close();
+    throw err;
+  }
+}
+
+/** `gatehouse worker`: storage and job workers only, no HTTP. */
+export async function openWorkerRuntime(
+  config: Config,
+  logger: Logger,
+): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const storage = await openStorage(config, logger, { migrate: true });
+  try {
+    const worker = await startWorker({
+      db: storage.database.db,
+      pool: storage.database.pool,
+      config,
+      clock: systemClock,
+      logger: logger.child({ component: 'worker' }),
+    });
+    return {
+      worker,
+      async close() {
+        try {
+          await worker.stop();
         } finally {
           await storage.close();
         }

@@ -1,7 +1,7 @@
 import type { Config } from './config.ts';
 import { createDemoIfEmpty } from './demo.ts';
 import { createLogger } from './logger.ts';
-import { openRuntime } from './runtime.ts';
+import { openRuntime, openWorkerRuntime } from './runtime.ts';
 
 /** `gatehouse serve`: storage, migrations, the HTTP server, and a clean stop on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {
@@ -32,7 +32,33 @@ export async function serve(config: Config): Promise<void> {
   }
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info(
-    { address, docs: `${address}/docs`, embedded: storage.embedded },
+    {
+      address,
+      docs: `${address}/docs`,
+      embedded: storage.embedded,
+      worker: runtime.worker !== null,
+    },
     'Gatehouse is serving',
   );
+}
+
+/**
+ * `gatehouse worker`: job workers without HTTP. SIGTERM lets running jobs finish (30 s),
+ * then hands the rest back to the queue for another worker.
+ */
+export async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const runtime = await openWorkerRuntime(config, logger);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping the worker');
+    await runtime.close();
+    logger.info('worker stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  logger.info('Gatehouse worker is running');
 }

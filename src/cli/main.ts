@@ -3,14 +3,16 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { openStorage } from '../db/storage.ts';
 import { createLogger } from '../logger.ts';
 import { addSigningKey } from '../modules/auth/signing-keys.ts';
-import { serve } from '../server.ts';
+import { runWorker, serve } from '../server.ts';
 import { gate, GATE_USAGE } from './gate.ts';
 import { orgOfToken, upload, UPLOAD_USAGE } from './upload.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
 Commands:
-  serve         serve the API and dashboard (embedded PostgreSQL unless DATABASE_URL is set)
+  serve         serve the API and dashboard (embedded PostgreSQL unless DATABASE_URL is set),
+                with a background job worker unless GATEHOUSE_WORKER=0
+  worker        run background job workers only (any number of processes share the jobs)
   migrate       apply pending database migrations
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
   upload        upload JUnit XML results from CI (see "gatehouse upload --help")
@@ -45,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       await serve(config);
+      return -1; // keeps running
+    case 'worker':
+      await runWorker(config);
       return -1; // keeps running
     case 'migrate': {
       const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });

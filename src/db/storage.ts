@@ -7,6 +7,7 @@ import { createSecretBox, type SecretBox } from '../lib/secret-box.ts';
 import { checkAppRole } from './app-role.ts';
 import { connect, type Database } from './connection.ts';
 import { readOrCreateSecretFile, startEmbeddedPostgres } from './embedded.ts';
+import { installJobQueue } from '../jobs/queue.ts';
 import { migrateToLatest } from './migrate.ts';
 import { addSigningKey, hasSigningKey } from './signing-key-store.ts';
 import type { DB } from './types.ts';
@@ -31,11 +32,14 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
 
 /** Runs migrations, makes sure a signing key exists, and verifies the app role cannot bypass RLS. */
 export async function prepareDatabase(
-  db: Kysely<DB>,
+  database: Database,
   box: SecretBox,
   logger: Logger,
+  jobs: Config['jobs'],
 ): Promise<void> {
+  const db = database.db;
   const applied = await migrateToLatest(db as Kysely<unknown>);
+  await installJobQueue(database.pool, jobs);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   if (!(await hasSigningKey(db)))
     logger.info({ kid: await addSigningKey(db, box) }, 'created the first signing key');
@@ -78,7 +82,7 @@ export async function openStorage(
     await stopEmbedded?.();
   };
   try {
-    if (opts.migrate) await prepareDatabase(database.db, box, logger);
+    if (opts.migrate) await prepareDatabase(database, box, logger, config.jobs);
   } catch (err) {
     await close();
     throw err;

@@ -28,7 +28,7 @@ export interface TenantContext {
   readonly role: string;
   /** The user or token id that acts, as recorded in the audit log. */
   readonly actorId: string;
-  readonly actorType: 'user' | 'token';
+  readonly actorType: 'user' | 'token' | 'system';
   readonly userId: string | null;
   audit(entry: AuditEntry): Promise<void>;
 }
@@ -151,7 +151,7 @@ export async function withTenant<T>(
 export async function writeAudit(
   trx: Tx,
   orgId: string,
-  actorType: 'user' | 'token',
+  actorType: 'user' | 'token' | 'system',
   actorId: string,
   requestId: string | null,
   entry: AuditEntry,

@@ -1,4 +1,4 @@
-import safeRegex from 'safe-regex2';
+import { compileLinear, type LinearRegex } from '../lib/linear-regex.ts';
 
 /** The per-project quality configuration: root-cause categories, gates, success criteria. */
 
@@ -70,23 +70,15 @@ export const MAX_PATTERN_LENGTH = 500;
 /** Matching looks at this many characters of each field, so no pattern meets a megabyte. */
 export const MATCH_INPUT_LIMIT = 4096;
 
-/** `(?i)` prefix → case-insensitive; refuses long or catastrophically backtracking patterns. */
-export function compilePattern(pattern: string): RegExp | string {
+/**
+ * Compiles a category's pattern for RE2, which matches in time linear in the input
+ * whatever the pattern (`(?i)` prefix or any inline flag for case-insensitive), or says
+ * why not: too long, backreferences or lookaround (RE2 has neither), invalid, or
+ * compiling to too large a program. Cached by pattern.
+ */
+export function compilePattern(pattern: string): LinearRegex | string {
   if (pattern.length > MAX_PATTERN_LENGTH) return `is longer than ${MAX_PATTERN_LENGTH} characters`;
-  let source = pattern;
-  let flags = 'u';
-  if (source.startsWith('(?i)')) {
-    source = source.slice(4);
-    flags += 'i';
-  }
-  let re: RegExp;
-  try {
-    re = new RegExp(source, flags);
-  } catch (err) {
-    return `is not a valid regular expression: ${(err as Error).message}`;
-  }
-  if (!safeRegex(re)) return 'could backtrack catastrophically (nested quantifiers); simplify it';
-  return re;
+  return compileLinear(pattern);
 }
 
 function cycleFrom(gates: Gate[]): string[] | null {

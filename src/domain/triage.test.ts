@@ -158,6 +158,40 @@ describe('triage', () => {
     expect(only(f(1, 'SecurityTest', 'ECONNREFUSED'))).toBe('security-db');
     expect(only(f(2, 'DbTest', 'ECONNREFUSED'))).toBeNull();
   });
+
+  it('categorizes 10,000-character messages with backtracking-prone patterns at once', () => {
+    const hostile = createCategorizer({
+      categories: [
+        { name: 'alt', match: { message: '(a|aa)+$' } },
+        { name: 'dup', match: { message: '(a|a)+$' } },
+        { name: 'stars', match: { message: '.*.*.*.*x' } },
+      ],
+    });
+    // 10,000 characters; the backtracking happens within the first 4,096 that are read.
+    const message = `${'a'.repeat(4_000)}!${'b'.repeat(5_999)}`;
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) expect(hostile(f(i, 'T', message))).toBeNull();
+    // A backtracking engine would not finish the first; RE2 takes milliseconds for all.
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(hostile(f(1, 'T', 'xaaaa'))).toBe('alt');
+    expect(hostile(f(2, 'T', 'abcx!'))).toBe('stars');
+    // Matching reads the first MATCH_INPUT_LIMIT (4,096) characters only.
+    expect(hostile(f(3, 'T', `${message}x`))).toBeNull();
+  });
+
+  it('matches case-insensitively across scripts with (?i)', () => {
+    const byScript = createCategorizer({
+      categories: [{ name: 'de', match: { message: '(?i)ärger|straße' } }],
+    });
+    expect(byScript(f(1, 'T', 'ÄRGER mit dem Server'))).toBe('de');
+    expect(byScript(f(2, 'T', 'STRAßE'))).toBe('de');
+  });
+
+  it('refuses to build from a pattern RE2 cannot run, rather than skip its category', () => {
+    expect(() =>
+      createCategorizer({ categories: [{ name: 'old', match: { message: '(a)\\1' } }] }),
+    ).toThrow('category old: message backreference \\1 is not supported (RE2 syntax)');
+  });
 });
 
 describe('flaky and regression detection', () => {

@@ -1,5 +1,9 @@
-import type { MATCH_FIELDS } from './quality.ts';
-import { compilePattern, MATCH_INPUT_LIMIT, type QualityConfig } from './quality.ts';
+import {
+  compilePattern,
+  MATCH_INPUT_LIMIT,
+  type MatchField,
+  type QualityConfig,
+} from './quality.ts';
 
 /** A failed or errored testcase, as triage sees it. */
 export interface Failure {
@@ -47,27 +51,32 @@ export function signatureOf(f: Pick<Failure, 'type' | 'message' | 'text'>): stri
 
 export type Categorizer = (f: Failure) => string | null;
 
-/** First matching category wins; every given field of a category must match. */
+/**
+ * First matching category wins; every given field of a category must match. Each pattern
+ * is compiled once here (and cached across configs), never per failure, and matched with
+ * RE2 on at most MATCH_INPUT_LIMIT characters of its field.
+ */
 export function createCategorizer(config: Pick<QualityConfig, 'categories'>): Categorizer {
   const compiled = config.categories.map((c) => ({
     name: c.name,
     tests: Object.entries(c.match).map(([field, pattern]) => {
       const re = compilePattern(pattern ?? '');
+      // A saved config that no longer compiles (saved before RE2, with a lookahead say)
+      // fails loudly: skipping the category would let its failures slip past its gates.
       if (typeof re === 'string') throw new Error(`category ${c.name}: ${field} ${re}`);
-      return { field: field as (typeof MATCH_FIELDS)[number], re };
+      return { field: field as MatchField, re };
     }),
   }));
   return (f) => {
-    const values: Record<string, string> = {
-      type: f.type ?? '',
-      message: f.message ?? '',
-      text: f.text ?? '',
-      classname: f.classname,
-      name: f.name,
+    const values: Record<MatchField, string> = {
+      type: (f.type ?? '').slice(0, MATCH_INPUT_LIMIT),
+      message: (f.message ?? '').slice(0, MATCH_INPUT_LIMIT),
+      text: (f.text ?? '').slice(0, MATCH_INPUT_LIMIT),
+      classname: f.classname.slice(0, MATCH_INPUT_LIMIT),
+      name: f.name.slice(0, MATCH_INPUT_LIMIT),
     };
     for (const c of compiled) {
-      if (c.tests.every((t) => t.re.test(values[t.field]!.slice(0, MATCH_INPUT_LIMIT))))
-        return c.name;
+      if (c.tests.every((t) => t.re.test(values[t.field]))) return c.name;
     }
     return null;
   };

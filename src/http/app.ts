@@ -90,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const tokens = createAccessTokens({
     keys: deps.keys,
+    clock: deps.clock,
     issuer: config.auth.issuer,
     audience: config.auth.audience,
     ttlSeconds: config.auth.accessTokenTtlSeconds,

@@ -40,7 +40,7 @@ export async function startTestApp(
   // Migrations run on the database itself even when the app reaches it through a proxy.
   const owner = connect(testDb.url, config.db, logger);
   const box = createSecretBox(TEST_SECRET);
-  await prepareDatabase(owner.db, box, logger);
+  await prepareDatabase(owner, box, logger, config.jobs);
   await owner.close();
   const database = connect(config.databaseUrl!, config.db, logger);
   const clock = manualClock();

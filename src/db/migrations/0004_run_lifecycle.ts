@@ -47,7 +47,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql
     .raw(
       `GRANT SELECT, INSERT, UPDATE, DELETE ON due_work TO ${APP_ROLE};
-       GRANT SELECT, DELETE ON due_work TO ${SWEEP_ROLE};
+       GRANT SELECT, UPDATE, DELETE ON due_work TO ${SWEEP_ROLE};
        ALTER TABLE due_work ENABLE ROW LEVEL SECURITY;
        ALTER TABLE due_work FORCE ROW LEVEL SECURITY;
        CREATE POLICY tenant_isolation ON due_work

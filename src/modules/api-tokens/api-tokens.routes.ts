@@ -11,8 +11,8 @@ import {
 } from './api-tokens.schema.ts';
 import { createApiTokenService } from './api-tokens.service.ts';
 
-export const apiTokenRoutes: Module = (app, { database }) => {
-  const tokens = createApiTokenService({ db: database.db });
+export const apiTokenRoutes: Module = (app, { database, clock }) => {
+  const tokens = createApiTokenService({ db: database.db, clock });
   const tags = ['api-tokens'];
 
   app.post(

@@ -3,6 +3,7 @@ import { enterOrg, withTenant, withUser, type Caller } from '../../db/tenant.ts'
 import type { ApiTokensTable, DB } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
 import { BadInput, Forbidden, NotFound, Unauthorized } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { newOrgSecret } from '../../lib/tokens.ts';
 import {
@@ -27,8 +28,8 @@ function tokenOut(t: Selectable<ApiTokensTable>) {
   };
 }
 
-export function createApiTokenService(deps: { db: Kysely<DB> }) {
-  const { db } = deps;
+export function createApiTokenService(deps: { db: Kysely<DB>; clock: Clock }) {
+  const { db, clock } = deps;
   return {
     /** `ci` by default; any other role only up to the creator's own. The secret is returned once. */
     create(
@@ -48,7 +49,7 @@ export function createApiTokenService(deps: { db: Kysely<DB> }) {
         let expiresAt: Date | null = null;
         if (input.expiresAt !== undefined) {
           expiresAt = new Date(input.expiresAt);
-          if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now()) {
+          if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= clock.now().getTime()) {
             throw new BadInput('body/expiresAt must be a time in the future', [
               { path: 'body/expiresAt', message: 'must be in the future' },
             ]);

@@ -1,15 +1,18 @@
 import { generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
+import { manualClock } from '../../lib/clock.ts';
 import { createAccessTokens } from './access-tokens.ts';
 import type { KeyStore } from './signing-keys.ts';
+
+const clock = manualClock(new Date('2030-01-01T00:00:00Z'));
 
 async function keyStore() {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   let lookups = 0;
   const keys = {
     current: () =>
-      Promise.resolve({ kid: 'k1', privateKey, publicKey, createdAt: new Date(), publicJwk: {} }),
+      Promise.resolve({ kid: 'k1', privateKey, publicKey, createdAt: clock.now(), publicJwk: {} }),
     verificationKey: (kid: string): Promise<CryptoKey | undefined> => {
       lookups++;
       return Promise.resolve(kid === 'k1' ? publicKey : undefined);
@@ -23,6 +26,7 @@ describe('access tokens', () => {
     const { keys, lookups } = await keyStore();
     const tokens = createAccessTokens({
       keys,
+      clock,
       issuer: 'https://gh',
       audience: 'gatehouse',
       ttlSeconds: 600,
@@ -40,6 +44,7 @@ describe('access tokens', () => {
     const { keys, lookups } = await keyStore();
     const tokens = createAccessTokens({
       keys,
+      clock,
       issuer: 'https://gh',
       audience: 'gatehouse',
       ttlSeconds: 600,
@@ -56,5 +61,29 @@ describe('access tokens', () => {
     expect(lookups()).toBe(4);
     await tokens.verify(issued[2]!); // still cached
     expect(lookups()).toBe(4);
+  });
+
+  it('issues and expires tokens by the clock it is given, cached or not', async () => {
+    const { keys } = await keyStore();
+    const own = manualClock(new Date('2031-06-01T12:00:00Z'));
+    const tokens = createAccessTokens({
+      keys,
+      clock: own,
+      issuer: 'https://gh',
+      audience: 'gatehouse',
+      ttlSeconds: 600,
+    });
+    const { accessToken } = await tokens.issue({
+      sub: uuidv7(),
+      sid: uuidv7(),
+      org: null,
+      role: null,
+    });
+    const claims = await tokens.verify(accessToken);
+    expect(claims.exp).toBe(Date.parse('2031-06-01T12:10:00Z') / 1000);
+    own.advance(599_000);
+    await expect(tokens.verify(accessToken)).resolves.toEqual(claims);
+    own.advance(1_000);
+    await expect(tokens.verify(accessToken)).rejects.toThrow('The access token has expired');
   });
 });

@@ -1,6 +1,7 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { uuidv7 } from 'uuidv7';
 import { Unauthorized } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { isUuid } from '../../lib/tokens.ts';
 import type { KeyStore } from './signing-keys.ts';
 
@@ -16,6 +17,8 @@ export interface AccessClaims {
 
 interface Options {
   keys: KeyStore;
+  /** Issuing and verifying both read it, so they agree when a test moves time. */
+  clock: Clock;
   issuer: string;
   audience: string;
   ttlSeconds: number;
@@ -34,13 +37,14 @@ export function createAccessTokens(opts: Options) {
     role: string | null;
   }) {
     const key = await opts.keys.current();
+    const issuedAt = Math.floor(opts.clock.now().getTime() / 1000);
     const token = await new SignJWT({ sid: claims.sid, org: claims.org, role: claims.role })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
       .setIssuer(opts.issuer)
       .setAudience(opts.audience)
       .setSubject(claims.sub)
-      .setIssuedAt()
-      .setExpirationTime(`${opts.ttlSeconds}s`)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + opts.ttlSeconds)
       .setJti(uuidv7())
       .sign(key.privateKey);
     return { accessToken: token, expiresIn: opts.ttlSeconds };
@@ -50,7 +54,8 @@ export function createAccessTokens(opts: Options) {
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES)
       throw new Unauthorized('The access token is too large');
     const cached = cache.get(token);
-    const nowSeconds = Date.now() / 1000;
+    const now = opts.clock.now();
+    const nowSeconds = now.getTime() / 1000;
     if (cached !== undefined) {
       if (cached.exp > nowSeconds) return cached;
       cache.delete(token);
@@ -75,6 +80,7 @@ export function createAccessTokens(opts: Options) {
           typ: 'at+jwt',
           requiredClaims: ['exp', 'iat', 'jti', 'sub', 'sid'],
           maxTokenAge: `${opts.ttlSeconds + 60}s`,
+          currentDate: now,
         },
       ));
     } catch (err) {

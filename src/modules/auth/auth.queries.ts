@@ -49,18 +49,21 @@ export function findLoginThrottle(db: Executor, email: string) {
     .executeTakeFirst();
 }
 
-/** Counts a failed login in the current window, or starts a new window with this failure. */
+/** Counts a failed login in the current window, or starts a new window at `now` with this
+ *  failure. Throttle windows run on the app's clock, not the database's. */
 export async function recordLoginFailure(
   db: Executor,
   email: string,
   windowSeconds: number,
+  now: Date,
 ): Promise<void> {
-  await sql`INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, now())
+  const at = sql<Date>`${now}::timestamptz`;
+  await sql`INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, ${at})
       ON CONFLICT (email) DO UPDATE SET
-        failures = CASE WHEN t.window_started_at > now() - make_interval(secs => ${windowSeconds})
+        failures = CASE WHEN t.window_started_at > ${at} - make_interval(secs => ${windowSeconds})
                         THEN t.failures + 1 ELSE 1 END,
-        window_started_at = CASE WHEN t.window_started_at > now() - make_interval(secs => ${windowSeconds})
-                        THEN t.window_started_at ELSE now() END`.execute(db);
+        window_started_at = CASE WHEN t.window_started_at > ${at} - make_interval(secs => ${windowSeconds})
+                        THEN t.window_started_at ELSE ${at} END`.execute(db);
 }
 
 export async function clearLoginThrottle(db: Executor, email: string): Promise<void> {

@@ -11,8 +11,8 @@ import {
 } from './auth.schema.ts';
 import { createAuthService } from './auth.service.ts';
 
-export const authRoutes: Module = (app, { database, tokens, config }) => {
-  const auth = createAuthService({ db: database.db, tokens, auth: config.auth });
+export const authRoutes: Module = (app, { database, clock, tokens, config }) => {
+  const auth = createAuthService({ db: database.db, clock, tokens, auth: config.auth });
   const open = { auth: false };
   const tags = ['auth'];
 

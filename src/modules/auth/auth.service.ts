@@ -4,6 +4,7 @@ import type { Config } from '../../config.ts';
 import { assertLiveSession, withUser, type Caller } from '../../db/tenant.ts';
 import type { DB, User } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { dummyHash, hashPassword, verifyPassword } from '../../lib/password.ts';
 import { newSecret, sha256 } from '../../lib/tokens.ts';
 import type { AccessTokens } from './access-tokens.ts';
@@ -46,10 +47,11 @@ export function userOut(user: Pick<User, 'id' | 'email' | 'name' | 'created_at'>
 
 export function createAuthService(deps: {
   db: Kysely<DB>;
+  clock: Clock;
   tokens: AccessTokens;
   auth: Config['auth'];
 }) {
-  const { db, tokens, auth } = deps;
+  const { db, clock, tokens, auth } = deps;
 
   async function orgBySlugForUser(trx: Tx, userId: string, slug: string) {
     const row = await membershipBySlug(trx, userId, slug);
@@ -72,7 +74,8 @@ export function createAuthService(deps: {
   }
 
   async function recordFailure(email: string): Promise<void> {
-    await withUser(db, null, (trx) => recordLoginFailure(trx, email, auth.loginWindowSeconds));
+    const now = clock.now();
+    await withUser(db, null, (trx) => recordLoginFailure(trx, email, auth.loginWindowSeconds, now));
   }
 
   return {
@@ -96,14 +99,14 @@ export function createAuthService(deps: {
       const email = input.email.toLowerCase();
       const { user, throttled } = await withUser(db, null, async (trx) => {
         const throttle = await findLoginThrottle(trx, email);
+        // Windows start and end by the app's clock (recordLoginFailure writes it).
+        const now = clock.now().getTime();
         const windowEnds = throttle
           ? throttle.window_started_at.getTime() + auth.loginWindowSeconds * 1000
           : 0;
         const throttled =
-          throttle !== undefined &&
-          throttle.failures >= auth.loginMaxFailures &&
-          windowEnds > Date.now()
-            ? Math.ceil((windowEnds - Date.now()) / 1000)
+          throttle !== undefined && throttle.failures >= auth.loginMaxFailures && windowEnds > now
+            ? Math.ceil((windowEnds - now) / 1000)
             : 0;
         const user = await findUserByEmail(trx, email);
         return { user, throttled };

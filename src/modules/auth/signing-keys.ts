@@ -2,6 +2,7 @@ import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import { listSigningKeys } from '../../db/signing-key-store.ts';
 import type { DB } from '../../db/types.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 
 // Creating a key is a storage primitive (first start, `gatehouse keys rotate`); it lives in
@@ -21,7 +22,13 @@ interface LoadedKey {
  * signs; older keys keep verifying until every token they signed has expired. Reloads
  * periodically and when an unknown `kid` shows up, so a rotation in another process is seen.
  */
-export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlSeconds: number }) {
+export function createKeyStore(deps: {
+  db: Kysely<DB>;
+  box: SecretBox;
+  tokenTtlSeconds: number;
+  clock: Clock;
+}) {
+  const now = () => deps.clock.now().getTime();
   let keys: LoadedKey[] = [];
   let loadedAt = 0;
   let loading: Promise<void> | null = null;
@@ -44,7 +51,7 @@ export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlS
       });
     }
     keys = loaded;
-    loadedAt = Date.now();
+    loadedAt = now();
   }
 
   function reload(): Promise<void> {
@@ -63,22 +70,22 @@ export function createKeyStore(deps: { db: Kysely<DB>; box: SecretBox; tokenTtlS
   return {
     reload,
     async current(): Promise<LoadedKey> {
-      if (Date.now() - loadedAt > 60_000) await reload();
+      if (now() - loadedAt > 60_000) await reload();
       const key = keys[0];
       if (key === undefined) throw new Error('no signing key; run "gatehouse migrate"');
       return key;
     },
     async verificationKey(kid: string): Promise<CryptoKey | undefined> {
-      const now = Date.now();
-      let key = verifying(now).find((k) => k.kid === kid);
-      if (key === undefined && now - loadedAt > 5_000) {
+      const at = now();
+      let key = verifying(at).find((k) => k.kid === kid);
+      if (key === undefined && at - loadedAt > 5_000) {
         await reload();
-        key = verifying(now).find((k) => k.kid === kid);
+        key = verifying(at).find((k) => k.kid === kid);
       }
       return key?.publicKey;
     },
     jwks(): { keys: JWK[] } {
-      return { keys: verifying(Date.now()).map((k) => k.publicJwk) };
+      return { keys: verifying(now()).map((k) => k.publicJwk) };
     },
   };
 }

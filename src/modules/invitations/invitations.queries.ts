@@ -5,7 +5,15 @@ import type { Executor } from '../../db/executor.ts';
 export function insertInvitation(
   db: Executor,
   orgId: string,
-  inv: { email: string; role: string; tokenHash: Buffer; invitedBy: string; expiresInDays: number },
+  inv: {
+    email: string;
+    role: string;
+    tokenHash: Buffer;
+    invitedBy: string;
+    /** Expiry counts from here (the app's clock). */
+    now: Date;
+    expiresInDays: number;
+  },
 ) {
   return db
     .insertInto('invitations')
@@ -16,7 +24,7 @@ export function insertInvitation(
       role: inv.role,
       token_hash: inv.tokenHash,
       invited_by: inv.invitedBy,
-      expires_at: sql<Date>`now() + make_interval(days => ${inv.expiresInDays})`,
+      expires_at: sql<Date>`${inv.now}::timestamptz + make_interval(days => ${inv.expiresInDays})`,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -51,8 +59,9 @@ export function revokeInvitation(db: Executor, orgId: string, id: string) {
     .executeTakeFirst();
 }
 
-/** The pending invitation with this hash and its org, locked until the transaction ends. */
-export function lockPendingInvitation(db: Executor, orgId: string, tokenHash: Buffer) {
+/** The invitation with this hash if it is still pending at `now`, with its org, locked until
+ *  the transaction ends. */
+export function lockPendingInvitation(db: Executor, orgId: string, tokenHash: Buffer, now: Date) {
   return db
     .selectFrom('invitations as i')
     .innerJoin('orgs as o', 'o.id', 'i.org_id')
@@ -61,7 +70,7 @@ export function lockPendingInvitation(db: Executor, orgId: string, tokenHash: Bu
     .where('i.token_hash', '=', tokenHash)
     .where('i.accepted_at', 'is', null)
     .where('i.revoked_at', 'is', null)
-    .where('i.expires_at', '>', sql<Date>`now()`)
+    .where('i.expires_at', '>', now)
     .where('o.deleted_at', 'is', null)
     .forUpdate('i')
     .executeTakeFirst();

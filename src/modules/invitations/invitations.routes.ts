@@ -12,8 +12,8 @@ import {
 } from './invitations.schema.ts';
 import { createInvitationService } from './invitations.service.ts';
 
-export const invitationRoutes: Module = (app, { database }) => {
-  const invitations = createInvitationService({ db: database.db });
+export const invitationRoutes: Module = (app, { database, clock }) => {
+  const invitations = createInvitationService({ db: database.db, clock });
   const tags = ['invitations'];
 
   app.post(

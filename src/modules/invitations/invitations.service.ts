@@ -10,6 +10,7 @@ import {
 import type { DB, InvitationsTable } from '../../db/types.ts';
 import { canGrant } from '../../domain/permissions.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { newOrgSecret, parseOrgSecret } from '../../lib/tokens.ts';
 import { findMembership, insertMembership } from '../members/members.queries.ts';
@@ -24,13 +25,13 @@ import {
 
 type Invitation = Selectable<InvitationsTable>;
 
-function stateOf(inv: Invitation, now: number) {
+function stateOf(inv: Invitation, now: Date) {
   if (inv.accepted_at !== null) return 'accepted' as const;
   if (inv.revoked_at !== null) return 'revoked' as const;
-  return inv.expires_at.getTime() <= now ? ('expired' as const) : ('pending' as const);
+  return inv.expires_at.getTime() <= now.getTime() ? ('expired' as const) : ('pending' as const);
 }
 
-function invitationOut(inv: Invitation) {
+function invitationOut(inv: Invitation, now: Date) {
   return {
     id: inv.id,
     email: inv.email,
@@ -38,14 +39,15 @@ function invitationOut(inv: Invitation) {
     invitedBy: inv.invited_by,
     createdAt: inv.created_at.toISOString(),
     expiresAt: inv.expires_at.toISOString(),
-    state: stateOf(inv, Date.now()),
+    state: stateOf(inv, now),
   };
 }
 
 const INVALID = 'This invitation is invalid, expired, revoked or already used';
 
-export function createInvitationService(deps: { db: Kysely<DB> }) {
-  const { db } = deps;
+/** Invitations expire by the app's clock: set, shown and enforced with `clock.now()`. */
+export function createInvitationService(deps: { db: Kysely<DB>; clock: Clock }) {
+  const { db, clock } = deps;
   return {
     create(
       caller: Caller,
@@ -58,11 +60,13 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
         if (!canGrant(ctx.role, input.role))
           throw new Forbidden(`Your role (${ctx.role}) cannot grant the role ${input.role}`);
         const secret = newOrgSecret('gti', ctx.orgId);
+        const now = clock.now();
         const inv = await insertInvitation(trx, ctx.orgId, {
           email: input.email,
           role: input.role,
           tokenHash: secret.hash,
           invitedBy: ctx.userId,
+          now,
           expiresInDays: input.expiresInDays ?? 7,
         });
         await ctx.audit({
@@ -71,7 +75,7 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
           targetId: inv.id,
           data: { email: inv.email, role: inv.role },
         });
-        return { ...invitationOut(inv), token: secret.token };
+        return { ...invitationOut(inv, now), token: secret.token };
       });
     },
 
@@ -79,7 +83,13 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
       const after = decodeCursor(page.cursor);
       return withTenant(db, caller, slug, 'members:manage', async (trx, ctx) => {
         const rows = await listInvitations(trx, ctx.orgId, after, page.limit);
-        return toPage(rows, page.limit, (i) => i.id, invitationOut);
+        const now = clock.now();
+        return toPage(
+          rows,
+          page.limit,
+          (i) => i.id,
+          (i) => invitationOut(i, now),
+        );
       });
     },
 
@@ -102,7 +112,7 @@ export function createInvitationService(deps: { db: Kysely<DB> }) {
         await assertLiveSession(trx, actor.userId, actor.sessionId);
         // Entering the token's org is safe: nothing is read there unless the hash matches.
         await enterOrg(trx, parsed.orgId);
-        const inv = await lockPendingInvitation(trx, parsed.orgId, parsed.hash);
+        const inv = await lockPendingInvitation(trx, parsed.orgId, parsed.hash, clock.now());
         if (inv === undefined) throw new NotFound(INVALID);
         const user = await userEmail(trx, actor.userId);
         if (user.email.toLowerCase() !== inv.email.toLowerCase()) {

@@ -99,9 +99,14 @@ export interface RunKeys {
   build: string | null;
   attempt: number;
   issue: number | null;
+  /** Uploads the run expects (CI that splits a build across jobs); null: complete per upload. */
+  shards: number | null;
 }
 
-/** Uploads with the same project + build + attempt join one run; the row stays locked until commit. */
+/**
+ * Uploads with the same project + build + attempt join one run; the row stays locked until
+ * commit, so concurrent shards of one run take turns. A new run has `uploads = 0`.
+ */
 export async function openRun(
   trx: Executor,
   orgId: string,
@@ -139,7 +144,14 @@ export async function openRun(
     .executeTakeFirstOrThrow();
 }
 
-export function addToRun(trx: Executor, orgId: string, runId: string, t: Totals, files: number) {
+/** Adds one upload's files and totals to the run, and settles whether it is now complete. */
+export function addToRun(
+  trx: Executor,
+  orgId: string,
+  runId: string,
+  upload: { totals: Totals; files: number; shards: number | null; at: Date },
+) {
+  const t = upload.totals;
   return trx
     .updateTable('test_runs')
     .set((eb) => ({
@@ -150,7 +162,10 @@ export function addToRun(trx: Executor, orgId: string, runId: string, t: Totals,
       skipped: eb('skipped', '+', t.skipped),
       flaky: eb('flaky', '+', t.flaky),
       duration_ms: eb('duration_ms', '+', t.durationMs),
-      files: eb('files', '+', files),
+      files: eb('files', '+', upload.files),
+      uploads: eb('uploads', '+', 1),
+      shards: sql<number | null>`coalesce(shards, ${upload.shards}::int)`,
+      last_upload_at: upload.at,
       updated_at: sql<Date>`now()`,
     }))
     .where('org_id', '=', orgId)
@@ -159,15 +174,185 @@ export function addToRun(trx: Executor, orgId: string, runId: string, t: Totals,
     .executeTakeFirstOrThrow();
 }
 
+export function setRunStatus(
+  trx: Executor,
+  orgId: string,
+  runId: string,
+  status: 'open' | 'complete',
+  at: Date,
+) {
+  return trx
+    .updateTable('test_runs')
+    .set({ status, completed_at: status === 'complete' ? at : null, updated_at: sql<Date>`now()` })
+    .where('org_id', '=', orgId)
+    .where('id', '=', runId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 /** The project's run or a 404 (another project's or org's run looks exactly like a missing one). */
-export async function requireRun(trx: Executor, orgId: string, projectId: string, runId: string) {
-  const run = await trx
+export async function requireRun(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  runId: string,
+  opts: { lock?: boolean } = {},
+) {
+  let query = trx
     .selectFrom('test_runs')
     .selectAll()
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
-    .where('id', '=', runId)
-    .executeTakeFirst();
+    .where('id', '=', runId);
+  if (opts.lock === true) query = query.forUpdate();
+  const run = await query.executeTakeFirst();
   if (run === undefined) throw new NotFound('Run not found');
   return run;
+}
+
+/** A run by id alone, locked: for the system, which knows the org and run but no project. */
+export function lockRunById(trx: Executor, orgId: string, runId: string) {
+  return trx
+    .selectFrom('test_runs')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', runId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Claims an Idempotency-Key; a concurrent request with the same key waits until the first commits. */
+export async function claimIdempotencyKey(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  key: string,
+): Promise<{ claimed: true } | { claimed: false; response: unknown }> {
+  const claimed = await trx
+    .insertInto('idempotency_keys')
+    .values({ org_id: orgId, project_id: projectId, key })
+    .onConflict((oc) => oc.doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  if (claimed !== undefined) return { claimed: true };
+  const prior = await trx
+    .selectFrom('idempotency_keys')
+    .select('response')
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where('key', '=', key)
+    .executeTakeFirstOrThrow();
+  return { claimed: false, response: prior.response };
+}
+
+export async function storeIdempotentResponse(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  key: string,
+  response: unknown,
+): Promise<void> {
+  await trx
+    .updateTable('idempotency_keys')
+    .set({ status: 201, response: JSON.stringify(response) })
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where('key', '=', key)
+    .execute();
+}
+
+export async function insertRunFile(
+  trx: Executor,
+  orgId: string,
+  file: { id: string; runId: string; filename: string },
+): Promise<void> {
+  await trx
+    .insertInto('run_files')
+    .values({
+      org_id: orgId,
+      id: file.id,
+      run_id: file.runId,
+      filename: file.filename,
+      bytes: 0,
+      tests: 0,
+    })
+    .execute();
+}
+
+export async function finishRunFile(
+  trx: Executor,
+  orgId: string,
+  fileId: string,
+  done: { bytes: number; tests: number },
+): Promise<void> {
+  await trx
+    .updateTable('run_files')
+    .set(done)
+    .where('org_id', '=', orgId)
+    .where('id', '=', fileId)
+    .execute();
+}
+
+export function listRuns(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  q: {
+    limit: number;
+    after: string | undefined;
+    branch?: string | undefined;
+    commit?: string | undefined;
+    issue?: number | undefined;
+  },
+) {
+  let query = trx
+    .selectFrom('test_runs')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1);
+  if (q.after !== undefined) query = query.where('id', '<', q.after);
+  if (q.branch !== undefined) query = query.where('branch', '=', q.branch);
+  if (q.commit !== undefined) query = query.where('commit_sha', '=', q.commit);
+  if (q.issue !== undefined) query = query.where('issue_number', '=', q.issue);
+  return query.execute();
+}
+
+export function filesOfRun(trx: Executor, orgId: string, runId: string) {
+  return trx
+    .selectFrom('run_files')
+    .select(['id', 'filename', 'bytes', 'tests', 'created_at'])
+    .where('org_id', '=', orgId)
+    .where('run_id', '=', runId)
+    .orderBy('id')
+    .execute();
+}
+
+export function resultsOfRun(
+  trx: Executor,
+  orgId: string,
+  runId: string,
+  q: { limit: number; after: string | undefined; status?: string | undefined },
+) {
+  let query = trx
+    .selectFrom('test_results')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('run_id', '=', runId)
+    .orderBy('id')
+    .limit(q.limit + 1);
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.after !== undefined) query = query.where('id', '>', q.after);
+  return query.execute();
+}
+
+/** The project a run belongs to, with what judging its gates needs. */
+export function projectOfRun(trx: Executor, orgId: string, projectId: string) {
+  return trx
+    .selectFrom('projects')
+    .select(['id', 'key', 'default_branch'])
+    .where('org_id', '=', orgId)
+    .where('id', '=', projectId)
+    .executeTakeFirstOrThrow();
 }

@@ -15,8 +15,8 @@ import {
 import { createRunService } from './runs.service.ts';
 import { tooLarge, uploadFiles } from './upload-stream.ts';
 
-export const runRoutes: Module = (app, { database, config }) => {
-  const runs = createRunService({ db: database.db, config });
+export const runRoutes: Module = (app, { database, config, clock }) => {
+  const runs = createRunService({ db: database.db, config, clock });
   const tags = ['runs'];
   const maxBytes = config.uploads.maxBytes;
 
@@ -54,6 +54,7 @@ export const runRoutes: Module = (app, { database, config }) => {
           build: q.build ?? null,
           attempt: q.attempt,
           issue: q.issue ?? null,
+          shards: q.shards ?? null,
         },
         req.headers['idempotency-key'],
         uploadFiles(req, q.filename, maxBytes),
@@ -78,6 +79,19 @@ export const runRoutes: Module = (app, { database, config }) => {
     '/api/v1/orgs/:org/projects/:project/runs/:runId',
     { schema: { tags, params: RunParams, response: { 200: RunDetailOut } } },
     (req) => runs.get(callerOf(req), req.params.org, req.params.project, req.params.runId),
+  );
+  app.post(
+    '/api/v1/orgs/:org/projects/:project/runs/:runId/complete',
+    {
+      schema: {
+        tags,
+        summary:
+          'Close an open (sharded) run now and judge its gates; a complete run is answered unchanged',
+        params: RunParams,
+        response: { 200: RunOut },
+      },
+    },
+    (req) => runs.complete(callerOf(req), req.params.org, req.params.project, req.params.runId),
   );
   app.get(
     '/api/v1/orgs/:org/projects/:project/runs/:runId/results',

@@ -15,6 +15,14 @@ export const UploadQuery = Type.Object(
     build: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     attempt: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     issue: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_000_000_000 })),
+    shards: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description:
+          'Uploads this run expects (CI that splits a build across jobs, with the same build and attempt). The run stays open, without gates, until they have arrived, it has been quiet for GATEHOUSE_RUN_QUIET_SECONDS, or it is completed with POST .../runs/:runId/complete.',
+      }),
+    ),
     filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   },
   { additionalProperties: false },
@@ -66,12 +74,19 @@ export const RunOut = Type.Object({
   build: Nullable(Type.String()),
   attempt: Type.Integer(),
   issue: Nullable(Type.Integer()),
+  status: Type.Union([Type.Literal('open'), Type.Literal('complete')], {
+    description: 'open: still receiving shards, not judged yet; complete: judged',
+  }),
+  shards: Nullable(Type.Integer({ description: 'uploads expected; null: complete per upload' })),
+  uploadsReceived: Type.Integer({ description: 'uploads received so far' }),
   totals: Totals,
   passRate: Nullable(Type.Number()),
   durationMs: Type.Number(),
   files: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  lastUploadAt: Type.String({ format: 'date-time' }),
+  completedAt: Nullable(Type.String({ format: 'date-time' })),
   url: Type.String(),
   gates: Type.Optional(GateReportOut),
 });

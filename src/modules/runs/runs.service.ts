@@ -1,24 +1,36 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.ts';
 import { addTotals, emptyTotals, passRate } from '../../domain/junit.ts';
 import { withTenant, type Caller } from '../../db/tenant.ts';
-import type { DB, TestRunsTable } from '../../db/types.ts';
-import { BadInput } from '../../errors.ts';
+import type { DB } from '../../db/types.ts';
+import { BadInput, Conflict } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
-import { ensureIssue } from '../issues/issues.queries.ts';
+import type { StoredReport } from '../gates/gate-engine.ts';
 import { requireProject } from '../projects/projects.queries.ts';
 import { ingestFile, type UploadFile } from './ingest.ts';
-import { addToRun, openRun, requireRun, type RunKeys } from './runs.queries.ts';
-
-type Run = Selectable<TestRunsTable>;
+import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
+import {
+  addToRun,
+  claimIdempotencyKey,
+  filesOfRun,
+  finishRunFile,
+  insertRunFile,
+  listRuns,
+  openRun,
+  requireRun,
+  resultsOfRun,
+  storeIdempotentResponse,
+  type RunKeys,
+} from './runs.queries.ts';
 
 export function createRunService(deps: {
   db: Kysely<DB>;
-  config: Pick<Config, 'publicUrl' | 'uploads'>;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl' | 'uploads' | 'runs'>;
 }) {
-  const { db, config } = deps;
+  const { db, clock, config } = deps;
   const limits = config.uploads;
 
   function runOut(run: Run, slug: string, projectKey: string) {
@@ -30,6 +42,9 @@ export function createRunService(deps: {
       build: run.build,
       attempt: run.attempt,
       issue: run.issue_number,
+      status: run.status,
+      shards: run.shards,
+      uploadsReceived: run.uploads,
       totals: {
         tests: run.tests,
         passed: run.passed,
@@ -43,6 +58,8 @@ export function createRunService(deps: {
       files: run.files,
       createdAt: run.created_at.toISOString(),
       updatedAt: run.updated_at.toISOString(),
+      lastUploadAt: run.last_upload_at.toISOString(),
+      completedAt: run.completed_at?.toISOString() ?? null,
       url: `${config.publicUrl}/api/v1/orgs/${slug}/projects/${projectKey}/runs/${run.id}`,
     };
   }
@@ -52,10 +69,28 @@ export function createRunService(deps: {
     for await (const file of files) file.stream.resume();
   }
 
+  /** Refuses an upload that cannot join the run it names (before anything is stored). */
+  function checkJoinable(run: Run, keys: RunKeys): void {
+    if (run.uploads === 0) return; // a new run
+    if (run.status === 'complete' && (run.shards !== null || keys.shards !== null)) {
+      throw new Conflict(
+        run.shards !== null
+          ? `Run ${run.id} (build ${run.build}, attempt ${run.attempt}) is complete: it received ${run.uploads} of ${run.shards} shards and was judged. Upload a new attempt (attempt=${run.attempt + 1}) to run again`
+          : `Run ${run.id} (build ${run.build}, attempt ${run.attempt}) was uploaded without shards and is complete; a later upload cannot declare shards for it. Use a new attempt`,
+      );
+    }
+    if (run.shards !== null && keys.shards !== null && run.shards !== keys.shards) {
+      throw new Conflict(
+        `Run ${run.id} expects ${run.shards} shards; this upload declares ${keys.shards}. Every shard of a run must declare the same number`,
+      );
+    }
+  }
+
   return {
     /**
-     * Stores one upload (one or more files) in one transaction. With an Idempotency-Key, a
-     * retry gets the first answer back and stores nothing twice.
+     * Stores one upload (one or more files) in one transaction. A run is judged when it is
+     * complete: at once without shards, else when the last shard arrives. With an
+     * Idempotency-Key, a retry gets the first answer back and stores nothing twice.
      */
     upload(
       caller: Caller,
@@ -68,53 +103,31 @@ export function createRunService(deps: {
       return withTenant(db, caller, slug, 'runs:upload', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
         if (idempotencyKey !== undefined) {
-          // A concurrent request with the same key waits here until the first one commits.
-          const claimed = await trx
-            .insertInto('idempotency_keys')
-            .values({ org_id: ctx.orgId, project_id: project.id, key: idempotencyKey })
-            .onConflict((oc) => oc.doNothing())
-            .returning('key')
-            .executeTakeFirst();
-          if (claimed === undefined) {
-            const prior = await trx
-              .selectFrom('idempotency_keys')
-              .select('response')
-              .where('org_id', '=', ctx.orgId)
-              .where('project_id', '=', project.id)
-              .where('key', '=', idempotencyKey)
-              .executeTakeFirstOrThrow();
+          const prior = await claimIdempotencyKey(trx, ctx.orgId, project.id, idempotencyKey);
+          if (!prior.claimed) {
             await drain(files);
             return { replayed: true, run: prior.response as RunSummary };
           }
         }
-        const run = await openRun(trx, ctx.orgId, project.id, uuidv7(), keys);
+        const now = clock.now();
+        const joined = await openRun(trx, ctx.orgId, project.id, uuidv7(), keys);
+        checkJoinable(joined, keys);
         const totals = emptyTotals();
         let count = 0;
         for await (const file of files) {
           const fileId = uuidv7();
-          await trx
-            .insertInto('run_files')
-            .values({
-              org_id: ctx.orgId,
-              id: fileId,
-              run_id: run.id,
-              filename: file.filename,
-              bytes: 0,
-              tests: 0,
-            })
-            .execute();
+          await insertRunFile(trx, ctx.orgId, {
+            id: fileId,
+            runId: joined.id,
+            filename: file.filename,
+          });
           const t = await ingestFile(
             trx,
-            { orgId: ctx.orgId, runId: run.id, projectId: project.id, fileId },
+            { orgId: ctx.orgId, runId: joined.id, projectId: project.id, fileId },
             file,
             limits,
           );
-          await trx
-            .updateTable('run_files')
-            .set({ bytes: file.bytes(), tests: t.tests })
-            .where('org_id', '=', ctx.orgId)
-            .where('id', '=', fileId)
-            .execute();
+          await finishRunFile(trx, ctx.orgId, fileId, { bytes: file.bytes(), tests: t.tests });
           addTotals(totals, t);
           count++;
         }
@@ -122,49 +135,63 @@ export function createRunService(deps: {
           throw new BadInput('The upload has no JUnit XML file', [
             { path: 'body', message: 'has no file' },
           ]);
-        const stored = await addToRun(trx, ctx.orgId, run.id, totals, count);
+        const added = await addToRun(trx, ctx.orgId, joined.id, {
+          totals,
+          files: count,
+          shards: keys.shards,
+          at: now,
+        });
         await ctx.audit({
           action: 'run.uploaded',
           targetType: 'run',
-          targetId: run.id,
+          targetId: added.id,
           data: {
             project: project.key,
             files: count,
             tests: totals.tests,
             build: keys.build,
             attempt: keys.attempt,
+            ...(added.shards === null ? {} : { upload: added.uploads, shards: added.shards }),
           },
         });
+        let stored: Run;
         let gates: StoredReport | undefined;
-        if (keys.issue !== null) {
-          const { issue, created } = await ensureIssue(trx, ctx.orgId, project.id, keys.issue);
-          if (created) {
-            await ctx.audit({
-              action: 'issue.created',
-              targetType: 'issue',
-              targetId: issue.id,
-              data: { project: project.key, number: issue.number, from: 'upload' },
-            });
-          }
-          gates = await recomputeIssue(trx, ctx.orgId, project, {
-            id: issue.id,
-            number: issue.number,
+        if (isCompleteAfterUpload(added)) {
+          ({ run: stored, gates } = await completeRun(trx, ctx, added, {
+            now,
+            by: added.shards === null ? 'upload' : 'shards',
+          }));
+        } else {
+          stored = await keepOpen(trx, ctx, added, {
+            now,
+            quietSeconds: config.runs.quietSeconds,
+            projectKey: project.key,
           });
         }
         const summary: RunSummary = {
           ...runOut(stored, slug, project.key),
           ...(gates === undefined ? {} : { gates }),
         };
-        if (idempotencyKey !== undefined) {
-          await trx
-            .updateTable('idempotency_keys')
-            .set({ status: 201, response: JSON.stringify(summary) })
-            .where('org_id', '=', ctx.orgId)
-            .where('project_id', '=', project.id)
-            .where('key', '=', idempotencyKey)
-            .execute();
-        }
+        if (idempotencyKey !== undefined)
+          await storeIdempotentResponse(trx, ctx.orgId, project.id, idempotencyKey, summary);
         return { replayed: false, run: summary };
+      });
+    },
+
+    /** Closes an open run now and judges it; a complete run is answered as it is. */
+    complete(caller: Caller, slug: string, projectKey: string, runId: string) {
+      return withTenant(db, caller, slug, 'runs:upload', async (trx, ctx) => {
+        const project = await requireProject(trx, ctx.orgId, projectKey);
+        const run = await requireRun(trx, ctx.orgId, project.id, runId, { lock: true });
+        if (run.status !== 'open') return runOut(run, slug, project.key);
+        const { run: done, gates } = await completeRun(trx, ctx, run, {
+          now: clock.now(),
+          by: 'request',
+        });
+        return {
+          ...runOut(done, slug, project.key),
+          ...(gates === undefined ? {} : { gates }),
+        };
       });
     },
 
@@ -183,19 +210,8 @@ export function createRunService(deps: {
       const after = decodeCursor(q.cursor);
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
-        let query = trx
-          .selectFrom('test_runs')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('project_id', '=', project.id)
-          .orderBy('id', 'desc')
-          .limit(q.limit + 1);
-        if (after !== undefined) query = query.where('id', '<', after);
-        if (q.branch !== undefined) query = query.where('branch', '=', q.branch);
-        if (q.commit !== undefined) query = query.where('commit_sha', '=', q.commit);
-        if (q.issue !== undefined) query = query.where('issue_number', '=', q.issue);
         return toPage(
-          await query.execute(),
+          await listRuns(trx, ctx.orgId, project.id, { ...q, after }),
           q.limit,
           (r) => r.id,
           (r) => runOut(r, slug, project.key),
@@ -207,13 +223,7 @@ export function createRunService(deps: {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
-        const uploads = await trx
-          .selectFrom('run_files')
-          .select(['id', 'filename', 'bytes', 'tests', 'created_at'])
-          .where('org_id', '=', ctx.orgId)
-          .where('run_id', '=', run.id)
-          .orderBy('id')
-          .execute();
+        const uploads = await filesOfRun(trx, ctx.orgId, run.id);
         return {
           ...runOut(run, slug, project.key),
           uploads: uploads.map((u) => ({
@@ -238,17 +248,8 @@ export function createRunService(deps: {
       return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
         const project = await requireProject(trx, ctx.orgId, projectKey);
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
-        let query = trx
-          .selectFrom('test_results')
-          .selectAll()
-          .where('org_id', '=', ctx.orgId)
-          .where('run_id', '=', run.id)
-          .orderBy('id')
-          .limit(q.limit + 1);
-        if (q.status !== undefined) query = query.where('status', '=', q.status);
-        if (after !== undefined) query = query.where('id', '>', after);
         return toPage(
-          await query.execute(),
+          await resultsOfRun(trx, ctx.orgId, run.id, { ...q, after }),
           q.limit,
           (r) => String(r.id),
           (r) => ({

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import { withSystem } from '../db/system.ts';
+import type { DB } from '../db/types.ts';
+import type { Clock } from '../lib/clock.ts';
+import { claimDue, type DueItem } from './due-work.queries.ts';
+import { QUEUES, type Enqueue } from './queue.ts';
+
+const BATCH = 500;
+
+/**
+ * The periodic sweep: takes every item of time-based work due by `clock.now()` and enqueues
+ * the job that handles it, in the transaction that takes it (a crash in between loses
+ * nothing: both roll back). Tests call it with a moved clock.
+ */
+export async function sweep(deps: {
+  db: Kysely<DB>;
+  clock: Clock;
+  enqueue: Enqueue;
+}): Promise<DueItem[]> {
+  const { db, clock, enqueue } = deps;
+  const taken: DueItem[] = [];
+  for (;;) {
+    const items = await withSystem(db, async (trx) => {
+      const due = await claimDue(trx, clock.now(), BATCH);
+      for (const item of due) {
+        switch (item.kind) {
+          case 'run.quiet':
+            await enqueue(trx, QUEUES.runClose, { orgId: item.orgId, runId: item.refId });
+            break;
+        }
+      }
+      return due;
+    });
+    taken.push(...items);
+    if (items.length < BATCH) return taken;
+  }
+}

@@ -1,0 +1,111 @@
+import type { Kysely } from 'kysely';
+import type PgBoss from 'pg-boss';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import type { DB } from '../db/types.ts';
+import { NotFound } from '../errors.ts';
+import type { Clock } from '../lib/clock.ts';
+import { createBoss, createEnqueue, queueOptions, QUEUES, type Enqueue } from './queue.ts';
+import { closeQuietRun, type RunCloseJob } from './run-close.ts';
+import { sweep } from './sweep.ts';
+
+export type JobHandler = (job: PgBoss.JobWithMetadata<object>) => Promise<unknown>;
+
+export interface WorkerDeps {
+  db: Kysely<DB>;
+  pool: pg.Pool;
+  config: Pick<Config, 'jobs' | 'runs'>;
+  clock: Clock;
+  logger: Logger;
+  /** Where the dead-job counter is registered (the app's /metrics registry when in-process). */
+  registry?: Registry;
+}
+
+/** Gatehouse's own jobs, by queue. */
+export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<string, JobHandler> {
+  return {
+    [QUEUES.sweep]: async () => {
+      const taken = await sweep(deps);
+      if (taken.length > 0) deps.logger.info({ items: taken.length }, 'sweep enqueued due work');
+      return { taken: taken.length };
+    },
+    [QUEUES.runClose]: async (job) => {
+      try {
+        return {
+          outcome: await closeQuietRun(deps, { id: job.id, data: job.data as RunCloseJob }),
+        };
+      } catch (err) {
+        // The org is gone (deleted): nothing to close, and retrying will not bring it back.
+        if (err instanceof NotFound) return { outcome: 'org-gone' };
+        throw err;
+      }
+    },
+  };
+}
+
+export interface Worker {
+  readonly boss: PgBoss;
+  readonly enqueue: Enqueue;
+  /** Lets running jobs finish (up to `timeoutMs`), then hands unfinished ones back for retry. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Starts workers for every queue in `handlers` (default: Gatehouse's own) and the sweep's
+ * schedule (every minute). Any number of processes may run workers on one database: each
+ * job is fetched by one of them (SKIP LOCKED), and a job whose worker died comes back after
+ * `jobs.expireSeconds`, found within `jobs.maintenanceSeconds`.
+ */
+export async function startWorker(
+  deps: WorkerDeps,
+  handlers?: Record<string, JobHandler>,
+): Promise<Worker> {
+  const { config, logger } = deps;
+  const boss = createBoss(deps.pool, config.jobs, { supervise: true });
+  boss.on('error', (err) => logger.error({ err }, 'job queue error'));
+  await boss.start();
+  const enqueue = createEnqueue(boss, logger);
+  const dead = new Counter({
+    name: 'gatehouse_jobs_dead_total',
+    help: 'Jobs that failed on their last allowed attempt and will not be retried, by queue',
+    labelNames: ['queue'] as const,
+    registers: deps.registry === undefined ? [] : [deps.registry],
+  });
+  const all = handlers ?? jobHandlers({ ...deps, enqueue });
+  try {
+    for (const [queue, handle] of Object.entries(all)) {
+      if ((await boss.getQueue(queue)) === null)
+        await boss.createQueue(queue, { name: queue, ...queueOptions(config.jobs) });
+      await boss.work<object>(
+        queue,
+        { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: config.jobs.pollSeconds },
+        async ([job]) => {
+          if (job === undefined) return undefined;
+          try {
+            return await handle(job);
+          } catch (err) {
+            const final = job.retryCount >= job.retryLimit;
+            if (final) dead.inc({ queue });
+            logger[final ? 'error' : 'warn'](
+              { err, queue, job: job.id, attempt: job.retryCount + 1, of: job.retryLimit + 1 },
+              final ? 'job failed for good (dead)' : 'job failed; it will be retried',
+            );
+            throw err;
+          }
+        },
+      );
+    }
+    if (QUEUES.sweep in all) await boss.schedule(QUEUES.sweep, '* * * * *');
+  } catch (err) {
+    await boss.stop({ graceful: false, close: false });
+    throw err;
+  }
+  return {
+    boss,
+    enqueue,
+    stop: (timeoutMs = 30_000) =>
+      boss.stop({ graceful: true, timeout: timeoutMs, close: false, wait: true }),
+  };
+}

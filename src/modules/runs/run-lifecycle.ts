@@ -1,0 +1,104 @@
+import type { Selectable, Transaction } from 'kysely';
+import type { TenantContext } from '../../db/tenant.ts';
+import type { DB, TestRunsTable } from '../../db/types.ts';
+import { cancelDue, scheduleDue } from '../../jobs/due-work.queries.ts';
+import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
+import { ensureIssue } from '../issues/issues.queries.ts';
+import { projectOfRun, setRunStatus } from './runs.queries.ts';
+
+export type Run = Selectable<TestRunsTable>;
+
+/** Why a run became complete: its upload ended (no shards), its last shard arrived, it went
+ *  quiet, or someone closed it. */
+export type CompletedBy = 'upload' | 'shards' | 'quiet' | 'request';
+
+/** Whether a run that has just received an upload is complete now. */
+export function isCompleteAfterUpload(run: Pick<Run, 'shards' | 'uploads'>): boolean {
+  return run.shards === null || run.uploads >= run.shards;
+}
+
+/** The issue of the run exists (first tracked through an upload: audited as created). */
+async function issueOfRun(trx: Transaction<DB>, ctx: TenantContext, run: Run, projectKey: string) {
+  const { issue, created } = await ensureIssue(trx, ctx.orgId, run.project_id, run.issue_number!);
+  if (created) {
+    await ctx.audit({
+      action: 'issue.created',
+      targetType: 'issue',
+      targetId: issue.id,
+      data: { project: projectKey, number: issue.number, from: 'upload' },
+    });
+  }
+  return { issue, created };
+}
+
+/**
+ * Leaves a run open for more shards: the sweep closes it once it has been quiet for
+ * `quietSeconds`. Gates are not judged; an issue first named here gets its first report.
+ */
+export async function keepOpen(
+  trx: Transaction<DB>,
+  ctx: TenantContext,
+  run: Run,
+  opts: { now: Date; quietSeconds: number; projectKey: string },
+): Promise<Run> {
+  const open =
+    run.status === 'open' ? run : await setRunStatus(trx, ctx.orgId, run.id, 'open', opts.now);
+  await scheduleDue(
+    trx,
+    ctx.orgId,
+    'run.quiet',
+    run.id,
+    new Date(run.last_upload_at.getTime() + opts.quietSeconds * 1000),
+  );
+  if (run.issue_number !== null) {
+    const { issue, created } = await issueOfRun(trx, ctx, run, opts.projectKey);
+    if (created) {
+      const project = await projectOfRun(trx, ctx.orgId, run.project_id);
+      await recomputeIssue(
+        trx,
+        ctx.orgId,
+        project,
+        { id: issue.id, number: issue.number },
+        {
+          now: opts.now,
+        },
+      );
+    }
+  }
+  return open;
+}
+
+/**
+ * Marks a run complete and judges its issue's gates, once, in the caller's transaction.
+ * A run that was never open (an upload without shards) is judged again on every upload
+ * that joins it, as matrix jobs that declare nothing expect.
+ */
+export async function completeRun(
+  trx: Transaction<DB>,
+  ctx: TenantContext,
+  run: Run,
+  opts: { now: Date; by: CompletedBy },
+): Promise<{ run: Run; gates: StoredReport | undefined }> {
+  const project = await projectOfRun(trx, ctx.orgId, run.project_id);
+  const wasOpen = run.status === 'open' || run.shards !== null;
+  const done = await setRunStatus(trx, ctx.orgId, run.id, 'complete', opts.now);
+  if (wasOpen) {
+    await cancelDue(trx, ctx.orgId, 'run.quiet', run.id);
+    await ctx.audit({
+      action: 'run.completed',
+      targetType: 'run',
+      targetId: run.id,
+      data: { project: project.key, by: opts.by, uploads: run.uploads, shards: run.shards },
+    });
+  }
+  if (run.issue_number === null) return { run: done, gates: undefined };
+  const { issue } = await issueOfRun(trx, ctx, run, project.key);
+  const gates = await recomputeIssue(
+    trx,
+    ctx.orgId,
+    project,
+    { id: issue.id, number: issue.number },
+    { now: opts.now },
+  );
+  return { run: done, gates };
+}
