@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openStorage } from '../db/storage.ts';
 import { createLogger } from '../logger.ts';
-import { addSigningKey } from '../modules/auth/signing-keys.ts';
-import { runWorker, serve } from '../server.ts';
 import { gate, GATE_USAGE } from './gate.ts';
 import { orgOfToken, upload, UPLOAD_USAGE } from './upload.ts';
 
@@ -45,13 +42,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env);
   switch (command) {
+    // Server code is loaded only by the commands that need it: CI commands start fast.
     case 'serve':
-      await serve(config);
+      await (await import('../server.ts')).serve(config);
       return -1; // keeps running
     case 'worker':
-      await runWorker(config);
+      await (await import('../server.ts')).runWorker(config);
       return -1; // keeps running
     case 'migrate': {
+      const { openStorage } = await import('../db/storage.ts');
       const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });
       await storage.close();
       process.stdout.write('migrations are up to date\n');
@@ -59,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'keys': {
       if (sub !== 'rotate') break;
+      const { openStorage } = await import('../db/storage.ts');
+      const { addSigningKey } = await import('../modules/auth/signing-keys.ts');
       const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });
       try {
         const kid = await addSigningKey(storage.database.db, storage.box);

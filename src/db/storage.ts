@@ -10,7 +10,6 @@ import { readOrCreateSecretFile, startEmbeddedPostgres } from './embedded.ts';
 import { installJobQueue } from '../jobs/queue.ts';
 import { migrateToLatest } from './migrate.ts';
 import { addSigningKey, hasSigningKey } from './signing-key-store.ts';
-import type { DB } from './types.ts';
 
 export interface Storage {
   readonly database: Database;
