@@ -19,12 +19,9 @@ function claims(over: Record<string, unknown> = {}): JWTPayload {
   const payload = JSON.parse(
     Buffer.from(owner.accessToken.split('.')[1]!, 'base64url').toString(),
   ) as JWTPayload;
-  return {
-    ...payload,
-    iat: Math.floor(Date.now() / 1000),
-    exp: Math.floor(Date.now() / 1000) + 300,
-    ...over,
-  };
+  // The app verifies by its own clock (standing still in tests), so forge on that clock.
+  const now = Math.floor(t.clock.now().getTime() / 1000);
+  return { ...payload, iat: now, exp: now + 300, ...over };
 }
 
 async function signWithRealKey(
@@ -89,7 +86,7 @@ describe('access token verification', () => {
   });
 
   it('refuses expired tokens and tokens not yet valid', async () => {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(t.clock.now().getTime() / 1000);
     expect(await status(await signWithRealKey(claims({ iat: now - 700, exp: now - 100 })))).toBe(
       401,
     );
