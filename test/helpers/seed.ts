@@ -5,7 +5,8 @@ import { SEED_QUALITY_CONFIG } from '../../src/seed-quality-config.ts';
 
 export { SEED_QUALITY_CONFIG };
 
-/** A project with the seed's quality config, issue #2 with a run and a review, and a manual check. */
+/** A project with the seed's quality config, issue #2 with a run and a review, a manual
+ *  check, and an open sharded run. */
 export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
@@ -40,6 +41,16 @@ export async function seedQualityData(
     payload: junitXml(10, { failEvery: 5 }),
   });
   expect(run.statusCode).toBe(201);
+  // A build split over two jobs with only one uploaded so far: an open run, due to be
+  // closed when it goes quiet (so every tenant table, due_work too, has a row).
+  const shard = await app.inject({
+    method: 'POST',
+    url: `${base}/${project}/runs?commit=c1&branch=main&build=b1-sharded&shards=2`,
+    headers: { ...auth, 'content-type': 'application/xml' },
+    payload: junitXml(3),
+  });
+  expect(shard.statusCode).toBe(201);
+  expect(shard.json<{ status: string }>().status).toBe('open');
   const review = await app.inject({
     method: 'PUT',
     url: `${base}/${project}/issues/2/review`,

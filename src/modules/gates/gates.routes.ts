@@ -14,7 +14,7 @@ export const gateRoutes: Module = (app, { database, clock }) => {
   app.get(
     `${projectPath}/quality-config`,
     { schema: { tags, params: ProjectParams, response: { 200: QualityConfigOut } } },
-    (req) => gates.getConfig(callerOf(req), req.params.org, req.params.project),
+    (req) => gates.getConfig(callerOf(req), req.params),
   );
   app.put(
     `${projectPath}/quality-config`,
@@ -26,16 +26,16 @@ export const gateRoutes: Module = (app, { database, clock }) => {
         response: { 200: QualityConfigOut },
       },
     },
-    (req) => gates.putConfig(callerOf(req), req.params.org, req.params.project, req.body),
+    (req) => gates.putConfig(callerOf(req), req.params, req.body),
   );
   app.get(
     `${projectPath}/issues/:number/gates`,
     { schema: { tags, params: IssueParams, response: { 200: IssueGatesOut } } },
-    (req) => gates.report(callerOf(req), req.params.org, req.params.project, req.params.number),
+    (req) => gates.report(callerOf(req), req.params),
   );
   app.get(
     `${projectPath}/runs/:runId/triage`,
     { schema: { tags, params: RunParams, response: { 200: TriageOut } } },
-    (req) => gates.triage(callerOf(req), req.params.org, req.params.project, req.params.runId),
+    (req) => gates.triage(callerOf(req), req.params, req.params.runId),
   );
 };

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import type { Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { unjudgedReport } from '../../domain/gate-report.ts';
 import { METRIC_KINDS } from '../../domain/gates.ts';
 import { validateConfig, type QualityConfig } from '../../domain/quality.ts';
 import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { issuesOfProject, requireIssue } from '../issues/issues.queries.ts';
-import { requireProject } from '../projects/projects.queries.ts';
+import { issuesOfProject } from '../issues/issues.queries.ts';
+import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { requireRun } from '../runs/runs.queries.ts';
 import { analyzeRun, recomputeIssues } from './gate-engine.ts';
 import {
@@ -23,17 +23,15 @@ import {
 export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
   const { db, clock } = deps;
   return {
-    getConfig(caller: Caller, slug: string, key: string) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        return loadQualityConfig(trx, ctx.orgId, project.id);
-      });
+    getConfig(caller: Caller, scope: ProjectScope) {
+      return inProject(db, caller, scope, 'org:read', (trx, ctx, project) =>
+        loadQualityConfig(trx, ctx.orgId, project.id),
+      );
     },
 
     /** Validates (errors name the path), stores, and re-evaluates every tracked issue of the project. */
-    putConfig(caller: Caller, slug: string, key: string, config: QualityConfig) {
-      return withTenant(db, caller, slug, 'projects:write', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
+    putConfig(caller: Caller, scope: ProjectScope, config: QualityConfig) {
+      return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
         const errors = validateConfig(config, METRIC_KINDS);
         if (errors.length > 0)
           throw new BadInput(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
@@ -62,10 +60,9 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
      * The last judged report (stored whenever anything it depends on changes; reading never
      * writes), its history, and the run still open, if the issue's newest run is one.
      */
-    report(caller: Caller, slug: string, key: string, number: number) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const issue = await requireIssue(trx, ctx.orgId, project.id, number);
+    report(caller: Caller, scope: IssueScope) {
+      const { number } = scope;
+      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { project, issue }) => {
         // Every issue gets its first report when it starts being tracked; one without is
         // answered as never judged rather than judged here.
         const report =
@@ -96,9 +93,8 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
     },
 
     /** Failures by category, then by signature; flaky tests and regressions, with evidence. */
-    triage(caller: Caller, slug: string, key: string, runId: string) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
+    triage(caller: Caller, scope: ProjectScope, runId: string) {
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
         const analysis = await analyzeRun(trx, ctx.orgId, project, run, config);

@@ -24,9 +24,7 @@ export const issueRoutes: Module = (app, { database, clock }) => {
     base,
     { schema: { tags, params: ProjectParams, body: CreateIssueBody, response: { 201: IssueOut } } },
     async (req, reply) =>
-      reply
-        .code(201)
-        .send(await issues.create(callerOf(req), req.params.org, req.params.project, req.body)),
+      reply.code(201).send(await issues.create(callerOf(req), req.params, req.body)),
   );
   app.get(
     base,
@@ -38,30 +36,22 @@ export const issueRoutes: Module = (app, { database, clock }) => {
         response: { 200: Page(IssueOut) },
       },
     },
-    (req) => issues.list(callerOf(req), req.params.org, req.params.project, req.query),
+    (req) => issues.list(callerOf(req), req.params, req.query),
   );
   app.get(
     `${base}/:number`,
     { schema: { tags, params: IssueParams, response: { 200: IssueOut } } },
-    (req) => issues.get(callerOf(req), req.params.org, req.params.project, req.params.number),
+    (req) => issues.get(callerOf(req), req.params),
   );
   app.patch(
     `${base}/:number`,
     { schema: { tags, params: IssueParams, body: UpdateIssueBody, response: { 200: IssueOut } } },
-    (req) =>
-      issues.update(callerOf(req), req.params.org, req.params.project, req.params.number, req.body),
+    (req) => issues.update(callerOf(req), req.params, req.body),
   );
   app.put(
     `${base}/:number/review`,
     { schema: { tags, params: IssueParams, body: ReviewBody, response: { 200: ReviewOut } } },
-    (req) =>
-      issues.putReview(
-        callerOf(req),
-        req.params.org,
-        req.params.project,
-        req.params.number,
-        req.body,
-      ),
+    (req) => issues.putReview(callerOf(req), req.params, req.body),
   );
   app.get(
     `${base}/:number/reviews`,
@@ -73,14 +63,7 @@ export const issueRoutes: Module = (app, { database, clock }) => {
         response: { 200: Page(ReviewOut) },
       },
     },
-    (req) =>
-      issues.reviews(
-        callerOf(req),
-        req.params.org,
-        req.params.project,
-        req.params.number,
-        req.query,
-      ),
+    (req) => issues.reviews(callerOf(req), req.params, req.query),
   );
   app.patch(
     `${base}/:number/criteria/:key`,
@@ -92,14 +75,6 @@ export const issueRoutes: Module = (app, { database, clock }) => {
         response: { 200: CriterionResultOut },
       },
     },
-    (req) =>
-      issues.check(
-        callerOf(req),
-        req.params.org,
-        req.params.project,
-        req.params.number,
-        req.params.key,
-        req.body.checked,
-      ),
+    (req) => issues.check(callerOf(req), req.params, req.params.key, req.body.checked),
   );
 };

@@ -1,12 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import type { Caller } from '../../db/tenant.ts';
+import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import type { DB, ReviewsTable, TrackedIssuesTable } from '../../db/types.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { recomputeIssue } from '../gates/gate-engine.ts';
 import { loadQualityConfig } from '../gates/gates.queries.ts';
-import { requireProject } from '../projects/projects.queries.ts';
 import {
   findIssue,
   insertIssue,
@@ -14,7 +14,6 @@ import {
   listIssues,
   listReviews,
   overallOf,
-  requireIssue,
   saveCriterionCheck,
   updateIssue,
 } from './issues.queries.ts';
@@ -59,12 +58,10 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
     /** Starts tracking an issue and stores its first gate report in the same transaction. */
     create(
       caller: Caller,
-      slug: string,
-      key: string,
+      scope: ProjectScope,
       input: IssueInput & { number: number; title: string },
     ) {
-      return withTenant(db, caller, slug, 'issues:write', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
+      return inProject(db, caller, scope, 'issues:write', async (trx, ctx, project) => {
         if ((await findIssue(trx, ctx.orgId, project.id, input.number)) !== undefined)
           throw new Conflict(`Issue #${input.number} is already tracked`);
         const now = clock.now();
@@ -91,16 +88,15 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
           action: 'issue.created',
           targetType: 'issue',
           targetId: issue.id,
-          data: { project: key, number: issue.number },
+          data: { project: project.key, number: issue.number },
         });
         return issueOut(issue, report.overall);
       });
     },
 
-    list(caller: Caller, slug: string, key: string, page: PageQuery) {
+    list(caller: Caller, scope: ProjectScope, page: PageQuery) {
       const after = decodeCursor(page.cursor, 'int');
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const rows = await listIssues(trx, ctx.orgId, project.id, {
           limit: page.limit + 1,
           afterNumber: after === undefined ? undefined : Number(after),
@@ -114,18 +110,15 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
       });
     },
 
-    get(caller: Caller, slug: string, key: string, number: number) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const issue = await requireIssue(trx, ctx.orgId, project.id, number);
+    get(caller: Caller, scope: IssueScope) {
+      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { issue }) => {
         return issueOut(issue, await overallOf(trx, ctx.orgId, issue.id));
       });
     },
 
-    update(caller: Caller, slug: string, key: string, number: number, input: IssueInput) {
-      return withTenant(db, caller, slug, 'issues:write', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const before = await requireIssue(trx, ctx.orgId, project.id, number);
+    update(caller: Caller, scope: IssueScope, input: IssueInput) {
+      return inIssue(db, caller, scope, 'issues:write', async (trx, ctx, { issue: before }) => {
+        const { number } = scope;
         const issue = await updateIssue(trx, ctx.orgId, before.id, input, clock.now());
         await ctx.audit({
           action: 'issue.updated',
@@ -140,9 +133,7 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
     /** A new verdict (history kept); the issue's gates are re-evaluated in the same transaction. */
     putReview(
       caller: Caller,
-      slug: string,
-      key: string,
-      number: number,
+      scope: IssueScope,
       input: {
         verdict: string;
         conditions?: { text: string; status: string }[] | undefined;
@@ -150,9 +141,8 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
         reviewer: string;
       },
     ) {
-      return withTenant(db, caller, slug, 'review:write', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const issue = await requireIssue(trx, ctx.orgId, project.id, number);
+      return inIssue(db, caller, scope, 'review:write', async (trx, ctx, { project, issue }) => {
+        const { number } = scope;
         const now = clock.now();
         const review = await insertReview(
           trx,
@@ -179,11 +169,9 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
     },
 
     /** Every verdict recorded, newest first, in cursor pages. */
-    reviews(caller: Caller, slug: string, key: string, number: number, page: PageQuery) {
+    reviews(caller: Caller, scope: IssueScope, page: PageQuery) {
       const after = decodeCursor(page.cursor);
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const issue = await requireIssue(trx, ctx.orgId, project.id, number);
+      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { issue }) => {
         const rows = await listReviews(trx, ctx.orgId, issue.id, {
           limit: page.limit + 1,
           before: after,
@@ -193,17 +181,9 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
     },
 
     /** Checks or unchecks a manual success criterion, recording who and when. */
-    check(
-      caller: Caller,
-      slug: string,
-      key: string,
-      number: number,
-      criterion: string,
-      checked: boolean,
-    ) {
-      return withTenant(db, caller, slug, 'issues:write', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, key);
-        const issue = await requireIssue(trx, ctx.orgId, project.id, number);
+    check(caller: Caller, scope: IssueScope, criterion: string, checked: boolean) {
+      return inIssue(db, caller, scope, 'issues:write', async (trx, ctx, { project, issue }) => {
+        const { number } = scope;
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
         const def = config.criteria.find((c) => c.key === criterion);
         if (def === undefined)

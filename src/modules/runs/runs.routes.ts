@@ -46,8 +46,7 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
       const q = req.query;
       const { run } = await runs.upload(
         callerOf(req),
-        req.params.org,
-        req.params.project,
+        req.params,
         {
           commit: q.commit ?? null,
           branch: q.branch ?? null,
@@ -73,12 +72,12 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         response: { 200: Page(RunOut) },
       },
     },
-    (req) => runs.list(callerOf(req), req.params.org, req.params.project, req.query),
+    (req) => runs.list(callerOf(req), req.params, req.query),
   );
   app.get(
     '/api/v1/orgs/:org/projects/:project/runs/:runId',
     { schema: { tags, params: RunParams, response: { 200: RunDetailOut } } },
-    (req) => runs.get(callerOf(req), req.params.org, req.params.project, req.params.runId),
+    (req) => runs.get(callerOf(req), req.params, req.params.runId),
   );
   app.post(
     '/api/v1/orgs/:org/projects/:project/runs/:runId/complete',
@@ -91,7 +90,7 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         response: { 200: RunOut },
       },
     },
-    (req) => runs.complete(callerOf(req), req.params.org, req.params.project, req.params.runId),
+    (req) => runs.complete(callerOf(req), req.params, req.params.runId),
   );
   app.get(
     '/api/v1/orgs/:org/projects/:project/runs/:runId/results',
@@ -103,7 +102,6 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         response: { 200: Page(ResultOut) },
       },
     },
-    (req) =>
-      runs.results(callerOf(req), req.params.org, req.params.project, req.params.runId, req.query),
+    (req) => runs.results(callerOf(req), req.params, req.params.runId, req.query),
   );
 };

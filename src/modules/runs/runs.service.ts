@@ -2,13 +2,13 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.ts';
 import { addTotals, emptyTotals, passRate } from '../../domain/junit.ts';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import type { Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { BadInput, Conflict } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { StoredReport } from '../gates/gate-engine.ts';
-import { requireProject } from '../projects/projects.queries.ts';
+import { inProject, type ProjectScope } from '../scope.ts';
 import { ingestFile, type UploadFile } from './ingest.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
 import {
@@ -94,14 +94,12 @@ export function createRunService(deps: {
      */
     upload(
       caller: Caller,
-      slug: string,
-      projectKey: string,
+      scope: ProjectScope,
       keys: RunKeys,
       idempotencyKey: string | undefined,
       files: AsyncIterable<UploadFile>,
     ): Promise<{ replayed: boolean; run: RunSummary }> {
-      return withTenant(db, caller, slug, 'runs:upload', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, projectKey);
+      return inProject(db, caller, scope, 'runs:upload', async (trx, ctx, project) => {
         if (idempotencyKey !== undefined) {
           const prior = await claimIdempotencyKey(trx, ctx.orgId, project.id, idempotencyKey);
           if (!prior.claimed) {
@@ -169,7 +167,7 @@ export function createRunService(deps: {
           });
         }
         const summary: RunSummary = {
-          ...runOut(stored, slug, project.key),
+          ...runOut(stored, scope.org, project.key),
           ...(gates === undefined ? {} : { gates }),
         };
         if (idempotencyKey !== undefined)
@@ -179,17 +177,16 @@ export function createRunService(deps: {
     },
 
     /** Closes an open run now and judges it; a complete run is answered as it is. */
-    complete(caller: Caller, slug: string, projectKey: string, runId: string) {
-      return withTenant(db, caller, slug, 'runs:upload', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, projectKey);
+    complete(caller: Caller, scope: ProjectScope, runId: string) {
+      return inProject(db, caller, scope, 'runs:upload', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId, { lock: true });
-        if (run.status !== 'open') return runOut(run, slug, project.key);
+        if (run.status !== 'open') return runOut(run, scope.org, project.key);
         const { run: done, gates } = await completeRun(trx, ctx, run, {
           now: clock.now(),
           by: 'request',
         });
         return {
-          ...runOut(done, slug, project.key),
+          ...runOut(done, scope.org, project.key),
           ...(gates === undefined ? {} : { gates }),
         };
       });
@@ -197,8 +194,7 @@ export function createRunService(deps: {
 
     list(
       caller: Caller,
-      slug: string,
-      projectKey: string,
+      scope: ProjectScope,
       q: {
         limit: number;
         cursor?: string | undefined;
@@ -208,24 +204,22 @@ export function createRunService(deps: {
       },
     ) {
       const after = decodeCursor(q.cursor);
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, projectKey);
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         return toPage(
           await listRuns(trx, ctx.orgId, project.id, { ...q, after }),
           q.limit,
           (r) => r.id,
-          (r) => runOut(r, slug, project.key),
+          (r) => runOut(r, scope.org, project.key),
         );
       });
     },
 
-    get(caller: Caller, slug: string, projectKey: string, runId: string) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, projectKey);
+    get(caller: Caller, scope: ProjectScope, runId: string) {
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
         const uploads = await filesOfRun(trx, ctx.orgId, run.id);
         return {
-          ...runOut(run, slug, project.key),
+          ...runOut(run, scope.org, project.key),
           uploads: uploads.map((u) => ({
             id: u.id,
             filename: u.filename,
@@ -239,14 +233,12 @@ export function createRunService(deps: {
 
     results(
       caller: Caller,
-      slug: string,
-      projectKey: string,
+      scope: ProjectScope,
       runId: string,
       q: { limit: number; cursor?: string | undefined; status?: string | undefined },
     ) {
       const after = decodeCursor(q.cursor, 'int');
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const project = await requireProject(trx, ctx.orgId, projectKey);
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
         return toPage(
           await resultsOfRun(trx, ctx.orgId, run.id, { ...q, after }),
