@@ -1,6 +1,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const OUTBOUND_MESSAGE = 'Outbound calls live in src/integrations/.';
+const OUTBOUND = {
+  paths: ['node:http', 'node:https', 'http', 'https', 'undici'].map((name) => ({
+    name,
+    message: OUTBOUND_MESSAGE,
+  })),
+  patterns: [{ group: ['@octokit/*', 'octokit'], message: OUTBOUND_MESSAGE }],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.gatehouse/**', 'bin/**'] },
   js.configs.recommended,
@@ -33,18 +42,22 @@ export default tseslint.config(
     },
   },
   {
+    // Calls to other services leave only from src/integrations (never inside a database
+    // transaction); the CLI is a client of Gatehouse itself.
+    files: ['src/**/*.ts'],
+    ignores: ['src/integrations/**', 'src/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', OUTBOUND],
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'Outbound calls live in src/integrations/.' },
+      ],
+    },
+  },
+  {
     // Services orchestrate and routes speak HTTP; the SQL they need is a named function in
     // the module's *.queries.ts, taking the executor first.
     files: ['src/**/*.service.ts', 'src/**/*.routes.ts'],
-    ignores: [
-      // moving: runs, gates, issues (being moved in parallel)
-      'src/modules/runs/runs.service.ts',
-      'src/modules/gates/gates.service.ts',
-      'src/modules/issues/issues.service.ts',
-      'src/modules/runs/runs.routes.ts',
-      'src/modules/gates/gates.routes.ts',
-      'src/modules/issues/issues.routes.ts',
-    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -55,7 +68,9 @@ export default tseslint.config(
               importNames: ['sql'],
               message: 'SQL lives in *.queries.ts: move the query there as a named function.',
             },
+            ...OUTBOUND.paths,
           ],
+          patterns: OUTBOUND.patterns,
         },
       ],
       'no-restricted-syntax': [
