@@ -35,6 +35,24 @@ export interface TenantContext {
 
 type Tx = Transaction<DB>;
 
+/*
+ * The doors to the database. Every transaction runs as the app role (never the owner),
+ * with `app.*` settings local to it, through exactly one of these:
+ *
+ * - withTenant (here): a request by a user or CI token inside one org. Checks live state
+ *   and the permission, pins `app.org_id`. The usual door.
+ * - withUser (here): a request outside any org — sign-up, sign-in, "my orgs". No org is
+ *   set, so tenant tables show only what their policies give the user (own memberships).
+ *   enterOrg pins an org inside it only right after the caller was proven entitled to it
+ *   (creating that org, accepting its invitation; a CI token reading its own org by its
+ *   token rather than a slug), where withTenant cannot apply
+ *   because the membership is being made in the same transaction.
+ * - withOrgAsSystem (src/db/system.ts): background work inside one org without a user;
+ *   the org re-checked, audit actor `system` with the reason.
+ * - withSystem (src/db/system.ts): background work outside any org; sees no tenant rows,
+ *   and only app_claim_due_work looks across tenants.
+ */
+
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Opens a transaction as the app role; `app.*` settings are local to it, never session-wide. */
