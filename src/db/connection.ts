@@ -11,6 +11,10 @@ export interface Database {
   close(): Promise<void>;
 }
 
+// A `date` is a calendar day, not an instant: read it as its YYYY-MM-DD text, never as a
+// Date at the process's local midnight.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
 /** One pg Pool and one Kysely over it; every query in the process goes through here. */
 export function connect(url: string, config: Config['db'], logger: Logger): Database {
   const pool = new pg.Pool({

@@ -3,12 +3,14 @@ import * as foundation from './migrations/0001_foundation.ts';
 import * as runs from './migrations/0002_runs.ts';
 import * as quality from './migrations/0003_quality.ts';
 import * as runLifecycle from './migrations/0004_run_lifecycle.ts';
+import * as coordination from './migrations/0005_coordination.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_runs': runs,
   '0003_quality': quality,
   '0004_run_lifecycle': runLifecycle,
+  '0005_coordination': coordination,
 };
 
 /**

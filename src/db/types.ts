@@ -1,3 +1,4 @@
+import type { CoordinationTables, DateOnly } from './types-coordination.ts';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -191,6 +192,11 @@ export interface TrackedIssuesTable {
   title: string;
   phase: Generated<string>;
   github_issue_url: string | null;
+  /** YYYY-MM-DD: the date the issue should be done by, for the schedule's forecast. */
+  target_date: DateOnly | null;
+  /** The phase before an event moved it (escalated, done), to return to. */
+  phase_before: string | null;
+  phase_changed_at: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -254,7 +260,7 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 
-export interface DB {
+export interface DB extends CoordinationTables {
   tracked_issues: TrackedIssuesTable;
   reviews: ReviewsTable;
   quality_configs: QualityConfigsTable;

@@ -1,8 +1,23 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
+import { QUEUES } from './queue.ts';
 
-/** Kinds of time-based work the sweep knows. */
-export type DueKind = 'run.quiet';
+/** Kinds of time-based work the sweep knows, and the queue whose job handles each. */
+export const DUE_QUEUES = {
+  'run.quiet': QUEUES.runClose,
+  'escalation.clock': QUEUES.escalationClock,
+  'checkpoint.due': QUEUES.checkpointDue,
+  'activity.overdue': QUEUES.issueRejudge,
+} as const;
+export type DueKind = keyof typeof DUE_QUEUES;
+
+/** What the sweep hands a due item's job. */
+export interface DueJob {
+  orgId: string;
+  kind: DueKind;
+  refId: string;
+  dueAt: string;
+}
 
 export interface DueItem {
   orgId: string;

@@ -1,7 +1,6 @@
 import { CompiledQuery, type Transaction } from 'kysely';
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
-import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { APP_ROLE } from '../db/app-role.ts';
 import type { DB } from '../db/types.ts';
@@ -11,10 +10,25 @@ export const JOB_SCHEMA = 'pgboss';
 
 /** Every queue Gatehouse uses. A job name is its queue name. */
 export const QUEUES = {
-  /** Periodic: compares due work (quiet runs, and next escalation clocks) with the clock. */
+  /** Periodic: compares due work (quiet runs, escalation clocks, checkpoints, overdue
+   *  activities) with the clock and enqueues the job for each item due. */
   sweep: 'sweep',
-  /** Closes one run that went quiet; enqueued by the sweep in the transaction that claims it. */
+  /** Closes one run that went quiet. */
   runClose: 'run-close',
+  /** An escalation's response clock ran out: breach it, or level it up the chain. */
+  escalationClock: 'escalation-clock',
+  /** A checkpoint is due: record it, notify, schedule the next one. */
+  checkpointDue: 'checkpoint-due',
+  /** Something time-based changed an issue's facts (an activity went overdue): judge again. */
+  issueRejudge: 'issue-rejudge',
+  /** One event to every webhook of the org that subscribes to it. */
+  webhookFanout: 'webhook-fanout',
+  /** One delivery of one event to one webhook. */
+  webhookDeliver: 'webhook-deliver',
+  /** Create or update the issue's status comment on GitHub. */
+  githubSync: 'github-sync',
+  /** Set the commit status of a completed run on GitHub. */
+  githubStatus: 'github-status',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -91,30 +105,37 @@ export async function installJobQueue(pool: pg.Pool, jobs: Config['jobs']): Prom
   );
 }
 
-export interface Enqueue {
-  /** Enqueues a job inside `trx`: it exists only if the transaction commits. */
-  (
-    trx: Transaction<DB>,
-    name: QueueName,
-    data: object,
-    options?: { singletonKey?: string; startAfterSeconds?: number },
-  ): Promise<string>;
+export interface EnqueueOptions {
+  singletonKey?: string;
+  startAfterSeconds?: number;
 }
 
-/** The enqueue door: pg-boss's own insert, run as the app role inside the caller's transaction. */
-export function createEnqueue(boss: PgBoss, logger: Logger): Enqueue {
-  return async (trx, name, data, options = {}) => {
-    const id = await boss.send(name, data, {
-      db: transactionAdapter(trx),
-      ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
-      ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
-    });
-    if (id === null) {
-      // A singleton already queued is not an error; anything else means the queue is missing.
-      if (options.singletonKey !== undefined) return '';
-      logger.error({ queue: name }, 'job was not enqueued: the queue does not exist');
-      throw new Error(`job queue "${name}" does not exist; run "gatehouse migrate"`);
-    }
-    return id;
-  };
-}
+export type Enqueue = (
+  trx: Transaction<DB>,
+  name: QueueName,
+  data: object,
+  options?: EnqueueOptions,
+) => Promise<string>;
+
+// pg-boss's own insert statement, built by an instance that never connects: every send goes
+// through the caller's transaction (the `db` option), as the app role.
+const statements = new PgBoss({
+  db: { executeSql: () => Promise.reject(new Error('enqueue only inside a transaction')) },
+  schema: JOB_SCHEMA,
+});
+
+/**
+ * Enqueues a job inside `trx`: it exists only if the transaction commits. The queue's own
+ * retry, backoff and expiry settings apply. With a singletonKey, a job already queued
+ * under that key makes this a no-op (answered '').
+ */
+export const enqueueJob: Enqueue = async (trx, name, data, options = {}) => {
+  const id = await statements.send(name, data, {
+    db: transactionAdapter(trx),
+    ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+    ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
+  });
+  if (id !== null) return id;
+  if (options.singletonKey !== undefined) return '';
+  throw new Error(`job queue "${name}" does not exist; run "gatehouse migrate"`);
+};

@@ -5,12 +5,7 @@ import type { DB } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
 import { completeRun } from '../modules/runs/run-lifecycle.ts';
 import { lockRunById } from '../modules/runs/runs.queries.ts';
-import { scheduleDue } from './due-work.queries.ts';
-
-export interface RunCloseJob {
-  orgId: string;
-  runId: string;
-}
+import { scheduleDue, type DueJob } from './due-work.queries.ts';
 
 export type RunCloseOutcome = 'closed' | 'not-open' | 'not-quiet';
 
@@ -21,10 +16,10 @@ export type RunCloseOutcome = 'closed' | 'not-open' | 'not-quiet';
  */
 export async function closeQuietRun(
   deps: { db: Kysely<DB>; clock: Clock; config: Pick<Config, 'runs'> },
-  job: { id: string; data: RunCloseJob },
+  job: { id: string; data: Pick<DueJob, 'orgId' | 'refId'> },
 ): Promise<RunCloseOutcome> {
   const quiet = deps.config.runs.quietSeconds;
-  const { orgId, runId } = job.data;
+  const { orgId, refId: runId } = job.data;
   return withOrgAsSystem(
     deps.db,
     orgId,

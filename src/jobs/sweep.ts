@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import { withSystem } from '../db/system.ts';
 import type { DB } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
-import { claimDue, type DueItem } from './due-work.queries.ts';
-import { QUEUES, type Enqueue } from './queue.ts';
+import { claimDue, DUE_QUEUES, type DueItem, type DueJob } from './due-work.queries.ts';
+import type { Enqueue } from './queue.ts';
 
 const BATCH = 500;
 
@@ -23,11 +23,8 @@ export async function sweep(deps: {
     const items = await withSystem(db, async (trx) => {
       const due = await claimDue(trx, clock.now(), BATCH);
       for (const item of due) {
-        switch (item.kind) {
-          case 'run.quiet':
-            await enqueue(trx, QUEUES.runClose, { orgId: item.orgId, runId: item.refId });
-            break;
-        }
+        const job: DueJob = { ...item, dueAt: item.dueAt.toISOString() };
+        await enqueue(trx, DUE_QUEUES[item.kind], job);
       }
       return due;
     });

@@ -7,8 +7,9 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/types.ts';
 import { NotFound } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
-import { createBoss, createEnqueue, queueOptions, QUEUES, type Enqueue } from './queue.ts';
-import { closeQuietRun, type RunCloseJob } from './run-close.ts';
+import { createBoss, enqueueJob, queueOptions, QUEUES, type Enqueue } from './queue.ts';
+import type { DueJob } from './due-work.queries.ts';
+import { closeQuietRun } from './run-close.ts';
 import { sweep } from './sweep.ts';
 
 export type JobHandler = (job: PgBoss.JobWithMetadata<object>) => Promise<unknown>;
@@ -34,7 +35,7 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
     [QUEUES.runClose]: async (job) => {
       try {
         return {
-          outcome: await closeQuietRun(deps, { id: job.id, data: job.data as RunCloseJob }),
+          outcome: await closeQuietRun(deps, { id: job.id, data: job.data as DueJob }),
         };
       } catch (err) {
         // The org is gone (deleted): nothing to close, and retrying will not bring it back.
@@ -66,7 +67,7 @@ export async function startWorker(
   const boss = createBoss(deps.pool, config.jobs, { supervise: true });
   boss.on('error', (err) => logger.error({ err }, 'job queue error'));
   await boss.start();
-  const enqueue = createEnqueue(boss, logger);
+  const enqueue = enqueueJob;
   const dead = new Counter({
     name: 'gatehouse_jobs_dead_total',
     help: 'Jobs that failed on their last allowed attempt and will not be retried, by queue',

@@ -209,3 +209,17 @@ export async function saveCriterionCheck(
     )
     .execute();
 }
+
+export async function setIssuePhase(
+  db: Executor,
+  orgId: string,
+  issueId: string,
+  p: { phase: string; before: string; at: Date },
+): Promise<void> {
+  await db
+    .updateTable('tracked_issues')
+    .set({ phase: p.phase, phase_before: p.before, phase_changed_at: p.at, updated_at: p.at })
+    .where('org_id', '=', orgId)
+    .where('id', '=', issueId)
+    .execute();
+}

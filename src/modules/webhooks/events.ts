@@ -1,0 +1,45 @@
+import type { Transaction } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import type { DB } from '../../db/types.ts';
+import { enqueueJob, QUEUES } from '../../jobs/queue.ts';
+
+/** What outbound webhooks can subscribe to. */
+export const EVENT_TYPES = [
+  'gate.changed',
+  'escalation.created',
+  'escalation.breached',
+  'activity.changed',
+  'checkpoint.due',
+  'run.completed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One event, as the fan-out job receives it. */
+export interface OutboundEvent {
+  orgId: string;
+  eventId: string;
+  type: EventType;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Announces an event inside the transaction of the change: the fan-out job (one delivery per
+ * subscribed webhook) exists only if the change commits. Never calls out from here.
+ */
+export async function emitEvent(
+  trx: Transaction<DB>,
+  orgId: string,
+  type: EventType,
+  data: Record<string, unknown>,
+  at: Date,
+): Promise<void> {
+  const event: OutboundEvent = {
+    orgId,
+    eventId: uuidv7(),
+    type,
+    occurredAt: at.toISOString(),
+    data,
+  };
+  await enqueueJob(trx, QUEUES.webhookFanout, event);
+}
