@@ -31,6 +31,7 @@ export async function appOn(deps: {
     logger: deps.logger,
     keys,
     clock,
+    box: deps.box,
   });
   return { app, keys };
 }
@@ -64,6 +65,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
         pool: storage.database.pool,
         config,
         clock: systemClock,
+        box: storage.box,
         logger: logger.child({ component: 'worker' }),
         registry: app.metricsRegistry,
       });
@@ -101,6 +103,7 @@ export async function openWorkerRuntime(
       pool: storage.database.pool,
       config,
       clock: systemClock,
+      box: storage.box,
       logger: logger.child({ component: 'worker' }),
     });
     return {

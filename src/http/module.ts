@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import type { Clock } from '../lib/clock.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 import type { AccessTokens } from '../modules/auth/access-tokens.ts';
 import type { KeyStore } from '../modules/auth/signing-keys.ts';
 import type { App } from './types.ts';
@@ -13,6 +14,8 @@ export interface AppDeps {
   logger: Logger;
   keys: KeyStore;
   clock: Clock;
+  /** Encrypts secrets at rest (webhook secrets, GitHub tokens). */
+  box: SecretBox;
 }
 
 /** What each module's routes are given: the app's dependencies and the access tokens it built. */

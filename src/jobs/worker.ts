@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/types.ts';
 import { NotFound } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 import { createBoss, enqueueJob, queueOptions, QUEUES, type Enqueue } from './queue.ts';
 import type { DueJob } from './due-work.queries.ts';
 import { closeQuietRun } from './run-close.ts';
@@ -19,6 +20,8 @@ export interface WorkerDeps {
   pool: pg.Pool;
   config: Pick<Config, 'jobs' | 'runs'>;
   clock: Clock;
+  /** Decrypts secrets at rest (webhook secrets, GitHub tokens) for outbound calls. */
+  box: SecretBox;
   logger: Logger;
   /** Where the dead-job counter is registered (the app's /metrics registry when in-process). */
   registry?: Registry;

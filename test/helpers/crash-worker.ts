@@ -8,12 +8,20 @@ import { loadConfig } from '../../src/config.ts';
 import { connect } from '../../src/db/connection.ts';
 import { startWorker } from '../../src/jobs/worker.ts';
 import { systemClock } from '../../src/lib/clock.ts';
+import { createSecretBox } from '../../src/lib/secret-box.ts';
 
 const config = loadConfig(process.env);
 const logger = pino({ level: 'silent' });
 const database = connect(config.databaseUrl!, config.db, logger);
 await startWorker(
-  { db: database.db, pool: database.pool, config, clock: systemClock, logger },
+  {
+    db: database.db,
+    pool: database.pool,
+    config,
+    clock: systemClock,
+    box: createSecretBox(process.env['GATEHOUSE_SECRET']!),
+    logger,
+  },
   {
     'test-crash': (job) => {
       process.stdout.write(`started ${job.id}\n`);

@@ -44,6 +44,7 @@ async function worker(
       pool: t.database.pool,
       config: t.config,
       clock: t.clock,
+      box: t.box,
       logger: extra.logger ?? silent,
       ...(extra.registry === undefined ? {} : { registry: extra.registry }),
     },

@@ -290,6 +290,7 @@ describe('the quiet window', () => {
       pool: t.database.pool,
       config: t.config,
       clock: t.clock,
+      box: t.box,
       logger: pino({ level: 'silent' }),
     });
   });
