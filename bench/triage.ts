@@ -2,8 +2,9 @@ import fs from 'node:fs/promises';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { evaluateGates, type GateFacts } from '../src/domain/gates.ts';
-import type { QualityConfig } from '../src/domain/quality.ts';
-import { createCategorizer, triage, type Failure } from '../src/domain/triage.ts';
+import { MATCH_INPUT_LIMIT, type MatchField, type QualityConfig } from '../src/domain/quality.ts';
+import { createCategorizer, triage, type Categorizer, type Failure } from '../src/domain/triage.ts';
+import { compileLinear } from '../src/lib/linear-regex.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { machine, tempDir } from './lib.ts';
@@ -69,19 +70,103 @@ function time<T>(fn: () => T): { result: T; seconds: number } {
   return { result, seconds: (performance.now() - started) / 1000 };
 }
 
+/** The engine before RE2, for the same-run comparison: JavaScript's RegExp, `u` flag. */
+function jsRegExp(pattern: string): RegExp {
+  return pattern.startsWith('(?i)') ? new RegExp(pattern.slice(4), 'iu') : new RegExp(pattern, 'u');
+}
+
+/** createCategorizer as it was with JavaScript's RegExp (same field limit, same order). */
+function regExpCategorizer(config: Pick<QualityConfig, 'categories'>): Categorizer {
+  const compiled = config.categories.map((c) => ({
+    name: c.name,
+    tests: Object.entries(c.match).map(([field, p]) => ({
+      field: field as MatchField,
+      re: jsRegExp(p ?? ''),
+    })),
+  }));
+  return (f) => {
+    const values: Record<MatchField, string> = {
+      type: (f.type ?? '').slice(0, MATCH_INPUT_LIMIT),
+      message: (f.message ?? '').slice(0, MATCH_INPUT_LIMIT),
+      text: (f.text ?? '').slice(0, MATCH_INPUT_LIMIT),
+      classname: f.classname.slice(0, MATCH_INPUT_LIMIT),
+      name: f.name.slice(0, MATCH_INPUT_LIMIT),
+    };
+    for (const c of compiled) if (c.tests.every((t) => t.re.test(values[t.field]))) return c.name;
+    return null;
+  };
+}
+
+/** The patterns of the issue, on a message of `n` characters that none of them can match. */
+function hostile(): Record<string, unknown>[] {
+  const message = (n: number) => `${'a'.repeat(n - 1)}!`;
+  return ['(a|aa)+$', '(a|a)+$', '.*.*.*.*x'].map((pattern) => {
+    const re2 = compileLinear(pattern);
+    if (typeof re2 === 'string') throw new Error(re2);
+    const js = jsRegExp(pattern);
+    const re2Seconds = (n: number) => {
+      const m = message(n);
+      for (let i = 0; i < 5; i++) re2.test(m);
+      const runs = 50;
+      return (
+        time(() => {
+          for (let i = 0; i < runs; i++) re2.test(m);
+        }).seconds / runs
+      );
+    };
+    // RegExp at growing lengths until one match takes over half a second.
+    const regExp: { chars: number; seconds: number }[] = [];
+    for (const n of [10, 20, 24, 28, 30, 32, 34, 36, 39, 60, 100, 200, 400, 800, 1600, 4096]) {
+      const { seconds } = time(() => js.test(message(n)));
+      regExp.push({ chars: n, seconds: Number(seconds.toFixed(4)) });
+      if (seconds > 0.5) break;
+    }
+    return {
+      pattern,
+      re2: {
+        chars39Ms: Number((re2Seconds(39) * 1000).toFixed(4)),
+        chars4096Ms: Number((re2Seconds(4096) * 1000).toFixed(4)),
+        chars10000Ms: Number((re2Seconds(10_000) * 1000).toFixed(4)),
+      },
+      regExp,
+    };
+  });
+}
+
 export async function triageBench(): Promise<Record<string, unknown>> {
   const input = failures(100_000);
   const categorize = createCategorizer(CONFIG);
+  const categorizeRegExp = regExpCategorizer(CONFIG);
   // Baseline: one pass grouping by the raw message (no categories, no masking).
   time(() => triage(input.slice(0, 5000), categorize)); // warm-up
+  time(() => triage(input.slice(0, 5000), categorizeRegExp));
   const baseline = time(() => {
     const groups = new Map<string, number>();
     for (const f of input)
       groups.set(`${f.type}: ${f.message}`, (groups.get(`${f.type}: ${f.message}`) ?? 0) + 1);
     return groups.size;
   });
-  const clustered = time(() => triage(input, categorize));
+  // RE2 and RegExp alternate, three times each, and the fastest of each counts: the
+  // machine is shared, and this keeps a busy moment from favouring either engine.
+  let clustered = time(() => triage(input, categorize));
+  let clusteredRegExp = time(() => triage(input, categorizeRegExp));
+  let categorized = time(() => input.map(categorize));
+  let categorizedRegExp = time(() => input.map(categorizeRegExp));
+  for (let round = 1; round < 3; round++) {
+    const c = time(() => triage(input, categorize));
+    if (c.seconds < clustered.seconds) clustered = c;
+    const r = time(() => triage(input, categorizeRegExp));
+    if (r.seconds < clusteredRegExp.seconds) clusteredRegExp = r;
+    // Categorizing alone: the part the engine changes.
+    const cc = time(() => input.map(categorize));
+    if (cc.seconds < categorized.seconds) categorized = cc;
+    const rc = time(() => input.map(categorizeRegExp));
+    if (rc.seconds < categorizedRegExp.seconds) categorizedRegExp = rc;
+  }
   const clusters = clustered.result.reduce((n, g) => n + g.clusters.length, 0);
+  const sameGroups =
+    JSON.stringify(clustered.result.map((g) => [g.category, g.count])) ===
+    JSON.stringify(clusteredRegExp.result.map((g) => [g.category, g.count]));
 
   // Pure re-evaluation of 1,000 issues' gates from their facts.
   const facts: GateFacts[] = Array.from({ length: 1000 }, (_, i) => ({
@@ -121,9 +206,28 @@ export async function triageBench(): Promise<Record<string, unknown>> {
         failuresPerSecond: Math.round(input.length / baseline.seconds),
       },
       ratioToBaseline: Number((baseline.seconds / clustered.seconds).toFixed(3)),
+      regExp: {
+        what: 'the same clustering with JavaScript RegExp categories (the engine before RE2)',
+        seconds: Number(clusteredRegExp.seconds.toFixed(3)),
+        failuresPerSecond: Math.round(input.length / clusteredRegExp.seconds),
+        sameGroups,
+      },
+      ratioToRegExp: Number((clusteredRegExp.seconds / clustered.seconds).toFixed(3)),
       target: '>= 200,000 failures/s',
       met: input.length / clustered.seconds >= 200_000,
     },
+    categorizingOnly: {
+      re2: {
+        seconds: Number(categorized.seconds.toFixed(3)),
+        failuresPerSecond: Math.round(input.length / categorized.seconds),
+      },
+      regExp: {
+        seconds: Number(categorizedRegExp.seconds.toFixed(3)),
+        failuresPerSecond: Math.round(input.length / categorizedRegExp.seconds),
+      },
+      ratioToRegExp: Number((categorizedRegExp.seconds / categorized.seconds).toFixed(3)),
+    },
+    hostile: hostile(),
     reevaluation: {
       pure: { issues: 1000, seconds: Number(pure.seconds.toFixed(4)) },
       stored,
