@@ -447,10 +447,10 @@ describe('quality configuration', () => {
       'body/gates/0/conditions/0/category',
     ],
     [
-      'a catastrophic regex',
+      'a backreference (RE2 matches in linear time and has none)',
       {
         ...SEED_QUALITY_CONFIG,
-        categories: [{ name: 'slow', match: { message: '^(a+)+$' } }],
+        categories: [{ name: 'slow', match: { message: '^(a+)\\1$' } }],
         gates: [],
         criteria: [],
       },
