@@ -21,7 +21,24 @@ export interface Condition {
   value: number | string | (number | string)[];
   /** For failed_in_category (required) and regressions (optional): one category or several. */
   category?: string | string[];
+  /** For activity_status (required): the key of the activity whose status is read. */
+  activity?: string;
+  /** For open_risks (optional): count only the open risks of this severity. */
+  severity?: RiskSeverity;
 }
+
+export const ACTIVITY_STATUSES = [
+  'pending',
+  'ready',
+  'waiting',
+  'in_progress',
+  'done',
+  'blocked',
+] as const;
+export type ActivityStatus = (typeof ACTIVITY_STATUSES)[number];
+
+export const RISK_SEVERITIES = ['high', 'medium', 'low'] as const;
+export type RiskSeverity = (typeof RISK_SEVERITIES)[number];
 
 export interface Gate {
   key: string;
