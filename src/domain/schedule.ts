@@ -173,7 +173,7 @@ export function computeSchedule(
     const pass: Pass = { start: new Map(), finish: new Map(), ready: new Map() };
     for (const a of order) {
       let start: number;
-      if (a.status === 'in_progress' && a.startedAt != null) {
+      if (a.status === 'in_progress' && a.startedAt !== null && a.startedAt !== undefined) {
         start = (a.startedAt.getTime() - now.getTime()) / DAY_MS;
       } else {
         start = 0;
