@@ -42,6 +42,10 @@ export interface Config {
     /** How often a worker asks for new jobs. */
     readonly pollSeconds: number;
   };
+  readonly outbound: {
+    /** Let webhooks and GitHub `apiUrl` reach loopback and private addresses (local setups, tests). */
+    readonly allowPrivate: boolean;
+  };
   readonly uploads: {
     readonly maxBytes: number;
     readonly textCap: number;
@@ -102,6 +106,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   const demo = env['GATEHOUSE_DEMO'] !== '0';
+  const allowPrivate = env['GATEHOUSE_OUTBOUND_ALLOW_PRIVATE'] ?? '';
+  if (!['', '0', '1'].includes(allowPrivate)) {
+    problems.push(`GATEHOUSE_OUTBOUND_ALLOW_PRIVATE must be 0 or 1 (got "${allowPrivate}")`);
+  }
 
   const config: Config = {
     port,
@@ -137,6 +145,9 @@ export function loadConfig(env: Env = process.env): Config {
       retryLimit: int('GATEHOUSE_JOB_RETRY_LIMIT', 5, 0, 100),
       retryDelaySeconds: int('GATEHOUSE_JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
       pollSeconds: int('GATEHOUSE_JOB_POLL_SECONDS', 2, 1, 600),
+    },
+    outbound: {
+      allowPrivate: allowPrivate === '1',
     },
     uploads: {
       maxBytes: int('GATEHOUSE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
