@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   anchorRecurrence,
+  canonicalTimeZone,
   describeRecurrence,
   isTimeZone,
   localDate,
@@ -143,6 +144,7 @@ describe('helpers', () => {
     expect(isTimeZone('Europe/Berlin')).toBe(true);
     expect(isTimeZone('UTC')).toBe(true);
     expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
+    expect(canonicalTimeZone('europe/berlin')).toBe('Europe/Berlin');
   });
 
   it('reads the local date of an instant', () => {
@@ -165,7 +167,7 @@ describe('helpers', () => {
 
   it('describes a recurrence in words', () => {
     expect(describeRecurrence({ kind: 'weekdays', at: '09:00' }, 'UTC')).toBe(
-      'weekdays at 09:00 (UTC)',
+      'weekdays at 09:00 UTC',
     );
   });
 });

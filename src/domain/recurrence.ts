@@ -46,11 +46,15 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** Whether Intl knows the IANA time zone name (e.g. "Europe/Berlin", "UTC"). */
 export function isTimeZone(timeZone: string): boolean {
+  return canonicalTimeZone(timeZone) !== null;
+}
+
+/** The zone's canonical IANA spelling ("europe/berlin" → "Europe/Berlin"), null if unknown. */
+export function canonicalTimeZone(timeZone: string): string | null {
   try {
-    formatter(timeZone);
-    return true;
+    return formatter(timeZone).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -194,18 +198,18 @@ export function anchorRecurrence(input: RecurrenceInput, timeZone: string, now: 
   return input;
 }
 
-/** How a recurrence reads, e.g. "weekdays at 09:00 (Europe/Berlin)". */
+/** How a recurrence reads, e.g. "weekdays at 09:00 Europe/Berlin". */
 export function describeRecurrence(r: Recurrence, timeZone: string): string {
   switch (r.kind) {
     case 'activity_done':
       return `when activity ${r.activity} is done`;
     case 'daily':
-      return `daily at ${r.at} (${timeZone})`;
+      return `daily at ${r.at} ${timeZone}`;
     case 'weekdays':
-      return `weekdays at ${r.at} (${timeZone})`;
+      return `weekdays at ${r.at} ${timeZone}`;
     case 'every_n_days':
-      return `every ${r.days} days from ${r.from} at ${r.at} (${timeZone})`;
+      return `every ${r.days} days from ${r.from} at ${r.at} ${timeZone}`;
     case 'once':
-      return `once on ${r.date} at ${r.at} (${timeZone})`;
+      return `once on ${r.date} at ${r.at} ${timeZone}`;
   }
 }
