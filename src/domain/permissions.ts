@@ -24,6 +24,7 @@ export const PERMISSIONS = {
   'runs:upload': 'upload test results',
   'issues:write': 'track issues, escalate, plan activities, risks and checkpoints',
   'review:write': 'record code review verdicts',
+  'webhooks:manage': 'add, list and delete outbound webhooks and read their deliveries',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -42,6 +43,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'runs:upload',
     'issues:write',
     'review:write',
+    'webhooks:manage',
   ],
   qa_lead: [...READ, 'projects:write', 'runs:upload', 'issues:write', 'review:write'],
   architect: [...READ, 'issues:write'],
