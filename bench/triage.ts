@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { evaluateGates, type GateFacts } from '../src/domain/gates.ts';
+import { evaluateGates, NO_COORDINATION, type GateFacts } from '../src/domain/gates.ts';
 import { MATCH_INPUT_LIMIT, type MatchField, type QualityConfig } from '../src/domain/quality.ts';
 import { createCategorizer, triage, type Categorizer, type Failure } from '../src/domain/triage.ts';
 import { compileLinear } from '../src/lib/linear-regex.ts';
@@ -186,6 +186,7 @@ export async function triageBench(): Promise<Record<string, unknown>> {
     regressions: { total: 0, byCategory: {} },
     review: { verdict: i % 2 === 0 ? 'pass' : 'conditional_pass', openConditions: 0 },
     manual: {},
+    ...NO_COORDINATION,
   }));
   evaluateGates(CONFIG, facts[0]!);
   const pure = time(() => facts.map((f) => evaluateGates(CONFIG, f)));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkCondition, compare, evaluateGates, METRIC_KINDS, type GateFacts } from './gates.ts';
+import {
+  checkCondition,
+  compare,
+  evaluateGates,
+  METRIC_KINDS,
+  NO_COORDINATION,
+  type GateFacts,
+} from './gates.ts';
 import { SEED_QUALITY_CONFIG } from '../seed-quality-config.ts';
 import { validateConfig, type QualityConfig } from './quality.ts';
 
@@ -27,12 +34,13 @@ function facts(over: Partial<GateFacts> = {}): GateFacts {
     regressions: { total: 0, byCategory: {} },
     review: { verdict: 'conditional_pass', openConditions: 1 },
     manual: {},
+    ...NO_COORDINATION,
     ...over,
   };
 }
 
 describe('the seed situation', () => {
-  it('blocks reliability on the pass rate and infrastructure on the two categories; production waits', () => {
+  it("gives the seed's picture: security passed, infrastructure blocked, reliability and production pending, overall blocked", () => {
     expect(validateConfig(SEED_CONFIG, METRIC_KINDS)).toEqual([]);
     const report = evaluateGates(SEED_CONFIG, facts());
     const by = Object.fromEntries(report.gates.map((g) => [g.key, g]));
@@ -41,19 +49,25 @@ describe('the seed situation', () => {
       state: 'blocked',
       reasons: ['12 failures in jwt, database'],
     });
+    // Pending while infrastructure has not passed, whatever its own conditions say; its own
+    // failing pass rate is still listed.
     expect(by['reliability']).toMatchObject({
-      state: 'blocked',
-      reasons: ['pass rate 80% (48 of 60) is below 90%'],
+      state: 'pending',
+      reasons: [
+        'waiting for Infrastructure Stability Gate',
+        'pass rate 80% (48 of 60) is below 90%',
+      ],
     });
     expect(by['production']!.state).toBe('pending');
     expect(by['production']!.reasons).toEqual([
-      'waiting for Infrastructure Stability Gate (blocked)',
-      'waiting for Test Reliability Gate (blocked)',
+      'waiting for Infrastructure Stability Gate',
+      'waiting for Test Reliability Gate',
     ]);
-    expect(report.overall).toBe('pending');
+    expect(report.overall).toBe('blocked');
     expect(report.criteria.map((c) => [c.key, c.state])).toEqual([
       ['jwt-fixed', 'unmet'],
-      ['pass-rate', 'unmet'],
+      // Bound to reliability, which now waits for infrastructure.
+      ['pass-rate', 'pending'],
       ['ninety', 'unmet'],
       ['security-kept', 'pending'],
     ]);
@@ -166,8 +180,9 @@ describe('requires chains', () => {
   it('passes a gate only when everything it requires has passed', () => {
     const blocked = evaluateGates(chain, facts());
     expect(blocked.gates.map((g) => g.state)).toEqual(['blocked', 'pending', 'pending']);
-    expect(blocked.gates[2]!.reasons).toEqual(['waiting for B (pending)']);
-    expect(blocked.overall).toBe('pending');
+    expect(blocked.gates[1]!.reasons).toEqual(['waiting for A']);
+    expect(blocked.gates[2]!.reasons).toEqual(['waiting for B']);
+    expect(blocked.overall).toBe('blocked');
     const ok = evaluateGates(
       chain,
       facts({ run: { id: 'r', tests: 100, passed: 100, failed: 0, errored: 0, skipped: 0 } }),
@@ -178,6 +193,135 @@ describe('requires chains', () => {
   it('is blocked overall when a sink is blocked', () => {
     const sinkBlocked: QualityConfig = { ...chain, gates: [chain.gates[0]!] };
     expect(evaluateGates(sinkBlocked, facts()).overall).toBe('blocked');
+  });
+
+  it('keeps a gate pending while what it requires has not passed, listing its own failures after the wait', () => {
+    const both: QualityConfig = {
+      ...chain,
+      gates: [
+        chain.gates[0]!,
+        { ...chain.gates[1]!, conditions: [{ metric: 'tests_total', op: '>=', value: 80 }] },
+      ],
+    };
+    const report = evaluateGates(both, facts());
+    expect(report.gates[1]).toMatchObject({
+      state: 'pending',
+      reasons: ['waiting for A', '60 tests ran is below 80'],
+    });
+    // Once A passes, B's own failure blocks it.
+    const next = evaluateGates(
+      { ...both, gates: [{ ...both.gates[0]!, conditions: [] }, both.gates[1]!] },
+      facts(),
+    );
+    expect(next.gates.map((g) => [g.state, g.reasons])).toEqual([
+      ['passed', []],
+      ['blocked', ['60 tests ran is below 80']],
+    ]);
+    expect(next.overall).toBe('blocked');
+  });
+
+  it('is blocked overall when any gate is blocked, else pending when any is, else passed; none without gates', () => {
+    const g = (key: string, value: number) => ({
+      key,
+      name: key.toUpperCase(),
+      conditions: [{ metric: 'tests_total', op: '>=' as const, value }],
+    });
+    const overall = (gates: QualityConfig['gates'], f = facts()) =>
+      evaluateGates({ categories: [], gates, criteria: [] }, f).overall;
+    expect(overall([g('a', 1), g('b', 100)])).toBe('blocked');
+    expect(overall([g('a', 1), g('b', 1)], facts({ run: null }))).toBe('pending');
+    expect(overall([g('a', 1), { ...g('b', 1), requires: ['c'] }, g('c', 100)])).toBe('blocked');
+    expect(overall([g('a', 1), g('b', 1)])).toBe('passed');
+    expect(overall([])).toBe('none');
+  });
+});
+
+describe('coordination metrics', () => {
+  const coordinated = facts({
+    activities: {
+      'ta-analysis': { status: 'in_progress', overdue: true },
+      'dev-impl': { status: 'pending', overdue: false },
+      're-review': { status: 'done', overdue: false },
+    },
+    openEscalations: 1,
+    openRisks: { high: 2, medium: 2, low: 0 },
+  });
+  const check = (c: Parameters<typeof checkCondition>[0], f = coordinated) => checkCondition(c, f);
+
+  it("reads an activity's status, and waits for an activity the issue does not have yet", () => {
+    expect(
+      check({ metric: 'activity_status', activity: 're-review', op: '==', value: 'done' }),
+    ).toEqual({ ok: true, reason: null });
+    expect(
+      check({ metric: 'activity_status', activity: 'dev-impl', op: '==', value: 'done' }),
+    ).toEqual({ ok: false, reason: 'activity dev-impl is pending; needs done' });
+    expect(
+      check({
+        metric: 'activity_status',
+        activity: 'ta-analysis',
+        op: 'in',
+        value: ['done', 'in_progress'],
+      }).ok,
+    ).toBe(true);
+    expect(
+      check({ metric: 'activity_status', activity: 'sign-off', op: '==', value: 'done' }),
+    ).toEqual({ ok: null, reason: 'no activity "sign-off" on issue #2 yet' });
+  });
+
+  it('counts open escalations and open risks, by severity when asked', () => {
+    expect(check({ metric: 'open_escalations', op: '==', value: 0 })).toEqual({
+      ok: false,
+      reason: '1 open escalation',
+    });
+    expect(check({ metric: 'open_risks', op: '==', value: 0, severity: 'high' })).toEqual({
+      ok: false,
+      reason: '2 open high risks',
+    });
+    expect(check({ metric: 'open_risks', op: '<=', value: 3 })).toEqual({
+      ok: false,
+      reason: '4 open risks is above 3',
+    });
+    expect(check({ metric: 'open_risks', op: '==', value: 0, severity: 'low' }).ok).toBe(true);
+    // Counts are known without a run: no escalation is a fact, not missing data.
+    expect(check({ metric: 'open_escalations', op: '==', value: 0 }, facts({ run: null }))).toEqual(
+      { ok: true, reason: null },
+    );
+  });
+
+  it('names the overdue activities', () => {
+    expect(check({ metric: 'overdue_activities', op: '==', value: 0 })).toEqual({
+      ok: false,
+      reason: '1 overdue activity (ta-analysis)',
+    });
+    expect(check({ metric: 'overdue_activities', op: '==', value: 0 }, facts()).ok).toBe(true);
+  });
+
+  it('holds a gate to its coordination conditions like any other', () => {
+    const config: QualityConfig = {
+      categories: [],
+      gates: [
+        {
+          key: 'release',
+          name: 'Release',
+          conditions: [
+            { metric: 'activity_status', activity: 're-review', op: '==', value: 'done' },
+            { metric: 'open_escalations', op: '==', value: 0 },
+            { metric: 'open_risks', severity: 'high', op: '==', value: 0 },
+            { metric: 'overdue_activities', op: '==', value: 0 },
+          ],
+        },
+      ],
+      criteria: [],
+    };
+    expect(validateConfig(config, METRIC_KINDS)).toEqual([]);
+    expect(evaluateGates(config, coordinated).gates[0]).toMatchObject({
+      state: 'blocked',
+      reasons: ['1 open escalation', '2 open high risks', '1 overdue activity (ta-analysis)'],
+    });
+    expect(evaluateGates(config, facts()).gates[0]).toMatchObject({
+      state: 'pending',
+      reasons: ['no activity "re-review" on issue #2 yet'],
+    });
   });
 });
 
@@ -251,5 +395,40 @@ describe('config validation', () => {
       'body/criteria/0/gate: names no gate ("missing")',
       'body/criteria/1: needs exactly one of gate, condition or manual: true',
     ]);
+  });
+
+  it('checks coordination conditions: the activity, its status, the severity', () => {
+    const cond = (c: object) => ({
+      categories: [],
+      gates: [{ key: 'g', name: 'G', conditions: [c as never] }],
+      criteria: [],
+    });
+    const paths = (c: object) => errorsOf(cond(c)).map((e) => `${e.path}: ${e.message}`);
+    expect(paths({ metric: 'activity_status', op: '==', value: 'done' })).toEqual([
+      'body/gates/0/conditions/0/activity: is required for activity_status: the key of the activity whose status is read',
+    ]);
+    expect(
+      paths({ metric: 'activity_status', activity: 'a', op: 'in', value: ['done', 'finished'] }),
+    ).toEqual([
+      'body/gates/0/conditions/0/value: must be an activity status (pending, ready, waiting, in_progress, done, blocked)',
+    ]);
+    expect(paths({ metric: 'activity_status', activity: 'a', op: '>=', value: 'done' })).toEqual([
+      'body/gates/0/conditions/0/op: must be ==, != or in for activity_status',
+    ]);
+    expect(paths({ metric: 'open_risks', severity: 'critical', op: '==', value: 0 })).toEqual([
+      'body/gates/0/conditions/0/severity: must be high, medium or low',
+    ]);
+    expect(
+      paths({ metric: 'open_escalations', severity: 'high', op: '==', value: 'none' }),
+    ).toEqual([
+      'body/gates/0/conditions/0/value: must be a number for open_escalations',
+      'body/gates/0/conditions/0/severity: only applies to open_risks',
+    ]);
+    expect(paths({ metric: 'overdue_activities', activity: 'a', op: '==', value: 0 })).toEqual([
+      'body/gates/0/conditions/0/activity: only applies to activity_status',
+    ]);
+    expect(paths({ metric: 'activity_status', activity: 'a', op: '!=', value: 'blocked' })).toEqual(
+      [],
+    );
   });
 });

@@ -1,10 +1,31 @@
-import type { Condition, Criterion, Gate, Op, QualityConfig } from './quality.ts';
+import type {
+  ActivityStatus,
+  Condition,
+  Criterion,
+  Gate,
+  MetricKind,
+  Op,
+  QualityConfig,
+  RiskSeverity,
+} from './quality.ts';
 
 export type GateState = 'passed' | 'blocked' | 'pending';
+/** An issue's verdict over all its gates: `none` when its configuration has no gate. */
+export type OverallState = GateState | 'none';
 export type CriterionState = 'met' | 'unmet' | 'pending';
 
+/** The coordination side of an issue, as gates read it. */
+export interface CoordinationFacts {
+  /** The issue's activities by key: status, and whether it is open past its latest finish. */
+  activities: Record<string, { status: ActivityStatus; overdue: boolean }>;
+  /** Escalations not yet resolved. */
+  openEscalations: number;
+  /** Open risks, by severity. */
+  openRisks: Record<RiskSeverity, number>;
+}
+
 /** What is known about an issue when its gates are evaluated. */
-export interface GateFacts {
+export interface GateFacts extends CoordinationFacts {
   issueNumber: number;
   run: {
     id: string;
@@ -23,12 +44,22 @@ export interface GateFacts {
   manual: Record<string, { checked: boolean; by: string | null; at: string | null }>;
 }
 
+/** Nothing coordinated yet: no activity, escalation or risk. */
+export const NO_COORDINATION: CoordinationFacts = {
+  activities: {},
+  openEscalations: 0,
+  openRisks: { high: 0, medium: 0, low: 0 },
+};
+
 type Value = number | string | null;
 
 interface Metric {
-  kind: 'number' | 'verdict';
+  /** number: compared by size; verdict and status: one of a fixed set of words. */
+  kind: MetricKind;
   /** null: no data yet (the gate waits rather than blocks). */
   value(f: GateFacts, c: Condition): Value;
+  /** Why there is no data (default: no complete run yet). */
+  missing?: (f: GateFacts, c: Condition) => string;
   /** How the actual value reads in a reason, e.g. "pass rate 80.0% (48 of 60)". */
   describe(actual: Value, f: GateFacts, c: Condition): string;
   /** How an expected value reads, e.g. "90%". */
@@ -42,6 +73,11 @@ const sumOf = (by: Record<string, number>, names: string[]) =>
 const plural = (n: Value, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const percent = (v: number | string) => `${(Number(v) * 100).toFixed(1).replace(/\.0$/, '')}%`;
 const ran = (f: GateFacts) => (f.run === null ? 0 : f.run.tests - f.run.skipped);
+const noReview = () => 'no code review recorded yet';
+const overdue = (f: GateFacts) =>
+  Object.entries(f.activities)
+    .filter(([, a]) => a.overdue)
+    .map(([key]) => key);
 
 /** Each metric is one small entry; adding one adds a line here and nothing elsewhere. */
 export const METRICS: Record<string, Metric> = {
@@ -100,18 +136,48 @@ export const METRICS: Record<string, Metric> = {
   review_verdict: {
     kind: 'verdict',
     value: (f) => f.review?.verdict ?? null,
+    missing: noReview,
     describe: (a) => `review verdict is ${a}`,
   },
   review_open_conditions: {
     kind: 'number',
     value: (f) => f.review?.openConditions ?? null,
+    missing: noReview,
     describe: (a) => `${plural(a, 'review condition')} still open`,
+  },
+  activity_status: {
+    kind: 'status',
+    value: (f, c) => f.activities[c.activity ?? '']?.status ?? null,
+    missing: (f, c) => `no activity "${c.activity}" on issue #${f.issueNumber} yet`,
+    describe: (a, _f, c) => `activity ${c.activity} is ${a}`,
+  },
+  open_escalations: {
+    kind: 'number',
+    value: (f) => f.openEscalations,
+    describe: (a) => plural(a, 'open escalation'),
+  },
+  open_risks: {
+    kind: 'number',
+    value: (f, c) =>
+      c.severity === undefined
+        ? f.openRisks.high + f.openRisks.medium + f.openRisks.low
+        : f.openRisks[c.severity],
+    describe: (a, _f, c) =>
+      plural(a, `open ${c.severity === undefined ? '' : `${c.severity} `}risk`),
+  },
+  overdue_activities: {
+    kind: 'number',
+    value: (f) => overdue(f).length,
+    describe: (a, f) => {
+      const keys = overdue(f);
+      return `${plural(a, 'overdue activity', 'overdue activities')}${keys.length > 0 ? ` (${keys.join(', ')})` : ''}`;
+    },
   },
 };
 
 export const METRIC_KINDS = Object.fromEntries(
   Object.entries(METRICS).map(([k, m]) => [k, m.kind]),
-) as Record<string, 'number' | 'verdict'>;
+) as Record<string, MetricKind>;
 
 const FAILS_BECAUSE: Record<Op, string> = {
   '>=': 'is below',
@@ -156,10 +222,7 @@ export function checkCondition(c: Condition, f: GateFacts): ConditionResult {
   if (metric === undefined) return { ok: false, reason: `unknown metric ${c.metric}` };
   let actual = metric.value(f, c);
   if (actual === null) {
-    const missing =
-      metric.kind === 'verdict' || c.metric.startsWith('review')
-        ? 'no code review recorded yet'
-        : `no test run for issue #${f.issueNumber} yet`;
+    const missing = metric.missing?.(f, c) ?? `no test run for issue #${f.issueNumber} yet`;
     return { ok: null, reason: missing };
   }
   // Rates compare at the precision people read them: 54 of 60 is 90%, not 89.99999%.
@@ -172,7 +235,7 @@ export function checkCondition(c: Condition, f: GateFacts): ConditionResult {
   const subject = metric.describe(actual, f, c);
   if (metric.kind === 'number' && c.op === '==' && Number(c.value) === 0)
     return { ok: false, reason: subject };
-  if (metric.kind === 'verdict')
+  if (metric.kind !== 'number')
     return {
       ok: false,
       reason: `${subject}; needs ${c.op === 'in' ? `one of ${expected}` : `${c.op === '!=' ? 'anything but ' : ''}${expected}`}`,
@@ -198,16 +261,18 @@ export interface CriterionResult {
 }
 
 export interface GateReport {
-  overall: GateState;
+  overall: OverallState;
   gates: GateResult[];
   criteria: CriterionResult[];
 }
 
 /**
- * Every gate's state: blocked when one of its own conditions fails; otherwise pending
- * while a condition has no data or a required gate has not passed; otherwise passed.
- * The overall verdict is the state of the graph's sinks (gates nothing else requires).
- * The config must be valid (no cycles).
+ * Every gate's state. `pending` while a gate it requires has not passed, whatever its own
+ * conditions say (its own failing conditions are still listed, after what it waits for);
+ * otherwise `blocked` when one of its own conditions fails; otherwise `pending` while a
+ * condition has no data; otherwise `passed`. The issue's overall state is `blocked` when
+ * any gate is blocked, else `pending` when any is pending, else `passed` (`none` without
+ * gates). The config must be valid (no cycles).
  */
 export function evaluateGates(config: QualityConfig, facts: GateFacts): GateReport {
   const byKey = new Map(config.gates.map((g) => [g.key, g]));
@@ -217,42 +282,38 @@ export function evaluateGates(config: QualityConfig, facts: GateFacts): GateRepo
     if (done !== undefined) return done;
     const own = gate.conditions.map((c) => checkCondition(c, facts));
     const failing = own.filter((r) => r.ok === false).map((r) => r.reason!);
+    const noData = [...new Set(own.filter((r) => r.ok === null).map((r) => r.reason!))];
     const requires = gate.requires ?? [];
-    let result: GateResult;
-    if (failing.length > 0) {
-      result = { key: gate.key, name: gate.name, state: 'blocked', reasons: failing, requires };
-    } else {
-      const waiting = requires
-        .map((r) => evaluate(byKey.get(r)!))
-        .filter((r) => r.state !== 'passed')
-        .map((r) => `waiting for ${r.name} (${r.state})`);
-      const noData = [...new Set(own.filter((r) => r.ok === null).map((r) => r.reason!))];
-      const reasons = [...noData, ...waiting];
-      result = {
-        key: gate.key,
-        name: gate.name,
-        state: reasons.length > 0 ? 'pending' : 'passed',
-        reasons,
-        requires,
-      };
-    }
+    const waiting = requires
+      .map((r) => evaluate(byKey.get(r)!))
+      .filter((r) => r.state !== 'passed')
+      .map((r) => `waiting for ${r.name}`);
+    const [state, reasons]: [GateState, string[]] =
+      waiting.length > 0
+        ? ['pending', [...waiting, ...failing, ...noData]]
+        : failing.length > 0
+          ? ['blocked', failing]
+          : noData.length > 0
+            ? ['pending', noData]
+            : ['passed', []];
+    const result: GateResult = { key: gate.key, name: gate.name, state, reasons, requires };
     results.set(gate.key, result);
     return result;
   };
   const gates = config.gates.map(evaluate);
-  const required = new Set(config.gates.flatMap((g) => g.requires ?? []));
-  const sinks = gates.filter((g) => !required.has(g.key));
-  const overall: GateState =
-    sinks.length === 0 || sinks.every((g) => g.state === 'passed')
-      ? 'passed'
-      : sinks.some((g) => g.state === 'blocked')
-        ? 'blocked'
-        : 'pending';
   return {
-    overall,
+    overall: overallOf(gates),
     gates,
     criteria: config.criteria.map((c) => criterionState(c, results, facts)),
   };
+}
+
+/** `blocked` when any gate is blocked, else `pending` when any is, else `passed`; `none` without gates. */
+export function overallOf(gates: readonly { state: GateState }[]): OverallState {
+  if (gates.length === 0) return 'none';
+  if (gates.some((g) => g.state === 'blocked')) return 'blocked';
+  if (gates.some((g) => g.state === 'pending')) return 'pending';
+  return 'passed';
 }
 
 function criterionState(

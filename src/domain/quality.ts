@@ -1,4 +1,5 @@
 import { compileLinear, type LinearRegex } from '../lib/linear-regex.ts';
+import { ACTIVITY_STATUSES, type ActivityStatus } from './schedule.ts';
 
 /** The per-project quality configuration: root-cause categories, gates, success criteria. */
 
@@ -27,15 +28,10 @@ export interface Condition {
   severity?: RiskSeverity;
 }
 
-export const ACTIVITY_STATUSES = [
-  'pending',
-  'ready',
-  'waiting',
-  'in_progress',
-  'done',
-  'blocked',
-] as const;
-export type ActivityStatus = (typeof ACTIVITY_STATUSES)[number];
+export { ACTIVITY_STATUSES, type ActivityStatus };
+
+/** How a metric's value is compared: by size, or as one of a fixed set of words. */
+export type MetricKind = 'number' | 'verdict' | 'status';
 
 export const RISK_SEVERITIES = ['high', 'medium', 'low'] as const;
 export type RiskSeverity = (typeof RISK_SEVERITIES)[number];
@@ -128,7 +124,7 @@ function cycleFrom(gates: Gate[]): string[] | null {
  */
 export function validateConfig(
   config: QualityConfig,
-  metricKinds: Record<string, 'number' | 'verdict'>,
+  metricKinds: Record<string, MetricKind>,
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const categories = new Set<string>();
@@ -187,12 +183,34 @@ export function validateConfig(
     if (kind === 'number' && values.some((v) => typeof v !== 'number')) {
       errors.push({ path: `${path}/value`, message: `must be a number for ${cond.metric}` });
     }
+    if (kind !== 'number' && !['==', '!=', 'in'].includes(cond.op))
+      errors.push({ path: `${path}/op`, message: `must be ==, != or in for ${cond.metric}` });
     if (kind === 'verdict') {
-      if (!['==', '!=', 'in'].includes(cond.op))
-        errors.push({ path: `${path}/op`, message: `must be ==, != or in for ${cond.metric}` });
       if (values.some((v) => !['pass', 'conditional_pass', 'fail'].includes(String(v)))) {
         errors.push({ path: `${path}/value`, message: 'must be pass, conditional_pass or fail' });
       }
+    }
+    if (kind === 'status') {
+      if (values.some((v) => !(ACTIVITY_STATUSES as readonly unknown[]).includes(v)))
+        errors.push({
+          path: `${path}/value`,
+          message: `must be an activity status (${ACTIVITY_STATUSES.join(', ')})`,
+        });
+    }
+    if (cond.metric === 'activity_status') {
+      if (typeof cond.activity !== 'string' || cond.activity.trim() === '')
+        errors.push({
+          path: `${path}/activity`,
+          message: 'is required for activity_status: the key of the activity whose status is read',
+        });
+    } else if (cond.activity !== undefined) {
+      errors.push({ path: `${path}/activity`, message: `only applies to activity_status` });
+    }
+    if (cond.severity !== undefined) {
+      if (cond.metric !== 'open_risks')
+        errors.push({ path: `${path}/severity`, message: 'only applies to open_risks' });
+      else if (!(RISK_SEVERITIES as readonly unknown[]).includes(cond.severity))
+        errors.push({ path: `${path}/severity`, message: 'must be high, medium or low' });
     }
   };
 

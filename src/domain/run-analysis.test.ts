@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, gateFacts, type IssueEvidence, type RunEvidence } from './run-analysis.ts';
+import {
+  analyzeRun,
+  coordinationFacts,
+  gateFacts,
+  type IssueEvidence,
+  type RunEvidence,
+} from './run-analysis.ts';
 import type { Categorizer, Failure, Observation } from './triage.ts';
 
 const failure = (testKey: string, message: string): Failure => ({
@@ -187,6 +193,9 @@ describe('the facts gates are judged on', () => {
       regressions: { total: 1, byCategory: { database: 1 } },
       review: { verdict: 'conditional_pass', openConditions: 1 },
       manual: { 'security-kept': { checked: true, by: 'u1', at: '2026-05-01T10:00:00.000Z' } },
+      activities: {},
+      openEscalations: 0,
+      openRisks: { high: 0, medium: 0, low: 0 },
     });
   });
 
@@ -204,5 +213,109 @@ describe('the facts gates are judged on', () => {
       regressions: { total: 0, byCategory: {} },
       review: null,
     });
+  });
+});
+
+describe('the coordination facts gates are judged on', () => {
+  const now = new Date('2025-08-12T12:00:00Z');
+  const day = 86_400_000;
+  const activity = (
+    key: string,
+    status: 'pending' | 'in_progress' | 'done' | 'waiting',
+    over: { dependsOn?: string[]; startedAt?: Date; maxDays?: number } = {},
+  ) => ({
+    key,
+    status,
+    minDays: 1,
+    maxDays: over.maxDays ?? 2,
+    dependsOn: over.dependsOn ?? [],
+    startedAt: over.startedAt ?? null,
+    doneAt: status === 'done' ? new Date(now.getTime() - day) : null,
+  });
+  const seed = [
+    activity('ta-analysis', 'in_progress', { startedAt: new Date(now.getTime() - 3 * day) }),
+    activity('dev-impl', 'pending', { dependsOn: ['ta-analysis'] }),
+    activity('re-review', 'pending', { dependsOn: ['dev-impl'], maxDays: 1 }),
+    activity('escalate', 'done'),
+  ];
+
+  it('flags an open activity past its latest finish as overdue, from the schedule', () => {
+    const { facts } = coordinationFacts(
+      {
+        activities: seed,
+        openEscalations: 1,
+        openRisks: [
+          { severity: 'high', count: 2 },
+          { severity: 'medium', count: 2 },
+        ],
+      },
+      now,
+    );
+    expect(facts).toEqual({
+      activities: {
+        'ta-analysis': { status: 'in_progress', overdue: true },
+        'dev-impl': { status: 'pending', overdue: false },
+        're-review': { status: 'pending', overdue: false },
+        escalate: { status: 'done', overdue: false },
+      },
+      openEscalations: 1,
+      openRisks: { high: 2, medium: 2, low: 0 },
+    });
+  });
+
+  it('says when overdue flags may next change: just after the nearest latest finish ahead', () => {
+    const started = new Date(now.getTime() - day);
+    const { facts, nextChangeAt } = coordinationFacts(
+      {
+        activities: [activity('ta-analysis', 'in_progress', { startedAt: started })],
+        openEscalations: 0,
+        openRisks: [],
+      },
+      now,
+    );
+    expect(facts.activities['ta-analysis']!.overdue).toBe(false);
+    expect(nextChangeAt).toEqual(new Date(started.getTime() + 2 * day + 1));
+    const later = coordinationFacts(
+      {
+        activities: [activity('ta-analysis', 'in_progress', { startedAt: started })],
+        openEscalations: 0,
+        openRisks: [],
+      },
+      nextChangeAt!,
+    );
+    expect(later.facts.activities['ta-analysis']!.overdue).toBe(true);
+    expect(later.nextChangeAt).toBeNull();
+  });
+
+  it('overdues nothing when dependencies go round (refused when written)', () => {
+    const { facts } = coordinationFacts(
+      {
+        activities: [
+          activity('a', 'in_progress', { dependsOn: ['b'], startedAt: new Date(0) }),
+          activity('b', 'pending', { dependsOn: ['a'] }),
+        ],
+        openEscalations: 0,
+        openRisks: [],
+      },
+      now,
+    );
+    expect(facts.activities).toEqual({
+      a: { status: 'in_progress', overdue: false },
+      b: { status: 'pending', overdue: false },
+    });
+  });
+
+  it('passes them to the gates with the rest of the evidence', () => {
+    const coordination = {
+      activities: { x: { status: 'done' as const, overdue: false } },
+      openEscalations: 2,
+      openRisks: { high: 1, medium: 0, low: 0 },
+    };
+    expect(
+      gateFacts(
+        { categories: [] },
+        { issueNumber: 1, run: null, analysis: null, review: null, checks: [], coordination },
+      ),
+    ).toMatchObject(coordination);
   });
 });

@@ -1,5 +1,6 @@
-import type { GateFacts } from './gates.ts';
-import type { QualityConfig } from './quality.ts';
+import { NO_COORDINATION, type CoordinationFacts, type GateFacts } from './gates.ts';
+import type { QualityConfig, RiskSeverity } from './quality.ts';
+import { computeSchedule, DependencyCycleError, type ScheduleActivity } from './schedule.ts';
 import {
   compareWithBaseline,
   findFlaky,
@@ -89,9 +90,54 @@ export interface IssueEvidence {
   review: { verdict: string; conditions: readonly { status: string }[] } | null;
   /** Manual success criteria checked or unchecked by a person. */
   checks: readonly { criterion: string; checked: boolean; by: string | null; at: Date }[];
+  /** Activities, escalations and risks (none when not given). */
+  coordination?: CoordinationFacts;
 }
 
-/** The facts gates are evaluated on: failures by category (blocking ones summed), flaky tests, regressions, review. */
+/** What is known of an issue's coordination when its gates are judged. */
+export interface CoordinationEvidence {
+  activities: readonly ScheduleActivity[];
+  openEscalations: number;
+  openRisks: readonly { severity: RiskSeverity; count: number }[];
+}
+
+/**
+ * The coordination facts at `now`: each activity's status, and whether it is overdue (open
+ * past its latest finish, from the schedule), open escalations and open risks by
+ * severity. `nextChangeAt` is the earliest latest finish still ahead, when overdue flags may
+ * change with nothing else happening (null: none ahead).
+ */
+export function coordinationFacts(
+  evidence: CoordinationEvidence,
+  now: Date,
+): { facts: CoordinationFacts; nextChangeAt: Date | null } {
+  let schedule: ReturnType<typeof computeSchedule>['activities'] = new Map();
+  try {
+    schedule = computeSchedule(evidence.activities, { now }).activities;
+  } catch (err) {
+    // Cycles are refused when activities are written; one that slipped in overdues nothing.
+    if (!(err instanceof DependencyCycleError)) throw err;
+  }
+  const activities: CoordinationFacts['activities'] = {};
+  let next: number | null = null;
+  for (const a of evidence.activities) {
+    const s = schedule.get(a.key);
+    activities[a.key] = { status: a.status, overdue: s?.overdue === true };
+    if (s !== undefined && !s.overdue) {
+      const at = s.latestFinish.getTime();
+      if (next === null || at < next) next = at;
+    }
+  }
+  const openRisks = { ...NO_COORDINATION.openRisks };
+  for (const r of evidence.openRisks) openRisks[r.severity] += r.count;
+  return {
+    facts: { activities, openEscalations: evidence.openEscalations, openRisks },
+    // Overdue means strictly past the latest finish: look again just after it.
+    nextChangeAt: next === null ? null : new Date(next + 1),
+  };
+}
+
+/** The facts gates are evaluated on: failures by category (blocking ones summed), flaky tests, regressions, review, coordination. */
 export function gateFacts(
   config: Pick<QualityConfig, 'categories'>,
   evidence: IssueEvidence,
@@ -142,5 +188,6 @@ export function gateFacts(
         { checked: c.checked, by: c.by, at: c.at.toISOString() },
       ]),
     ),
+    ...(evidence.coordination ?? NO_COORDINATION),
   };
 }

@@ -87,12 +87,12 @@ describe('gates in CI', () => {
       'blocked.xml',
     ]);
     expect(res.code, res.stderr).toBe(1);
-    expect(res.stdout).toContain('Issue #2: overall PENDING');
+    expect(res.stdout).toContain('Issue #2: overall BLOCKED');
     expect(res.stdout).toContain('✗ Infrastructure Stability Gate (infrastructure): BLOCKED');
     expect(res.stdout).toContain('- 12 failures in jwt, database');
     expect(res.stdout).toContain('- pass rate 80% (48 of 60) is below 90%');
     expect(res.stderr).toContain(
-      'not passed: infrastructure (blocked), reliability (blocked), production (pending)',
+      'not passed: infrastructure (blocked), reliability (pending), production (pending)',
     );
   });
 
@@ -136,7 +136,7 @@ describe('gates in CI', () => {
       'security',
     ]);
     expect(res.code, res.err).toBe(0);
-    expect(res.out).toContain('required gates passed: security; overall: pending (not required)');
+    expect(res.out).toContain('required gates passed: security; overall: blocked (not required)');
   });
 
   it('gate takes GATEHOUSE_URL with a trailing /api/v1, and says plainly what is wrong otherwise', async () => {
@@ -145,7 +145,7 @@ describe('gates in CI', () => {
         GATEHOUSE_URL: url,
       });
       expect(res.code, res.err).toBe(1);
-      expect(res.out).toContain('Issue #2: overall PENDING');
+      expect(res.out).toContain('Issue #2: overall BLOCKED');
     }
     const port = await closedPort();
     const unreachable = await inProcess(gate, ['--project', 'svc', '--issue', '2'], {

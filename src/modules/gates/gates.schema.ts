@@ -19,6 +19,14 @@ export const ConditionSchema = Type.Object(
     ]),
     value: Type.Union([Scalar, Type.Array(Scalar, { maxItems: 20 })]),
     category: Type.Optional(CategoryRef),
+    activity: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 50, description: 'For activity_status: the key' }),
+    ),
+    severity: Type.Optional(
+      Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], {
+        description: 'For open_risks: count only open risks of this severity',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -102,7 +110,7 @@ export const CriterionResultOut = Type.Object({
 export const GateReportOut = Type.Object({
   issue: Type.Integer(),
   runId: Type.Union([Type.String(), Type.Null()]),
-  overall: Type.String(),
+  overall: Type.String({ description: 'blocked, pending, passed, or none without gates' }),
   gates: Type.Array(GateOut),
   criteria: Type.Array(CriterionResultOut),
   evaluatedAt: Type.String(),
