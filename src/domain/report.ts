@@ -79,7 +79,7 @@ export interface ReportFacts {
     status: string;
     /** What the live data says about the risk right now. */
     signal: { level: 'red' | 'amber' | 'green' | 'none'; text: string } | null;
-    mitigations: { text: string; status: string; ownerRole?: string | undefined }[];
+    mitigations: { text: string; status: string; ownerRole?: string }[];
   }[];
   communications: {
     channel: string;
