@@ -65,5 +65,20 @@ export async function seedQualityData(
     payload: { checked: true },
   });
   expect(check.statusCode).toBe(200);
+  // The seed's first pending activity: the architect's analysis, 1-2 days.
+  const activity = await app.inject({
+    method: 'POST',
+    url: `${base}/${project}/issues/2/activities`,
+    headers: auth,
+    payload: {
+      key: 'ta-analysis',
+      title: 'Technical Architect response',
+      ownerRole: 'architect',
+      status: 'waiting',
+      durationDays: { min: 1, max: 2 },
+      deliverable: 'Comprehensive infrastructure analysis report',
+    },
+  });
+  expect(activity.statusCode).toBe(201);
   return { project, issue: 2, runId: run.json<{ id: string }>().id };
 }

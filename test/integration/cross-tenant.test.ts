@@ -55,6 +55,7 @@ beforeAll(async () => {
   await seedQualityData(t.app, victim.auth, 'victim');
   victimIds['issues'] = '2';
   victimIds['criteria'] = 'security-kept';
+  victimIds['activities'] = 'ta-analysis';
 });
 afterAll(() => t.close());
 

@@ -86,6 +86,7 @@ export function updateIssue(
     title?: string | undefined;
     phase?: string | undefined;
     githubIssueUrl?: string | null | undefined;
+    targetDate?: string | null | undefined;
   },
   now: Date,
 ) {
@@ -95,6 +96,7 @@ export function updateIssue(
       ...(changes.title !== undefined ? { title: changes.title } : {}),
       ...(changes.phase !== undefined ? { phase: changes.phase } : {}),
       ...(changes.githubIssueUrl !== undefined ? { github_issue_url: changes.githubIssueUrl } : {}),
+      ...(changes.targetDate !== undefined ? { target_date: changes.targetDate } : {}),
       updated_at: now,
     })
     .where('org_id', '=', orgId)

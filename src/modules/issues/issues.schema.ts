@@ -45,6 +45,11 @@ export const UpdateIssueBody = Type.Object(
     title: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
     phase: Type.Optional(Phase),
     githubIssueUrl: Type.Optional(Type.Union([GithubUrl, Type.Null()])),
+    /** When the issue should be done (YYYY-MM-DD, UTC); the activities' forecast gives the
+     *  probability of finishing by the end of that day. */
+    targetDate: Type.Optional(
+      Type.Union([Type.String({ format: 'date', maxLength: 10 }), Type.Null()]),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -55,6 +60,7 @@ export const IssueOut = Type.Object({
   phase: Type.String(),
   githubIssueUrl: Type.Union([Type.String(), Type.Null()]),
   overall: Type.Union([Type.String(), Type.Null()]),
+  targetDate: Type.Union([Type.String({ format: 'date' }), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

@@ -28,6 +28,7 @@ function issueOut(i: Issue, overall: string | null) {
     phase: i.phase,
     githubIssueUrl: i.github_issue_url,
     overall,
+    targetDate: i.target_date,
     createdAt: i.created_at.toISOString(),
     updatedAt: i.updated_at.toISOString(),
   };
@@ -49,6 +50,7 @@ interface IssueInput {
   title?: string | undefined;
   phase?: string | undefined;
   githubIssueUrl?: string | null | undefined;
+  targetDate?: string | null | undefined;
 }
 
 export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
