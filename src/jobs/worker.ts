@@ -8,10 +8,12 @@ import type { DB } from '../db/types.ts';
 import { NotFound } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
+import type { OutboundEvent } from '../modules/webhooks/events.ts';
 import { createBoss, enqueueJob, queueOptions, QUEUES, type Enqueue } from './queue.ts';
 import type { DueJob } from './due-work.queries.ts';
 import { closeQuietRun } from './run-close.ts';
-import { rejudgeIssue } from './issue-rejudge.ts';
+import { fanOutEvent, type DeliverJob } from './webhook-fanout.ts';
+import { deliverWebhook } from './webhook-deliver.ts';
 import { tickEscalationClock } from './escalation-clock.ts';
 import { sweep } from './sweep.ts';
 
@@ -20,7 +22,7 @@ export type JobHandler = (job: PgBoss.JobWithMetadata<object>) => Promise<unknow
 export interface WorkerDeps {
   db: Kysely<DB>;
   pool: pg.Pool;
-  config: Pick<Config, 'jobs' | 'runs'>;
+  config: Pick<Config, 'jobs' | 'runs' | 'outbound'>;
   clock: Clock;
   /** Decrypts secrets at rest (webhook secrets, GitHub tokens) for outbound calls. */
   box: SecretBox;
@@ -32,6 +34,11 @@ export interface WorkerDeps {
 /** Gatehouse's own jobs, by queue. */
 export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<string, JobHandler> {
   return {
+    [QUEUES.webhookFanout]: (job) =>
+      fanOutEvent(deps, { id: job.id, data: job.data as OutboundEvent }),
+    [QUEUES.webhookDeliver]: async (job) => ({
+      outcome: await deliverWebhook(deps, { ...job, data: job.data as DeliverJob }),
+    }),
     [QUEUES.sweep]: async () => {
       const taken = await sweep(deps);
       if (taken.length > 0) deps.logger.info({ items: taken.length }, 'sweep enqueued due work');
@@ -44,14 +51,6 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
         };
       } catch (err) {
         // The org is gone (deleted): nothing to close, and retrying will not bring it back.
-        if (err instanceof NotFound) return { outcome: 'org-gone' };
-        throw err;
-      }
-    },
-    [QUEUES.issueRejudge]: async (job) => {
-      try {
-        return { outcome: await rejudgeIssue(deps, { id: job.id, data: job.data as DueJob }) };
-      } catch (err) {
         if (err instanceof NotFound) return { outcome: 'org-gone' };
         throw err;
       }
