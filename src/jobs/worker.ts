@@ -14,6 +14,7 @@ import type { DueJob } from './due-work.queries.ts';
 import { closeQuietRun } from './run-close.ts';
 import { fanOutEvent, type DeliverJob } from './webhook-fanout.ts';
 import { deliverWebhook } from './webhook-deliver.ts';
+import { rejudgeIssue } from './issue-rejudge.ts';
 import { tickEscalationClock } from './escalation-clock.ts';
 import { sweep } from './sweep.ts';
 
@@ -51,6 +52,14 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
         };
       } catch (err) {
         // The org is gone (deleted): nothing to close, and retrying will not bring it back.
+        if (err instanceof NotFound) return { outcome: 'org-gone' };
+        throw err;
+      }
+    },
+    [QUEUES.issueRejudge]: async (job) => {
+      try {
+        return { outcome: await rejudgeIssue(deps, { id: job.id, data: job.data as DueJob }) };
+      } catch (err) {
         if (err instanceof NotFound) return { outcome: 'org-gone' };
         throw err;
       }
