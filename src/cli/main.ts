@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { gate, GATE_USAGE } from './gate.ts';
+import { report, REPORT_USAGE } from './report.ts';
 import { orgOfToken, upload, UPLOAD_USAGE } from './upload.ts';
 
 const USAGE = `Usage: gatehouse <command>
@@ -14,6 +15,7 @@ Commands:
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
   upload        upload JUnit XML results from CI (see "gatehouse upload --help")
   gate          print an issue's quality gates; exit 1 unless they passed ("gatehouse gate --help")
+  report        print an issue's escalation tracking report as Markdown ("gatehouse report --help")
 
 Configuration comes from the environment; see README.md.`;
 
@@ -28,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'gate') {
     if (help) process.stdout.write(`${GATE_USAGE}\n`);
     return help ? 0 : gate(argv.slice(1), io, orgOfToken);
+  }
+  if (argv[0] === 'report') {
+    if (help) process.stdout.write(`${REPORT_USAGE}\n`);
+    return help ? 0 : report(argv.slice(1), io, orgOfToken);
   }
   const { positionals, values } = parseArgs({
     args: argv,

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
+import os from 'node:os';
+import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../helpers/cli.ts';
 import { casesWith, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 
@@ -145,5 +147,30 @@ describe('GET .../issues/:number/report.md and report.json', () => {
     expect(missing.statusCode).toBe(404);
     const anonymous = await t.app.inject({ url: `${base}/issues/2/report.md` });
     expect(anonymous.statusCode).toBe(401);
+  });
+
+  it('is what gatehouse report prints, as Markdown or with --json as the model', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const ci = await apiToken(t.app, owner, 'rpt');
+    const env = { GATEHOUSE_URL: `${address}/api/v1`, GATEHOUSE_TOKEN: ci.token };
+    const args = ['report', '--project', 'portal', '--issue', '2'];
+    const md = await runCli(args, os.tmpdir(), env);
+    expect(md.stderr).toBe('');
+    expect(md.code).toBe(0);
+    const http = await t.app.inject({ url: `${base}/issues/2/report.md`, headers: owner.auth });
+    expect(md.stdout).toBe(http.body);
+    const json = await runCli([...args, '--json'], os.tmpdir(), env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).passRate.needed).toBe(54);
+    const missing = await runCli(
+      ['report', '--project', 'portal', '--issue', '9'],
+      os.tmpdir(),
+      env,
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^gatehouse report: 404 Not Found: Issue #9 is not tracked/);
+    const usage = await runCli(['report', '--project', 'portal'], os.tmpdir(), env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--issue must be the issue number');
   });
 });

@@ -11,6 +11,7 @@ import {
   type ReportFacts,
   type ReportModel,
 } from '../../domain/report.ts';
+import { riskSignal, type RiskLinks } from '../../domain/risk-signal.ts';
 import { createCategorizer, triage } from '../../domain/triage.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { activitiesOfIssue } from '../activities/activities.queries.ts';
@@ -57,36 +58,6 @@ function firstLine(text: string, max = 300): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
-/** What the latest run says about a risk linked to root-cause categories or gates. */
-function riskSignal(
-  links: { categories?: string[]; gates?: string[] },
-  failures: ReportFacts['failuresByCategory'],
-  gates: ReportFacts['gates']['gates'],
-  hasRun: boolean,
-): ReportFacts['risks'][number]['signal'] {
-  const parts: string[] = [];
-  let level: 'red' | 'amber' | 'green' | 'none' = 'none';
-  const raise = (to: 'red' | 'amber' | 'green') => {
-    const rank = { none: 0, green: 1, amber: 2, red: 3 };
-    if (rank[to] > rank[level]) level = to;
-  };
-  const categories = links.categories ?? [];
-  if (categories.length > 0 && hasRun) {
-    const n = failures
-      .filter((f) => f.category !== null && categories.includes(f.category))
-      .reduce((s, f) => s + f.count, 0);
-    parts.push(`${n} failing test${n === 1 ? '' : 's'} in ${categories.join(', ')}`);
-    raise(n > 0 ? 'red' : 'green');
-  }
-  for (const key of links.gates ?? []) {
-    const g = gates.find((x) => x.key === key);
-    if (g === undefined) continue;
-    parts.push(`${g.name} ${g.state}`);
-    raise(g.state === 'blocked' ? 'red' : g.state === 'pending' ? 'amber' : 'green');
-  }
-  return parts.length === 0 ? null : { level, text: parts.join('; ') };
-}
-
 /** Gathers everything the report says about the issue, inside the caller's transaction. */
 async function gatherFacts(
   trx: Tx,
@@ -97,8 +68,8 @@ async function gatherFacts(
 ): Promise<ReportFacts> {
   const org = await orgName(trx, orgId);
   const { config } = await loadQualityConfig(trx, orgId, project.id);
-  const judged =
-    (await storedReport(trx, orgId, issue.id)) ?? unjudgedReport(config, issue.number, now);
+  const stored = await storedReport(trx, orgId, issue.id);
+  const judged = stored ?? unjudgedReport(config, issue.number, now);
   const run = (await latestRunsOfIssues(trx, orgId, project.id, [issue.number])).get(issue.number);
   const labels = new Map(config.categories.map((c) => [c.name, c.label ?? c.name]));
   let failuresByCategory: ReportFacts['failuresByCategory'] = [];
@@ -120,6 +91,14 @@ async function gatherFacts(
       reasons: g.reasons,
     })),
     criteria: judged.criteria.map((c) => ({ key: c.key, text: c.text, state: c.state })),
+  };
+
+  const failing = Object.fromEntries(
+    failuresByCategory.flatMap((f) => (f.category === null ? [] : [[f.category, f.count]])),
+  );
+  const signalOf = (links: RiskLinks) => {
+    const s = riskSignal(links, { report: stored, failuresByCategory: failing });
+    return s === null ? null : { level: s.level, text: s.text };
   };
 
   const review = await latestReview(trx, orgId, issue.id);
@@ -210,7 +189,7 @@ async function gatherFacts(
       title: r.title,
       description: r.description,
       status: r.status,
-      signal: riskSignal(r.links, failuresByCategory, gates.gates, run !== undefined),
+      signal: signalOf(r.links),
       mitigations: r.mitigations.map((m) => ({
         text: m.text,
         status: m.status,

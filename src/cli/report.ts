@@ -1,0 +1,112 @@
+import { parseArgs } from 'node:util';
+import {
+  CliError,
+  gatehouseUrl,
+  getJson,
+  optionProblem,
+  orgOfToken as tokenOrg,
+  projectPath,
+  refusal,
+  unreachable,
+  UsageError,
+  type Auth,
+} from './api.ts';
+
+export const REPORT_USAGE = `Usage: gatehouse report --project KEY --issue N [--org SLUG] [--json]
+
+Prints the issue's escalation coordination tracking report as Markdown (with --json, the
+model it is rendered from). GATEHOUSE_URL (the Gatehouse address) and GATEHOUSE_TOKEN come
+from the environment; the org defaults to GATEHOUSE_ORG, else the token's own.`;
+
+export interface ReportIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Record<string, string | undefined>;
+}
+
+/** GET the Markdown report; anything but Markdown back is not Gatehouse answering. */
+async function getMarkdown(base: string, path: string, auth: Auth): Promise<string> {
+  const what = `GET /api/v1${path}`;
+  const res = await fetch(`${base}/api/v1${path}`, {
+    headers: { ...auth, accept: 'text/markdown' },
+  }).catch((err: unknown) => {
+    throw unreachable(base, err);
+  });
+  if (!res.ok) throw await refusal(base, what, res);
+  const type = (res.headers.get('content-type') ?? '').toLowerCase();
+  if (!type.startsWith('text/markdown')) {
+    await res.body?.cancel();
+    throw new CliError(
+      `${what} got ${type || 'no content type'}, not a report from Gatehouse: is GATEHOUSE_URL (${base}) the Gatehouse address?`,
+    );
+  }
+  return res.text();
+}
+
+/** `gatehouse report`: prints the report; returns the process exit code. */
+export async function report(
+  argv: string[],
+  io: ReportIo,
+  orgOfToken: (base: string, auth: Auth) => Promise<string> = tokenOrg,
+): Promise<number> {
+  try {
+    const { base, token, project, issue, org, json } = options(argv, io.env);
+    const auth = { authorization: `Bearer ${token}` };
+    const slug = org ?? (await orgOfToken(base, auth));
+    const path = `${projectPath(slug, project)}/issues/${issue}`;
+    if (json) {
+      const model = await getJson<unknown>(base, `${path}/report.json`, auth);
+      io.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
+    } else {
+      const markdown = await getMarkdown(base, `${path}/report.md`, auth);
+      io.stdout.write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`gatehouse report: ${err.message}\n\n${REPORT_USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`gatehouse report: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function options(argv: string[], env: ReportIo['env']) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        project: { type: 'string' },
+        issue: { type: 'string' },
+        org: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(
+      optionProblem(err as Error, {
+        '--issue': 'the issue number (e.g. --issue 2)',
+        '--project': 'the project key (e.g. --project portal)',
+      }),
+    );
+  }
+  if (values.project === undefined) throw new UsageError('--project is required');
+  if (values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue))
+    throw new UsageError('--issue must be the issue number');
+  const base = gatehouseUrl(env['GATEHOUSE_URL']);
+  const token = env['GATEHOUSE_TOKEN'];
+  if (token === undefined || token === '') throw new UsageError('set GATEHOUSE_TOKEN');
+  return {
+    base,
+    token,
+    project: values.project,
+    issue: values.issue,
+    org: values.org ?? env['GATEHOUSE_ORG'],
+    json: values.json === true,
+  };
+}
