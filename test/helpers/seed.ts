@@ -11,7 +11,7 @@ export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
   slug: string,
-): Promise<{ project: string; issue: number; runId: string }> {
+): Promise<{ project: string; issue: number; runId: string; escalationId: string }> {
   const base = `/api/v1/orgs/${slug}/projects`;
   const project = 'app';
   expect(
@@ -80,5 +80,43 @@ export async function seedQualityData(
     },
   });
   expect(activity.statusCode).toBe(201);
-  return { project, issue: 2, runId: run.json<{ id: string }>().id };
+  // Unacknowledged escalations go from the architect to an admin; issue #2 is escalated to
+  // the architect, whose analysis above is the response.
+  const chain = await app.inject({
+    method: 'PUT',
+    url: `${base}/${project}/escalation-chain`,
+    headers: auth,
+    payload: {
+      levels: [
+        { role: 'architect', ackWithinHours: 24 },
+        { role: 'admin', ackWithinHours: 24 },
+      ],
+    },
+  });
+  expect(chain.statusCode).toBe(200);
+  const escalation = await app.inject({
+    method: 'POST',
+    url: `${base}/${project}/issues/2/escalations`,
+    headers: auth,
+    payload: {
+      role: 'architect',
+      reason:
+        'Infrastructure failures (JWT token structure, database connectivity) block the gates',
+      request: '# TA analysis request\n\n12 of 60 tests fail in two root causes.',
+      questions: [
+        { topic: 'Authentication architecture', text: 'JWT token structure and role scoping?' },
+        { topic: 'Database architecture', text: 'Connection pooling for many tenants?' },
+        { topic: 'Integration architecture', text: 'Component boundaries, tenant isolation?' },
+      ],
+      answerWithinHours: 48,
+      activity: 'ta-analysis',
+    },
+  });
+  expect(escalation.statusCode).toBe(201);
+  return {
+    project,
+    issue: 2,
+    runId: run.json<{ id: string }>().id,
+    escalationId: escalation.json<{ id: string }>().id,
+  };
 }

@@ -52,8 +52,9 @@ beforeAll(async () => {
       '<testsuite name="s"><testcase classname="c" name="ok"/><testcase classname="c" name="bad"><failure message="no"/></testcase></testsuite>',
   });
   victimIds['runs'] = run.json<{ id: string }>().id;
-  await seedQualityData(t.app, victim.auth, 'victim');
+  const seeded = await seedQualityData(t.app, victim.auth, 'victim');
   victimIds['issues'] = '2';
+  victimIds['escalations'] = seeded.escalationId;
   victimIds['criteria'] = 'security-kept';
   victimIds['activities'] = 'ta-analysis';
 });

@@ -272,10 +272,48 @@ describe('escalating an issue', () => {
       answer: 'Use a pool per tenant; scope JWT roles by org claim.',
     });
     expect(await activity(issue, 'ta-analysis')).toMatchObject([{ status: 'done' }]);
+    const { rows: changed } = await sql<{ to: string }>`
+      SELECT data->'data'->>'to' AS to FROM ${sql.table(`${JOB_SCHEMA}.job`)}
+      WHERE name = ${QUEUES.webhookFanout} AND data->>'type' = 'activity.changed'
+        AND (data->'data'->>'issue')::int = ${issue} ORDER BY created_on`.execute(t.database.db);
+    expect(changed.map((c) => c.to)).toEqual(['ready', 'in_progress', 'done']);
     expect((await communicationsOf(e.id)).map((c) => c.audience)).toEqual([
       'architect',
       `token:${lead.id}`,
     ]);
+  });
+
+  it('refuses to make an activity the response before what it depends on is done', async () => {
+    const issue = await newIssue();
+    const { rows } = await sql<{ id: string }>`
+      SELECT id FROM tracked_issues WHERE org_id = ${owner.orgId} AND number = ${issue}`.execute(
+      t.database.db,
+    );
+    await withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test setup' }, async (trx) => {
+      for (const [key, dependsOn] of [
+        ['env-setup', []],
+        ['ta-analysis', ['env-setup']],
+      ] as const)
+        await insertActivity(trx, owner.orgId, {
+          issueId: rows[0]!.id,
+          key,
+          title: key,
+          ownerRole: 'architect',
+          minDays: 1,
+          maxDays: 2,
+          dependsOn: [...dependsOn],
+          at: t.clock.now(),
+        });
+    });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${base}/issues/${issue}/escalations`,
+      headers: lead.auth,
+      payload: escalateBody({ activity: 'ta-analysis' }),
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().detail).toMatch(/env-setup/);
+    expect(await phaseOf(issue)).toBe('qa');
   });
 
   it('takes its targets from the chain level of the role', async () => {

@@ -13,7 +13,7 @@ import { emitEvent } from '../webhooks/events.ts';
 import {
   chainOfIssue,
   saveClock,
-  updateResponseActivity,
+  handResponseActivity,
   type EscalationRow,
 } from './escalations.queries.ts';
 
@@ -84,11 +84,11 @@ export async function saveMovedClock(
           at: step.at,
         });
         if (row.activity_id !== null)
-          await updateResponseActivity(
+          await handResponseActivity(
             trx,
             ctx.orgId,
             row.activity_id,
-            { ownerRole: step.to, ownerUserId: null },
+            { role: step.to, userId: null },
             now,
           );
         await ctx.audit({

@@ -219,31 +219,21 @@ export async function activityKeys(
 }
 
 /**
- * Moves the escalation's response activity along (ready when raised, in progress when
- * acknowledged, done when answered) and to whoever owes the response now; started and
- * done times kept, the version bumped as any edit of an activity does.
+ * Hands the response activity to whoever owes the response now (a level up the chain);
+ * its version bumped as any edit of an activity does. A done activity stays as it was.
  */
-export async function updateResponseActivity(
+export async function handResponseActivity(
   db: Executor,
   orgId: string,
   activityId: string,
-  change: {
-    status?: 'ready' | 'in_progress' | 'done';
-    ownerRole?: string;
-    ownerUserId?: string | null;
-  },
+  owner: { role: string; userId: string | null },
   at: Date,
 ): Promise<void> {
   await db
     .updateTable('activities')
     .set((eb) => ({
-      ...(change.status === undefined ? {} : { status: change.status }),
-      ...(change.status === 'in_progress' || change.status === 'done'
-        ? { started_at: eb.fn.coalesce('started_at', eb.val(at)) }
-        : {}),
-      ...(change.status === 'done' ? { done_at: at } : {}),
-      ...(change.ownerRole === undefined ? {} : { owner_role: change.ownerRole }),
-      ...(change.ownerUserId === undefined ? {} : { owner_user_id: change.ownerUserId }),
+      owner_role: owner.role,
+      owner_user_id: owner.userId,
       version: eb('version', '+', 1),
       updated_at: at,
     }))

@@ -15,9 +15,9 @@ import {
 import { BadInput, Conflict, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
-import { activitiesOfIssue, insertActivity } from '../activities/activities.queries.ts';
 import { recordCommunication } from '../communications/communications.queries.ts';
 import { returnFromPhase, movePhase } from '../issues/phase.ts';
+import { recomputeIssue } from '../gates/gate-engine.ts';
 import { findMembership } from '../members/members.queries.ts';
 import {
   inIssue,
@@ -25,9 +25,11 @@ import {
   type IssueScope,
   type ProjectScope,
   type ScopedIssue,
+  type ScopedProject,
 } from '../scope.ts';
 import { emitEvent } from '../webhooks/events.ts';
 import { clockOf, saveMovedClock, scheduleClock } from './escalation-lifecycle.ts';
+import { advanceResponseActivity, openResponseActivity } from './response-activity.ts';
 import {
   activityKeys,
   countEscalations,
@@ -37,7 +39,6 @@ import {
   listEscalations,
   lockEscalation,
   saveChain,
-  updateResponseActivity,
   type EscalationRow,
 } from './escalations.queries.ts';
 
@@ -100,7 +101,23 @@ function chainOut(levels: EscalationLevel[], updatedAt: Date | null) {
 }
 
 const whoActs = (ctx: TenantContext) => ctx.userId ?? `token:${ctx.actorId}`;
-const days = (hours: number) => Math.round((hours / 24) * 1000) / 1000;
+
+/** The issue's gates judged again: they may count its open escalations and read its
+ *  activities, both of which an escalation's moves change. */
+async function rejudge(
+  trx: Transaction<DB>,
+  ctx: TenantContext,
+  at: { project: ScopedProject; issue: ScopedIssue },
+  now: Date,
+): Promise<void> {
+  await recomputeIssue(
+    trx,
+    ctx.orgId,
+    at.project,
+    { id: at.issue.id, number: at.issue.number },
+    { now, ctx },
+  );
+}
 
 export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) {
   const { db, clock } = deps;
@@ -109,46 +126,6 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
     const keys = await activityKeys(trx, orgId, row.activity_id === null ? [] : [row.activity_id]);
     const key = row.activity_id === null ? null : (keys.get(row.activity_id) ?? null);
     return escalationOut(row, number, key, clock.now());
-  }
-
-  /**
-   * The response activity: the issue's activity named `key` when it has one (made ready and
-   * handed to the escalation's role), else a new one.
-   */
-  async function responseActivity(
-    trx: Transaction<DB>,
-    orgId: string,
-    issue: ScopedIssue,
-    input: EscalateInput & { ackWithinHours: number; answerWithinHours: number },
-    now: Date,
-  ): Promise<{ id: string; key: string }> {
-    const key =
-      input.activity ?? `escalation-${(await countEscalations(trx, orgId, issue.id)) + 1}-response`;
-    const existing = (await activitiesOfIssue(trx, orgId, issue.id)).find((a) => a.key === key);
-    if (existing !== undefined) {
-      if (existing.status === 'done')
-        throw new Conflict(`Activity "${key}" is done; name another activity or none`);
-      if (existing.status !== 'in_progress')
-        await updateResponseActivity(trx, orgId, existing.id, { status: 'ready' }, now);
-      return { id: existing.id, key };
-    }
-    const topics = [...new Set(input.questions.map((q) => q.topic))];
-    const created = await insertActivity(trx, orgId, {
-      issueId: issue.id,
-      key,
-      title: `${input.role} response to escalation: ${input.reason}`.slice(0, 200),
-      ownerRole: input.role,
-      ownerUserId: input.member ?? null,
-      status: 'ready',
-      minDays: days(input.ackWithinHours),
-      maxDays: days(input.answerWithinHours),
-      deliverable:
-        topics.length === 0
-          ? 'An answer to the escalation'
-          : `Answers on ${topics.join(', ')}`.slice(0, 500),
-      at: now,
-    });
-    return { id: created.id, key };
   }
 
   return {
@@ -176,7 +153,22 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
             },
           ]);
         const now = clock.now();
-        const activity = await responseActivity(trx, ctx.orgId, issue, { ...input, ...hours }, now);
+        const activity = await openResponseActivity(
+          trx,
+          ctx,
+          { project, issue },
+          {
+            key:
+              input.activity ??
+              `escalation-${(await countEscalations(trx, ctx.orgId, issue.id)) + 1}-response`,
+            role: input.role,
+            member: input.member ?? null,
+            reason: input.reason,
+            topics: [...new Set(input.questions.map((q) => q.topic))],
+            ...hours,
+          },
+          now,
+        );
         const started = startClock(
           chain,
           { role: input.role, memberId: input.member ?? null, ...hours },
@@ -231,6 +223,7 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
           targetId: row.id,
           data: { number: issue.number, role: row.role, activity: activity.key },
         });
+        await rejudge(trx, ctx, { project, issue }, now);
         return escalationOut(row, issue.number, activity.key, now);
       });
     },
@@ -308,10 +301,15 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
           now,
           action === 'answer' && input.text !== undefined ? { answer: input.text } : {},
         );
-        if (row.activity_id !== null && action !== 'pause' && action !== 'resume') {
-          const status = action === 'acknowledge' ? 'in_progress' : 'done';
-          await updateResponseActivity(trx, ctx.orgId, row.activity_id, { status }, now);
-        }
+        if (row.activity_id !== null && action !== 'pause' && action !== 'resume')
+          await advanceResponseActivity(
+            trx,
+            ctx,
+            { project, issue },
+            row.activity_id,
+            action === 'acknowledge' ? 'in_progress' : 'done',
+            now,
+          );
         if (action === 'answer')
           await recordCommunication(trx, ctx.orgId, {
             issueId: issue.id,
@@ -341,6 +339,8 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
             ...(input.text === undefined || action === 'answer' ? {} : { text: input.text }),
           },
         });
+        if (action !== 'pause' && action !== 'resume')
+          await rejudge(trx, ctx, { project, issue }, now);
         return outOne(trx, ctx.orgId, saved, issue.number);
       });
     },
