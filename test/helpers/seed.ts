@@ -1,19 +1,71 @@
+import type { Kysely } from 'kysely';
+import { uuidv7 } from 'uuidv7';
 import { expect } from 'vitest';
+import type { DB } from '../../src/db/types.ts';
 import type { App } from '../../src/http/types.ts';
+import { enqueueJob } from '../../src/jobs/queue.ts';
+import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 import { junitXml } from './junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../../src/seed-quality-config.ts';
 
 export { SEED_QUALITY_CONFIG };
 
+/** What the seed needs to run a job handler directly (a TestApp has both). */
+export interface SeedDeps {
+  database: { db: Kysely<DB> };
+  clock: Clock;
+}
+
+/**
+ * A webhook on `gate.changed`, made through the API, and, given the database, one delivery
+ * of an event to it: the fan-out handler is run directly, and as no worker runs the
+ * delivery job, nothing is sent. Returns the webhook's id.
+ */
+export async function seedWebhook(
+  app: App,
+  auth: Record<string, string>,
+  slug: string,
+  deps?: SeedDeps,
+): Promise<string> {
+  const hook = await app.inject({
+    method: 'POST',
+    url: `/api/v1/orgs/${slug}/webhooks`,
+    headers: auth,
+    payload: { url: 'https://hooks.example.com/gatehouse', events: ['gate.changed'] },
+  });
+  expect(hook.statusCode).toBe(201);
+  if (deps !== undefined) {
+    const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
+    const fanned = await fanOutEvent(
+      { db: deps.database.db, clock: deps.clock, enqueue: enqueueJob },
+      {
+        id: uuidv7(),
+        data: {
+          orgId: org.json<{ id: string }>().id,
+          eventId: uuidv7(),
+          type: 'gate.changed',
+          occurredAt: deps.clock.now().toISOString(),
+          data: { project: 'app', issue: 2, gate: { key: 'security' }, to: 'blocked' },
+        },
+      },
+    );
+    expect(fanned).toEqual({ outcome: 'fanned-out', deliveries: 1 });
+  }
+  return hook.json<{ id: string }>().id;
+}
+
 /** A project with the seed's quality config, issue #2 with a run and a review, a manual
- *  check, and an open sharded run. */
+ *  check, and an open sharded run; a webhook, with one delivery when `deps` is given. */
 export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
   slug: string,
+  deps?: SeedDeps,
 ): Promise<{ project: string; issue: number; runId: string; escalationId: string }> {
   const base = `/api/v1/orgs/${slug}/projects`;
   const project = 'app';
+  await seedWebhook(app, auth, slug, deps);
   expect(
     (
       await app.inject({

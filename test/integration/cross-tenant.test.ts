@@ -54,6 +54,12 @@ beforeAll(async () => {
   victimIds['runs'] = run.json<{ id: string }>().id;
   const seeded = await seedQualityData(t.app, victim.auth, 'victim');
   victimIds['issues'] = '2';
+  const hooks = await t.app.inject({
+    method: 'GET',
+    url: '/api/v1/orgs/victim/webhooks',
+    headers: victim.auth,
+  });
+  victimIds['webhooks'] = hooks.json<{ items: { id: string }[] }>().items[0]!.id;
   victimIds['escalations'] = seeded.escalationId;
   victimIds['criteria'] = 'security-kept';
   victimIds['activities'] = 'ta-analysis';

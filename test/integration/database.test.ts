@@ -29,7 +29,7 @@ beforeAll(async () => {
   ] as const) {
     await memberOf(t.app, owner, slug, 'developer');
     await apiToken(t.app, owner, slug);
-    await seedQualityData(t.app, owner.auth, slug);
+    await seedQualityData(t.app, owner.auth, slug, t);
   }
 });
 afterAll(() => t.close());
