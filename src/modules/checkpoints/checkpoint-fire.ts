@@ -33,7 +33,7 @@ export async function fireCheckpoint(
     issueId: checkpoint.issue_id,
     channel: 'checkpoint',
     audience,
-    summary: `Checkpoint due: ${checkpoint.title} (${due.why})`,
+    summary: `Checkpoint due: ${checkpoint.title} — ${due.why}`,
     status: 'due',
     ref: { type: 'checkpoint', id: checkpoint.id },
     recordedBy: 'system',

@@ -51,6 +51,16 @@ export function listCheckpoints(
   return q.orderBy('id').limit(page.limit).execute();
 }
 
+export function findCheckpoint(db: Executor, orgId: string, issueId: string, id: string) {
+  return db
+    .selectFrom('checkpoints')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('issue_id', '=', issueId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /** One checkpoint of the issue, locked until the transaction ends. */
 export function lockCheckpoint(db: Executor, orgId: string, issueId: string, id: string) {
   return db
