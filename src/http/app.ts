@@ -23,6 +23,7 @@ import { webhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { activityRoutes } from '../modules/activities/activities.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { escalationRoutes } from '../modules/escalations/escalations.routes.ts';
+import { checkpointRoutes } from '../modules/checkpoints/checkpoints.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
 import type { AppDeps, Module } from './module.ts';
@@ -61,6 +62,7 @@ const MODULES: Module[] = [
   activityRoutes,
   reportRoutes,
   escalationRoutes,
+  checkpointRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {

@@ -15,6 +15,7 @@ import { closeQuietRun } from './run-close.ts';
 import { fanOutEvent, type DeliverJob } from './webhook-fanout.ts';
 import { deliverWebhook } from './webhook-deliver.ts';
 import { rejudgeIssue } from './issue-rejudge.ts';
+import { fireDueCheckpoint } from './checkpoint-due.ts';
 import { tickEscalationClock } from './escalation-clock.ts';
 import { sweep } from './sweep.ts';
 
@@ -68,6 +69,16 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
       try {
         return {
           outcome: await tickEscalationClock(deps, { id: job.id, data: job.data as DueJob }),
+        };
+      } catch (err) {
+        if (err instanceof NotFound) return { outcome: 'org-gone' };
+        throw err;
+      }
+    },
+    [QUEUES.checkpointDue]: async (job) => {
+      try {
+        return {
+          outcome: await fireDueCheckpoint(deps, { id: job.id, data: job.data as DueJob }),
         };
       } catch (err) {
         if (err instanceof NotFound) return { outcome: 'org-gone' };
