@@ -4,6 +4,7 @@ import * as runs from './migrations/0002_runs.ts';
 import * as quality from './migrations/0003_quality.ts';
 import * as runLifecycle from './migrations/0004_run_lifecycle.ts';
 import * as coordination from './migrations/0005_coordination.ts';
+import * as githubLookup from './migrations/0010_github_lookup.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0003_quality': quality,
   '0004_run_lifecycle': runLifecycle,
   '0005_coordination': coordination,
+  '0010_github_lookup': githubLookup,
 };
 
 /**

@@ -19,6 +19,7 @@ import { projectRoutes } from '../modules/projects/projects.routes.ts';
 import { runRoutes } from '../modules/runs/runs.routes.ts';
 import { issueRoutes } from '../modules/issues/issues.routes.ts';
 import { gateRoutes } from '../modules/gates/gates.routes.ts';
+import { githubRoutes } from '../modules/github/github.routes.ts';
 import { webhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { activityRoutes } from '../modules/activities/activities.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
@@ -58,6 +59,7 @@ const MODULES: Module[] = [
   runRoutes,
   issueRoutes,
   gateRoutes,
+  githubRoutes,
   webhookRoutes,
   activityRoutes,
   reportRoutes,

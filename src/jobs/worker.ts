@@ -12,6 +12,9 @@ import type { OutboundEvent } from '../modules/webhooks/events.ts';
 import { createBoss, enqueueJob, queueOptions, QUEUES, type Enqueue } from './queue.ts';
 import type { DueJob } from './due-work.queries.ts';
 import { closeQuietRun } from './run-close.ts';
+import { syncIssueComment } from './github-sync.ts';
+import { setCommitStatus } from './github-status.ts';
+import type { GithubStatusJob, GithubSyncJob } from '../modules/github/github.hooks.ts';
 import { fanOutEvent, type DeliverJob } from './webhook-fanout.ts';
 import { deliverWebhook } from './webhook-deliver.ts';
 import { rejudgeIssue } from './issue-rejudge.ts';
@@ -24,7 +27,7 @@ export type JobHandler = (job: PgBoss.JobWithMetadata<object>) => Promise<unknow
 export interface WorkerDeps {
   db: Kysely<DB>;
   pool: pg.Pool;
-  config: Pick<Config, 'jobs' | 'runs' | 'outbound'>;
+  config: Pick<Config, 'jobs' | 'runs' | 'outbound' | 'publicUrl'>;
   clock: Clock;
   /** Decrypts secrets at rest (webhook secrets, GitHub tokens) for outbound calls. */
   box: SecretBox;
@@ -41,6 +44,10 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
     [QUEUES.webhookDeliver]: async (job) => ({
       outcome: await deliverWebhook(deps, { ...job, data: job.data as DeliverJob }),
     }),
+    [QUEUES.githubSync]: (job) =>
+      syncIssueComment(deps, { id: job.id, data: job.data as GithubSyncJob }),
+    [QUEUES.githubStatus]: (job) =>
+      setCommitStatus(deps, { id: job.id, data: job.data as GithubStatusJob }),
     [QUEUES.sweep]: async () => {
       const taken = await sweep(deps);
       if (taken.length > 0) deps.logger.info({ items: taken.length }, 'sweep enqueued due work');
