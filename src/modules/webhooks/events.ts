@@ -20,6 +20,9 @@ export interface OutboundEvent {
   eventId: string;
   type: EventType;
   occurredAt: string;
+  /** What happened, as JSON. About an issue: `project` (key), `issue` (number) and
+   *  `issueId` — the Slack message names them, and each delivery's communication is filed
+   *  on `issueId`'s issue. Receivers get it as the payload's `data`. */
   data: Record<string, unknown>;
 }
 

@@ -26,15 +26,34 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** "from → to", or "to" alone, or undefined without a new state. */
+function move(from: unknown, to: unknown): string | undefined {
+  const t = str(to);
+  if (t === undefined) return undefined;
+  const f = str(from);
+  return f === undefined ? t : `${f} → ${t}`;
+}
+
+/** One line per gate that changed, as the gate engine sends them ({gate, from, to, reason}). */
+function gateLines(d: Record<string, unknown>): string {
+  const changes = Array.isArray(d['changes']) ? (d['changes'] as unknown[]) : [d];
+  const lines = changes.slice(0, 10).map((c) => {
+    const gate = named(field(c, 'gate')) ?? str(field(c, 'gateKey')) ?? 'a gate';
+    const state = move(field(c, 'from'), field(c, 'to') ?? field(c, 'state'));
+    const reason = str(field(c, 'reason'));
+    return `• ${gate}${state === undefined ? ' changed' : `: ${state}`}${reason === undefined ? '' : ` (${reason})`}`;
+  });
+  if (changes.length > 10) lines.push(`• and ${changes.length - 10} more`);
+  const overall = str(d['overall']);
+  return [`Gates changed${overall === undefined ? '' : `; overall ${overall}`}`, ...lines].join(
+    '\n',
+  );
+}
+
 function headline(type: EventType, d: Record<string, unknown>): string {
   switch (type) {
-    case 'gate.changed': {
-      const gate = named(d['gate']) ?? str(d['gateKey']) ?? 'A gate';
-      const to = str(d['to']) ?? str(d['state']) ?? named(field(d['gate'], 'state'));
-      const from = str(d['from']);
-      if (to === undefined) return `Gate ${gate} changed`;
-      return `Gate ${gate} is now ${to}${from === undefined ? '' : ` (was ${from})`}`;
-    }
+    case 'gate.changed':
+      return gateLines(d);
     case 'escalation.created': {
       const role = str(d['role']) ?? 'someone';
       const reason = str(d['reason']);
@@ -46,20 +65,20 @@ function headline(type: EventType, d: Record<string, unknown>): string {
       return `Escalation to ${role} breached${target === undefined ? '' : ` its ${target} target`}`;
     }
     case 'activity.changed': {
-      const activity = named(d['activity']) ?? str(d['key']) ?? 'An activity';
-      const status = str(d['status']) ?? str(field(d['activity'], 'status'));
-      return status === undefined
+      const activity = str(d['title']) ?? named(d['activity']) ?? str(d['key']) ?? 'An activity';
+      const state = move(d['from'], d['to'] ?? d['status'] ?? field(d['activity'], 'status'));
+      return state === undefined
         ? `Activity ${activity} changed`
-        : `Activity ${activity} is ${status}`;
+        : `Activity ${activity}: ${state}`;
     }
     case 'checkpoint.due': {
       const title = named(d['checkpoint']) ?? 'a checkpoint';
       return `Checkpoint due: ${title}`;
     }
     case 'run.completed': {
-      const run = (d['run'] ?? d) as Record<string, unknown>;
-      const passed = str(run['passed']);
-      const total = str(run['tests']) ?? str(run['total']);
+      const totals = (d['totals'] ?? d['run'] ?? d) as Record<string, unknown>;
+      const passed = str(totals['passed']);
+      const total = str(totals['tests']) ?? str(totals['total']);
       const counts =
         passed !== undefined && total !== undefined ? `: ${passed} of ${total} passed` : '';
       return `Test run completed${counts}`;
