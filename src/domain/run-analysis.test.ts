@@ -240,7 +240,7 @@ describe('the coordination facts gates are judged on', () => {
   ];
 
   it('flags an open activity past its latest finish as overdue, from the schedule', () => {
-    const { facts } = coordinationFacts(
+    const facts = coordinationFacts(
       {
         activities: seed,
         openEscalations: 1,
@@ -263,32 +263,23 @@ describe('the coordination facts gates are judged on', () => {
     });
   });
 
-  it('says when overdue flags may next change: just after the nearest latest finish ahead', () => {
+  it('flags an activity in progress once now is past its start plus its max days', () => {
     const started = new Date(now.getTime() - day);
-    const { facts, nextChangeAt } = coordinationFacts(
-      {
-        activities: [activity('ta-analysis', 'in_progress', { startedAt: started })],
-        openEscalations: 0,
-        openRisks: [],
-      },
-      now,
-    );
-    expect(facts.activities['ta-analysis']!.overdue).toBe(false);
-    expect(nextChangeAt).toEqual(new Date(started.getTime() + 2 * day + 1));
-    const later = coordinationFacts(
-      {
-        activities: [activity('ta-analysis', 'in_progress', { startedAt: started })],
-        openEscalations: 0,
-        openRisks: [],
-      },
-      nextChangeAt!,
-    );
-    expect(later.facts.activities['ta-analysis']!.overdue).toBe(true);
-    expect(later.nextChangeAt).toBeNull();
+    const evidence = {
+      activities: [activity('ta-analysis', 'in_progress', { startedAt: started })],
+      openEscalations: 0,
+      openRisks: [],
+    };
+    const latest = new Date(started.getTime() + 2 * day);
+    expect(coordinationFacts(evidence, latest).activities['ta-analysis']!.overdue).toBe(false);
+    expect(
+      coordinationFacts(evidence, new Date(latest.getTime() + 1)).activities['ta-analysis']!
+        .overdue,
+    ).toBe(true);
   });
 
   it('overdues nothing when dependencies go round (refused when written)', () => {
-    const { facts } = coordinationFacts(
+    const facts = coordinationFacts(
       {
         activities: [
           activity('a', 'in_progress', { dependsOn: ['b'], startedAt: new Date(0) }),

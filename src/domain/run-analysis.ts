@@ -103,14 +103,10 @@ export interface CoordinationEvidence {
 
 /**
  * The coordination facts at `now`: each activity's status, and whether it is overdue (open
- * past its latest finish, from the schedule), open escalations and open risks by
- * severity. `nextChangeAt` is the earliest latest finish still ahead, when overdue flags may
- * change with nothing else happening (null: none ahead).
+ * past its latest finish on the schedule, src/domain/schedule.ts), open escalations and
+ * open risks by severity.
  */
-export function coordinationFacts(
-  evidence: CoordinationEvidence,
-  now: Date,
-): { facts: CoordinationFacts; nextChangeAt: Date | null } {
+export function coordinationFacts(evidence: CoordinationEvidence, now: Date): CoordinationFacts {
   let schedule: ReturnType<typeof computeSchedule>['activities'] = new Map();
   try {
     schedule = computeSchedule(evidence.activities, { now }).activities;
@@ -119,22 +115,11 @@ export function coordinationFacts(
     if (!(err instanceof DependencyCycleError)) throw err;
   }
   const activities: CoordinationFacts['activities'] = {};
-  let next: number | null = null;
-  for (const a of evidence.activities) {
-    const s = schedule.get(a.key);
-    activities[a.key] = { status: a.status, overdue: s?.overdue === true };
-    if (s !== undefined && !s.overdue) {
-      const at = s.latestFinish.getTime();
-      if (next === null || at < next) next = at;
-    }
-  }
+  for (const a of evidence.activities)
+    activities[a.key] = { status: a.status, overdue: schedule.get(a.key)?.overdue === true };
   const openRisks = { ...NO_COORDINATION.openRisks };
   for (const r of evidence.openRisks) openRisks[r.severity] += r.count;
-  return {
-    facts: { activities, openEscalations: evidence.openEscalations, openRisks },
-    // Overdue means strictly past the latest finish: look again just after it.
-    nextChangeAt: next === null ? null : new Date(next + 1),
-  };
+  return { activities, openEscalations: evidence.openEscalations, openRisks };
 }
 
 /** The facts gates are evaluated on: failures by category (blocking ones summed), flaky tests, regressions, review, coordination. */

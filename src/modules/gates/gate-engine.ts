@@ -1,13 +1,27 @@
 import type { Insertable, Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Executor } from '../../db/executor.ts';
+import type { TenantContext } from '../../db/tenant.ts';
 import type { DB, GateStateChangesTable } from '../../db/types.ts';
-import { diffGateStates, judgeIssue, type IssueReport } from '../../domain/gate-report.ts';
+import {
+  diffGateStates,
+  judgeIssue,
+  type GateStateChange,
+  type IssueReport,
+} from '../../domain/gate-report.ts';
 import type { QualityConfig } from '../../domain/quality.ts';
-import { analyzeRun as analyze, type RunAnalysis } from '../../domain/run-analysis.ts';
+import {
+  analyzeRun as analyze,
+  coordinationFacts,
+  type RunAnalysis,
+} from '../../domain/run-analysis.ts';
 import { createCategorizer } from '../../domain/triage.ts';
+import { enqueueGithubSync } from '../github/github.hooks.ts';
+import { movePhase, returnFromPhase } from '../issues/phase.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import {
   baselinesOf,
+  coordinationOfIssues,
   criterionChecks,
   failuresOfRuns,
   insertStateChanges,
@@ -16,6 +30,7 @@ import {
   loadQualityConfig,
   lockStoredReports,
   observationsFor,
+  phasesOfIssues,
   statusesIn,
   storeReports,
   type Run,
@@ -37,7 +52,17 @@ export interface IssueRef {
 
 export interface ProjectRef {
   id: string;
+  /** Named in the events the judging emits. */
+  key: string;
   default_branch: string;
+}
+
+/** What recomputing needs: the time it happens at, who acts (for the audit of phase moves),
+ *  and the configuration when the caller has it at hand. */
+export interface RecomputeOptions {
+  now: Date;
+  ctx: TenantContext;
+  config?: QualityConfig;
 }
 
 /** Loads each run's evidence (failures, same-commit observations, baseline) and analyzes it. */
@@ -92,16 +117,21 @@ export async function analyzeRun(
 }
 
 /**
- * Re-evaluates issues' gates from their latest complete runs, reviews and checks, stores
- * each report, and records every gate whose state changed (from, to, why), all at `now`.
- * Set-based: the number of statements does not grow with the number of issues.
+ * Re-evaluates issues' gates from their latest complete runs, reviews, checks and
+ * coordination (activities, open escalations, open risks), stores each report, and records
+ * every gate whose state changed (from, to, why), all at `now`. Loading and storing are
+ * set-based: their statements do not grow with the number of issues. What a change causes
+ * costs a few statements per issue whose gates changed: the `gate.changed` event and the
+ * GitHub comment's sync are enqueued in this transaction, and the issue moves to
+ * `ready_for_release` when every gate has just passed (back to its phase before when a
+ * gate stops passing there), audited.
  */
 export async function recomputeIssues(
   trx: Tx,
   orgId: string,
   project: ProjectRef,
   issues: IssueRef[],
-  opts: { now: Date; config?: QualityConfig },
+  opts: RecomputeOptions,
 ): Promise<Map<string, StoredReport>> {
   const result = new Map<string, StoredReport>();
   if (issues.length === 0) return result;
@@ -117,9 +147,11 @@ export async function recomputeIssues(
   const analyses = await analyzeRuns(trx, orgId, project, [...runs.values()], config);
   const reviews = await latestReviews(trx, orgId, issueIds);
   const checks = await criterionChecks(trx, orgId, issueIds);
+  const coordination = await coordinationOfIssues(trx, orgId, issueIds);
   const previous = await lockStoredReports(trx, orgId, issueIds);
 
   const changes: Insertable<GateStateChangesTable>[] = [];
+  const changed: { issue: IssueRef; report: StoredReport; changes: GateStateChange[] }[] = [];
   for (const issue of issues) {
     const run = runs.get(issue.number) ?? null;
     const review = reviews.get(issue.id);
@@ -137,11 +169,14 @@ export async function recomputeIssues(
                 conditions: review.conditions as { status: string }[],
               },
         checks: checks.get(issue.id) ?? [],
+        coordination: coordinationFacts(coordination.get(issue.id)!, now),
       },
       now,
     );
     result.set(issue.id, report);
-    for (const change of diffGateStates(previous.get(issue.id) ?? null, report))
+    const diff = diffGateStates(previous.get(issue.id) ?? null, report);
+    if (diff.length > 0) changed.push({ issue, report, changes: diff });
+    for (const change of diff)
       changes.push({
         org_id: orgId,
         id: uuidv7(),
@@ -162,7 +197,61 @@ export async function recomputeIssues(
     issues.map((issue) => ({ issueId: issue.id, report: result.get(issue.id)! })),
     now,
   );
+  for (const { issue, report, changes: diff } of changed) {
+    await emitEvent(
+      trx,
+      orgId,
+      'gate.changed',
+      {
+        issueId: issue.id,
+        issue: issue.number,
+        project: project.key,
+        overall: report.overall,
+        changes: diff.map((c) => ({ gate: c.gate, from: c.from, to: c.to, reason: c.reason })),
+      },
+      now,
+    );
+    await enqueueGithubSync(trx, orgId, issue.id);
+  }
+  await followPhases(trx, opts.ctx, previous, result, now);
   return result;
+}
+
+/**
+ * An issue whose gates have all just passed is ready for release; one in ready_for_release
+ * whose gates stop passing returns to the phase it was in before. An issue that is done
+ * stays done.
+ */
+async function followPhases(
+  trx: Tx,
+  ctx: TenantContext,
+  previous: Map<string, IssueReport>,
+  reports: Map<string, StoredReport>,
+  now: Date,
+): Promise<void> {
+  const passedNow = (r: { overall?: string } | undefined) => r?.overall === 'passed';
+  const moving = [...reports]
+    .filter(([id, r]) => passedNow(r) !== passedNow(previous.get(id)))
+    .map(([id]) => id);
+  if (moving.length === 0) return;
+  const phases = await phasesOfIssues(trx, ctx.orgId, moving);
+  for (const id of moving) {
+    const issue = phases.get(id);
+    if (issue === undefined || issue.phase === 'done') continue;
+    const report = reports.get(id)!;
+    if (passedNow(report)) {
+      await movePhase(trx, ctx, issue, 'ready_for_release', {
+        reason: 'every quality gate passed',
+        now,
+      });
+    } else {
+      const stopped = report.gates.filter((g) => g.state !== 'passed').map((g) => g.key);
+      await returnFromPhase(trx, ctx, issue, 'ready_for_release', {
+        reason: `quality gates no longer passed: ${stopped.join(', ')}`,
+        now,
+      });
+    }
+  }
 }
 
 /** One issue: the same computation as for many. */
@@ -171,7 +260,7 @@ export async function recomputeIssue(
   orgId: string,
   project: ProjectRef,
   issue: IssueRef,
-  opts: { now: Date; config?: QualityConfig },
+  opts: RecomputeOptions,
 ): Promise<StoredReport> {
   return (await recomputeIssues(trx, orgId, project, [issue], opts)).get(issue.id)!;
 }

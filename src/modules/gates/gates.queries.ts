@@ -1,9 +1,12 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import type { GateStateChangesTable, TestRunsTable } from '../../db/types.ts';
+import type { WaitingActivity } from '../../domain/gate-activity-cycle.ts';
 import type { IssueReport } from '../../domain/gate-report.ts';
-import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
+import { DEFAULT_CONFIG, type QualityConfig, type RiskSeverity } from '../../domain/quality.ts';
+import type { ScheduleActivity } from '../../domain/schedule.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
+import type { PhasedIssue } from '../issues/phase.ts';
 
 export type Run = Selectable<TestRunsTable>;
 
@@ -413,4 +416,119 @@ export function newestRunOfIssue(db: Executor, orgId: string, projectId: string,
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
+}
+
+/** What an issue's coordination gates read: its activities, open escalations, open risks. */
+export interface CoordinationRows {
+  activities: ScheduleActivity[];
+  openEscalations: number;
+  openRisks: { severity: RiskSeverity; count: number }[];
+}
+
+/**
+ * The issues' activities (as the schedule sees them), escalations not yet resolved and
+ * open risks by severity, by issue: three statements whatever the number of issues.
+ */
+export async function coordinationOfIssues(
+  db: Executor,
+  orgId: string,
+  issueIds: string[],
+): Promise<Map<string, CoordinationRows>> {
+  const out = new Map<string, CoordinationRows>(
+    issueIds.map((id) => [id, { activities: [], openEscalations: 0, openRisks: [] }]),
+  );
+  if (issueIds.length === 0) return out;
+  const activities = await db
+    .selectFrom('activities')
+    .select([
+      'issue_id',
+      'key',
+      'status',
+      'min_days',
+      'max_days',
+      'likely_days',
+      'depends_on',
+      'started_at',
+      'done_at',
+    ])
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .orderBy('issue_id')
+    .orderBy('position')
+    .orderBy('id')
+    .execute();
+  for (const a of activities)
+    out.get(a.issue_id)!.activities.push({
+      key: a.key,
+      status: a.status,
+      minDays: a.min_days,
+      maxDays: a.max_days,
+      likelyDays: a.likely_days,
+      dependsOn: a.depends_on,
+      startedAt: a.started_at,
+      doneAt: a.done_at,
+    });
+  const escalations = await db
+    .selectFrom('escalations')
+    .select(['issue_id', sql<number>`count(*)::int`.as('open')])
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .where('status', '<>', 'resolved')
+    .groupBy('issue_id')
+    .execute();
+  for (const e of escalations) out.get(e.issue_id)!.openEscalations = e.open;
+  const risks = await db
+    .selectFrom('risks')
+    .select(['issue_id', 'severity', sql<number>`count(*)::int`.as('count')])
+    .where('org_id', '=', orgId)
+    .where('issue_id', 'in', issueIds)
+    .where('status', '=', 'open')
+    .groupBy(['issue_id', 'severity'])
+    .execute();
+  for (const r of risks)
+    out.get(r.issue_id)!.openRisks.push({ severity: r.severity, count: r.count });
+  return out;
+}
+
+/** Every activity of the project's issues as the wait graph sees it, by issue number. */
+export async function waitingActivitiesOfProject(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+): Promise<Map<number, WaitingActivity[]>> {
+  const rows = await db
+    .selectFrom('activities as a')
+    .innerJoin('tracked_issues as i', (j) =>
+      j.onRef('i.org_id', '=', 'a.org_id').onRef('i.id', '=', 'a.issue_id'),
+    )
+    .select(['i.number', 'a.key', 'a.depends_on', 'a.gates'])
+    .where('a.org_id', '=', orgId)
+    .where('i.project_id', '=', projectId)
+    .orderBy('i.number')
+    .orderBy('a.position')
+    .orderBy('a.id')
+    .execute();
+  const out = new Map<number, WaitingActivity[]>();
+  for (const r of rows) {
+    const list = out.get(r.number) ?? [];
+    list.push({ key: r.key, dependsOn: r.depends_on, gates: r.gates });
+    out.set(r.number, list);
+  }
+  return out;
+}
+
+/** The issues' phases, for the moves their gates cause. */
+export async function phasesOfIssues(
+  db: Executor,
+  orgId: string,
+  issueIds: string[],
+): Promise<Map<string, PhasedIssue>> {
+  if (issueIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('tracked_issues')
+    .select(['id', 'number', 'phase', 'phase_before'])
+    .where('org_id', '=', orgId)
+    .where('id', 'in', issueIds)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r]));
 }

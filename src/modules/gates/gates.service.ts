@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
+import { describeCycle, findGateActivityCycle } from '../../domain/gate-activity-cycle.ts';
 import { unjudgedReport } from '../../domain/gate-report.ts';
 import { METRIC_KINDS } from '../../domain/gates.ts';
-import { validateConfig, type QualityConfig } from '../../domain/quality.ts';
+import { validateConfig, type ConfigError, type QualityConfig } from '../../domain/quality.ts';
 import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { issuesOfProject } from '../issues/issues.queries.ts';
@@ -18,7 +19,39 @@ import {
   stateHistory,
   storedReport,
   testNamesInRun,
+  waitingActivitiesOfProject,
 } from './gates.queries.ts';
+
+/**
+ * Cycles the configuration would close with the activities of the project's issues: a gate
+ * reading (activity_status) an activity that waits, through its dependencies and gates, for
+ * that same gate. Each names the condition that closes it and the cycle.
+ */
+function cyclesWithActivities(
+  config: QualityConfig,
+  activities: Map<number, Parameters<typeof findGateActivityCycle>[1]>,
+): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const [number, list] of activities) {
+    const cycle = findGateActivityCycle(config, list);
+    if (cycle === null) continue;
+    // The config's part of the cycle: a gate reading an activity (a cycle of activities
+    // alone is refused where activities are written, not here).
+    const k = cycle.findIndex(
+      (node, i) => node.startsWith('gate:') && cycle[i + 1]?.startsWith('activity:') === true,
+    );
+    if (k === -1) continue;
+    const gate = config.gates.findIndex((g) => `gate:${g.key}` === cycle[k]);
+    const condition = config.gates[gate]!.conditions.findIndex(
+      (c) => c.metric === 'activity_status' && `activity:${c.activity}` === cycle[k + 1],
+    );
+    errors.push({
+      path: `body/gates/${gate}/conditions/${condition}`,
+      message: `forms a cycle with the activities of issue #${number}: ${describeCycle(cycle)}`,
+    });
+  }
+  return errors;
+}
 
 export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
   const { db, clock } = deps;
@@ -29,10 +62,18 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
       );
     },
 
-    /** Validates (errors name the path), stores, and re-evaluates every tracked issue of the project. */
+    /**
+     * Validates (errors name the path; a cycle of waiting with an issue's activities is
+     * refused, naming it), stores, and re-evaluates every tracked issue of the project.
+     */
     putConfig(caller: Caller, scope: ProjectScope, config: QualityConfig) {
       return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
-        const errors = validateConfig(config, METRIC_KINDS);
+        let errors = validateConfig(config, METRIC_KINDS);
+        if (errors.length === 0)
+          errors = cyclesWithActivities(
+            config,
+            await waitingActivitiesOfProject(trx, ctx.orgId, project.id),
+          );
         if (errors.length > 0)
           throw new BadInput(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
         const now = clock.now();
@@ -45,7 +86,7 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
           now,
         );
         const issues = await issuesOfProject(trx, ctx.orgId, project.id);
-        await recomputeIssues(trx, ctx.orgId, project, issues, { now, config });
+        await recomputeIssues(trx, ctx.orgId, project, issues, { now, config, ctx });
         await ctx.audit({
           action: 'quality_config.updated',
           targetType: 'project',

@@ -84,7 +84,7 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
           ctx.orgId,
           project,
           { id: issue.id, number: issue.number },
-          { now },
+          { now, ctx },
         );
         await ctx.audit({
           action: 'issue.created',
@@ -159,7 +159,7 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
           },
           now,
         );
-        await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number }, { now });
+        await recomputeIssue(trx, ctx.orgId, project, { id: issue.id, number }, { now, ctx });
         await ctx.audit({
           action: 'review.recorded',
           targetType: 'issue',
@@ -204,7 +204,7 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
           ctx.orgId,
           project,
           { id: issue.id, number },
-          { now, config },
+          { now, config, ctx },
         );
         await ctx.audit({
           action: checked ? 'criterion.checked' : 'criterion.unchecked',

@@ -1,9 +1,12 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { TenantContext } from '../../db/tenant.ts';
 import type { DB, TestRunsTable } from '../../db/types.ts';
+import { passRate } from '../../domain/junit.ts';
 import { cancelDue, scheduleDue } from '../../jobs/due-work.queries.ts';
 import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
+import { enqueueCommitStatus } from '../github/github.hooks.ts';
 import { ensureIssue } from '../issues/issues.queries.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import { projectOfRun, setRunStatus } from './runs.queries.ts';
 
 export type Run = Selectable<TestRunsTable>;
@@ -59,9 +62,7 @@ export async function keepOpen(
         ctx.orgId,
         project,
         { id: issue.id, number: issue.number },
-        {
-          now: opts.now,
-        },
+        { now: opts.now, ctx },
       );
     }
   }
@@ -69,9 +70,10 @@ export async function keepOpen(
 }
 
 /**
- * Marks a run complete and judges its issue's gates, once, in the caller's transaction.
- * A run that was never open (an upload without shards) is judged again on every upload
- * that joins it, as matrix jobs that declare nothing expect.
+ * Marks a run complete and judges its issue's gates, once, in the caller's transaction,
+ * enqueueing the run.completed event and the commit status with it. A run that was never
+ * open (an upload without shards) is judged (and announced) again on every upload that
+ * joins it, as matrix jobs that declare nothing expect.
  */
 export async function completeRun(
   trx: Transaction<DB>,
@@ -91,14 +93,51 @@ export async function completeRun(
       data: { project: project.key, by: opts.by, uploads: run.uploads, shards: run.shards },
     });
   }
-  if (run.issue_number === null) return { run: done, gates: undefined };
-  const { issue } = await issueOfRun(trx, ctx, run, project.key);
-  const gates = await recomputeIssue(
-    trx,
-    ctx.orgId,
-    project,
-    { id: issue.id, number: issue.number },
-    { now: opts.now },
-  );
+  let gates: StoredReport | undefined;
+  if (run.issue_number !== null) {
+    const { issue } = await issueOfRun(trx, ctx, run, project.key);
+    gates = await recomputeIssue(
+      trx,
+      ctx.orgId,
+      project,
+      { id: issue.id, number: issue.number },
+      { now: opts.now, ctx },
+    );
+  }
+  await announceCompleted(trx, ctx.orgId, done, project.key, gates, opts.now);
   return { run: done, gates };
+}
+
+/** The run.completed event and the commit status on GitHub, both enqueued with the change. */
+async function announceCompleted(
+  trx: Transaction<DB>,
+  orgId: string,
+  run: Run,
+  projectKey: string,
+  gates: StoredReport | undefined,
+  now: Date,
+): Promise<void> {
+  await emitEvent(
+    trx,
+    orgId,
+    'run.completed',
+    {
+      runId: run.id,
+      project: projectKey,
+      issue: run.issue_number,
+      totals: {
+        tests: run.tests,
+        passed: run.passed,
+        failed: run.failed,
+        errored: run.errored,
+        skipped: run.skipped,
+        flaky: run.flaky,
+      },
+      passRate: passRate(run),
+      // The verdict of the run's issue's gates; null for a run that names no issue.
+      status: gates?.overall ?? null,
+    },
+    now,
+  );
+  await enqueueCommitStatus(trx, orgId, run.id);
 }
