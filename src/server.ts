@@ -22,7 +22,7 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   if (storage.embedded && config.demo) {
-    const demo = await createDemoIfEmpty(storage.database.db);
+    const demo = await createDemoIfEmpty(app, storage.database.db);
     if (demo !== null) {
       process.stdout.write(
         `\nDemo organization "${demo.org}" created. Sign in once with:\n  email:    ${demo.email}\n  password: ${demo.password}\n` +

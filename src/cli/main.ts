@@ -12,6 +12,7 @@ Commands:
                 with a background job worker unless GATEHOUSE_WORKER=0
   worker        run background job workers only (any number of processes share the jobs)
   migrate       apply pending database migrations
+  demo          create the demo organization (issue #2 of the seed report) and print a sign-in
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
   upload        upload JUnit XML results from CI (see "gatehouse upload --help")
   gate          print an issue's quality gates; exit 1 unless they passed ("gatehouse gate --help")
@@ -55,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'worker':
       await (await import('../server.ts')).runWorker(config);
       return -1; // keeps running
+    case 'demo':
+      return (await import('./demo.ts')).demo(config, argv.slice(1), io);
     case 'migrate': {
       const { openStorage } = await import('../db/storage.ts');
       const storage = await openStorage(config, createLogger(config.logLevel), { migrate: true });

@@ -718,8 +718,10 @@ function communications(m: ReportModel): string[] {
     '',
     '### Stakeholder Communication Status:',
   ];
-  if (m.communications.length === 0) lines.push('_Nobody has been notified yet._');
-  for (const c of m.communications) {
+  // A note is announced as a communication too; the notes have their own section below.
+  const told = m.communications.filter((c) => c.channel !== 'note');
+  if (told.length === 0) lines.push('_Nobody has been notified yet._');
+  for (const c of told) {
     const id = c.externalId === null ? '' : ` #${c.externalId}`;
     const status = c.status === null ? '' : `, ${c.status}`;
     lines.push(
