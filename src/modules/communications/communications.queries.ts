@@ -72,3 +72,24 @@ export async function setCommunicationStatus(
     .where('ref_id', '=', ref.id)
     .execute();
 }
+
+/**
+ * The issue's communications, newest first (by when they happened, then id), before the
+ * cursor's position.
+ */
+export function listCommunications(
+  db: Executor,
+  orgId: string,
+  issueId: string,
+  page: { limit: number; before?: { at: Date; id: string } | undefined },
+) {
+  let q = db
+    .selectFrom('communications')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('issue_id', '=', issueId);
+  const before = page.before;
+  if (before !== undefined)
+    q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.at, before.id)));
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+}
