@@ -25,6 +25,9 @@ import { activityRoutes } from '../modules/activities/activities.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { escalationRoutes } from '../modules/escalations/escalations.routes.ts';
 import { checkpointRoutes } from '../modules/checkpoints/checkpoints.routes.ts';
+import { riskRoutes } from '../modules/risks/risks.routes.ts';
+import { noteRoutes } from '../modules/notes/notes.routes.ts';
+import { communicationRoutes } from '../modules/communications/communications.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
 import type { AppDeps, Module } from './module.ts';
@@ -65,6 +68,9 @@ const MODULES: Module[] = [
   reportRoutes,
   escalationRoutes,
   checkpointRoutes,
+  riskRoutes,
+  noteRoutes,
+  communicationRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {
