@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { expect } from 'vitest';
+import { withOrgAsSystem } from '../../src/db/system.ts';
 import type { DB } from '../../src/db/types.ts';
 import type { App } from '../../src/http/types.ts';
 import { enqueueJob } from '../../src/jobs/queue.ts';
 import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
 import type { Clock } from '../../src/lib/clock.ts';
+import { saveComment } from '../../src/modules/github/github.queries.ts';
 import { junitXml } from './junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../../src/seed-quality-config.ts';
 
@@ -55,14 +57,80 @@ export async function seedWebhook(
   return hook.json<{ id: string }>().id;
 }
 
-/** A project with the seed's quality config, issue #2 with a run and a review, a manual
- *  check, and an open sharded run; a webhook, with one delivery when `deps` is given. */
+/**
+ * Links the project to GitHub through the API. Nothing calls GitHub: no worker runs the
+ * sync and status jobs this makes the seed's changes enqueue.
+ */
+export async function seedGithubLink(
+  app: App,
+  auth: Record<string, string>,
+  slug: string,
+  project: string,
+): Promise<void> {
+  const link = await app.inject({
+    method: 'PUT',
+    url: `/api/v1/orgs/${slug}/projects/${project}/github`,
+    headers: auth,
+    payload: { repo: 'acme/app', token: 'ghp_seed_token', webhookSecret: 'seed-webhook-secret' },
+  });
+  expect(link.statusCode).toBe(200);
+}
+
+/**
+ * Issue #2's status comment as the seed report names it ("Comment #3177958335 added"),
+ * stored directly through the GitHub module's query: making it through the sync job would
+ * need a GitHub to call.
+ */
+export async function seedGithubComment(
+  app: App,
+  auth: Record<string, string>,
+  slug: string,
+  project: string,
+  deps: SeedDeps,
+): Promise<void> {
+  const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
+  const orgId = org.json<{ id: string }>().id;
+  await withOrgAsSystem(deps.database.db, orgId, { reason: 'seed' }, async (trx) => {
+    const issue = await trx
+      .selectFrom('tracked_issues as i')
+      .innerJoin('projects as p', (j) =>
+        j.onRef('p.org_id', '=', 'i.org_id').onRef('p.id', '=', 'i.project_id'),
+      )
+      .select('i.id')
+      .where('i.org_id', '=', orgId)
+      .where('p.key', '=', project)
+      .where('i.number', '=', 2)
+      .executeTakeFirstOrThrow();
+    await saveComment(
+      trx,
+      orgId,
+      issue.id,
+      {
+        commentId: 3177958335,
+        url: 'https://github.com/acme/app/issues/2#issuecomment-3177958335',
+        contentHash: 'seed',
+      },
+      deps.clock.now(),
+    );
+  });
+}
+
+/** A project with the seed's quality config, linked to GitHub, issue #2 with a run and a
+ *  review, a manual check, and an open sharded run; a webhook, with one delivery, and issue
+ *  #2's GitHub comment when `deps` is given. */
 export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
   slug: string,
   deps?: SeedDeps,
-): Promise<{ project: string; issue: number; runId: string; escalationId: string }> {
+): Promise<{
+  project: string;
+  issue: number;
+  runId: string;
+  escalationId: string;
+  riskId: string;
+  checkpointId: string;
+}> {
   const base = `/api/v1/orgs/${slug}/projects`;
   const project = 'app';
   await seedWebhook(app, auth, slug, deps);
@@ -86,6 +154,7 @@ export async function seedQualityData(
       })
     ).statusCode,
   ).toBe(200);
+  await seedGithubLink(app, auth, slug, project);
   const run = await app.inject({
     method: 'POST',
     url: `${base}/${project}/runs?issue=2&commit=c1&branch=main&build=b1`,
@@ -165,10 +234,61 @@ export async function seedQualityData(
     },
   });
   expect(escalation.statusCode).toBe(201);
+  // The seed's first risk (with its live signal), its daily status check, a lesson learned,
+  // and the GitHub comment the seed names, recorded by hand as a communication.
+  const issue2 = `${base}/${project}/issues/2`;
+  const risk = await app.inject({
+    method: 'POST',
+    url: `${issue2}/risks`,
+    headers: auth,
+    payload: {
+      severity: 'high',
+      title: 'JWT authentication failures affecting user security',
+      links: { categories: ['jwt'], gates: ['infrastructure'] },
+      mitigations: [{ text: 'Comprehensive TA escalation', status: 'done', ownerRole: 'qa_lead' }],
+    },
+  });
+  expect(risk.statusCode).toBe(201);
+  const checkpoint = await app.inject({
+    method: 'POST',
+    url: `${issue2}/checkpoints`,
+    headers: auth,
+    payload: {
+      title: 'Daily Status Check - Monitor TA analysis progress',
+      recurrence: { kind: 'daily', at: '09:00' },
+      ownerRole: 'qa_lead',
+    },
+  });
+  expect(checkpoint.statusCode).toBe(201);
+  const note = await app.inject({
+    method: 'POST',
+    url: `${issue2}/notes`,
+    headers: auth,
+    payload: {
+      kind: 'lesson',
+      text: 'Proactive Infrastructure Analysis - Early identification prevents production issues',
+    },
+  });
+  expect(note.statusCode).toBe(201);
+  const comment = await app.inject({
+    method: 'POST',
+    url: `${issue2}/communications`,
+    headers: auth,
+    payload: {
+      channel: 'github_comment',
+      externalId: '3177958335',
+      audience: 'GitHub Issue #2 stakeholders',
+      summary: 'Escalation status and TA requirements',
+    },
+  });
+  expect(comment.statusCode).toBe(201);
+  if (deps !== undefined) await seedGithubComment(app, auth, slug, project, deps);
   return {
     project,
     issue: 2,
     runId: run.json<{ id: string }>().id,
     escalationId: escalation.json<{ id: string }>().id,
+    riskId: risk.json<{ id: string }>().id,
+    checkpointId: checkpoint.json<{ id: string }>().id,
   };
 }

@@ -1,10 +1,13 @@
 import { Type } from 'typebox';
 
-/** `owner/name` as GitHub allows them. */
-export const GithubRepo = Type.String({
-  pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$',
+/** `owner/name` as GitHub allows them (checked by the service after the access check, so
+ *  another org's project is a 404 whatever the body). */
+export const GITHUB_REPO = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const GithubRepo = Type.String({
   minLength: 3,
   maxLength: 140,
+  description: 'owner/name',
+  examples: ['octocat/hello-world'],
 });
 
 export const LinkBody = Type.Object(

@@ -22,6 +22,7 @@ import {
   linksForRepo,
   upsertLink,
 } from './github.queries.ts';
+import { GITHUB_REPO } from './github.schema.ts';
 import { isSignatureHeader, verifyWebhookSignature } from './signature.ts';
 
 export const WEBHOOK_PATH = '/api/v1/github/webhook';
@@ -61,7 +62,15 @@ export function createGithubService(deps: {
     /** Links the project to a repository (replacing any link it had); secrets sealed. */
     link(caller: Caller, scope: ProjectScope, input: LinkInput) {
       return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
-        const apiUrl = assertOutboundUrl(input.apiUrl ?? GITHUB_API_URL, config.outbound, 'apiUrl')
+        if (!GITHUB_REPO.test(input.repo))
+          throw new BadInput('body/repo must be owner/name', [
+            { path: 'body/repo', message: 'must be owner/name' },
+          ]);
+        const apiUrl = assertOutboundUrl(
+          input.apiUrl ?? GITHUB_API_URL,
+          config.outbound,
+          'body/apiUrl',
+        )
           .toString()
           .replace(/\/+$/, '');
         const before = await findLink(trx, ctx.orgId, project.id);
@@ -201,7 +210,6 @@ interface Payload {
 }
 
 const WORD = /^[a-z_]{1,50}$/;
-const REPO = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
 /** The few fields of a delivery that matter, each checked; anything else is ignored. */
 function parsePayload(body: Buffer): Payload {
@@ -215,7 +223,7 @@ function parsePayload(body: Buffer): Payload {
   const field = (v: unknown, key: string): unknown =>
     typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
   const repo = field(o['repository'], 'full_name');
-  if (typeof repo !== 'string' || !REPO.test(repo))
+  if (typeof repo !== 'string' || !GITHUB_REPO.test(repo))
     throw new BadInput('repository.full_name must be owner/name', [
       { path: 'repository.full_name', message: 'must be owner/name' },
     ]);
