@@ -123,7 +123,14 @@ export async function seedQualityData(
   auth: Record<string, string>,
   slug: string,
   deps?: SeedDeps,
-): Promise<{ project: string; issue: number; runId: string; escalationId: string }> {
+): Promise<{
+  project: string;
+  issue: number;
+  runId: string;
+  escalationId: string;
+  riskId: string;
+  checkpointId: string;
+}> {
   const base = `/api/v1/orgs/${slug}/projects`;
   const project = 'app';
   await seedWebhook(app, auth, slug, deps);
@@ -227,11 +234,61 @@ export async function seedQualityData(
     },
   });
   expect(escalation.statusCode).toBe(201);
+  // The seed's first risk (with its live signal), its daily status check, a lesson learned,
+  // and the GitHub comment the seed names, recorded by hand as a communication.
+  const issue2 = `${base}/${project}/issues/2`;
+  const risk = await app.inject({
+    method: 'POST',
+    url: `${issue2}/risks`,
+    headers: auth,
+    payload: {
+      severity: 'high',
+      title: 'JWT authentication failures affecting user security',
+      links: { categories: ['jwt'], gates: ['infrastructure'] },
+      mitigations: [{ text: 'Comprehensive TA escalation', status: 'done', ownerRole: 'qa_lead' }],
+    },
+  });
+  expect(risk.statusCode).toBe(201);
+  const checkpoint = await app.inject({
+    method: 'POST',
+    url: `${issue2}/checkpoints`,
+    headers: auth,
+    payload: {
+      title: 'Daily Status Check - Monitor TA analysis progress',
+      recurrence: { kind: 'daily', at: '09:00' },
+      ownerRole: 'qa_lead',
+    },
+  });
+  expect(checkpoint.statusCode).toBe(201);
+  const note = await app.inject({
+    method: 'POST',
+    url: `${issue2}/notes`,
+    headers: auth,
+    payload: {
+      kind: 'lesson',
+      text: 'Proactive Infrastructure Analysis - Early identification prevents production issues',
+    },
+  });
+  expect(note.statusCode).toBe(201);
+  const comment = await app.inject({
+    method: 'POST',
+    url: `${issue2}/communications`,
+    headers: auth,
+    payload: {
+      channel: 'github_comment',
+      externalId: '3177958335',
+      audience: 'GitHub Issue #2 stakeholders',
+      summary: 'Escalation status and TA requirements',
+    },
+  });
+  expect(comment.statusCode).toBe(201);
   if (deps !== undefined) await seedGithubComment(app, auth, slug, project, deps);
   return {
     project,
     issue: 2,
     runId: run.json<{ id: string }>().id,
     escalationId: escalation.json<{ id: string }>().id,
+    riskId: risk.json<{ id: string }>().id,
+    checkpointId: checkpoint.json<{ id: string }>().id,
   };
 }

@@ -61,6 +61,8 @@ beforeAll(async () => {
   });
   victimIds['webhooks'] = hooks.json<{ items: { id: string }[] }>().items[0]!.id;
   victimIds['escalations'] = seeded.escalationId;
+  victimIds['risks'] = seeded.riskId;
+  victimIds['checkpoints'] = seeded.checkpointId;
   victimIds['criteria'] = 'security-kept';
   victimIds['activities'] = 'ta-analysis';
 });
