@@ -451,6 +451,57 @@ describe('overdue activities', () => {
     );
     expect(due.map((d) => d.due_at.toISOString())).toEqual([at(2)]);
 
+    // A project whose one gate holds the schedule: no activity may be overdue.
+    const plan = '/api/v1/orgs/act/projects/plan';
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/orgs/act/projects',
+          headers: admin.auth,
+          payload: { key: 'plan', name: 'Plan' },
+        })
+      ).statusCode,
+    ).toBe(201);
+    const config = await t.app.inject({
+      method: 'PUT',
+      url: `${plan}/quality-config`,
+      headers: admin.auth,
+      payload: {
+        categories: [],
+        gates: [
+          {
+            key: 'on-time',
+            name: 'On schedule',
+            conditions: [{ metric: 'overdue_activities', op: '==', value: 0 }],
+          },
+        ],
+        criteria: [],
+      },
+    });
+    expect(config.statusCode, config.body).toBe(200);
+    const inPlan = async (method: 'POST' | 'GET', url: string, payload?: Json) =>
+      t.app.inject({
+        method,
+        url: `${plan}${url}`,
+        headers: admin.auth,
+        ...(payload === undefined ? {} : { payload }),
+      });
+    expect((await inPlan('POST', '/issues', { number: 7, title: 'Seven' })).statusCode).toBe(201);
+    const fix = await inPlan('POST', '/issues/7/activities', {
+      key: 'fix',
+      title: 'Fix',
+      ownerRole: 'developer',
+      status: 'in_progress',
+      durationDays: { min: 1, max: 2 },
+    });
+    expect(fix.statusCode, fix.body).toBe(201);
+    const gateOf = async () =>
+      (await inPlan('GET', '/issues/7/gates'))
+        .json<{ gates: { key: string; state: string; reasons: string[] }[] }>()
+        .gates.find((g) => g.key === 'on-time');
+    expect((await gateOf())?.state).toBe('passed');
+
     const worker = await startWorker({
       db: t.database.db,
       pool: t.database.pool,
@@ -478,6 +529,12 @@ describe('overdue activities', () => {
         JOIN tracked_issues i ON i.org_id = g.org_id AND i.id = g.issue_id
         WHERE i.org_id = ${owner.orgId} AND i.number = ${issue}`.execute(t.database.db);
       expect(report[0]!.evaluated_at.toISOString()).toBe(t.clock.now().toISOString());
+      // Time alone blocked the gate that reads overdue activities.
+      const gate = await waitFor(async () => {
+        const g = await gateOf();
+        return g?.state === 'blocked' ? g : undefined;
+      });
+      expect(gate.reasons.join('; ')).toContain('fix');
     } finally {
       await worker.stop(1000);
     }
