@@ -142,6 +142,19 @@ describe('GET .../issues/:number/report.md and report.json', () => {
     expect(own.statusCode).toBe(404);
   });
 
+  it('is described in the OpenAPI document: Markdown for .md, the model for .json', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json<{
+      paths: Record<string, { get: { responses: Record<string, { content: object }> } }>;
+    }>();
+    const path = '/api/v1/orgs/{org}/projects/{project}/issues/{number}';
+    expect(Object.keys(doc.paths[`${path}/report.md`]!.get.responses['200']!.content)).toEqual([
+      'text/markdown',
+    ]);
+    expect(Object.keys(doc.paths[`${path}/report.json`]!.get.responses['200']!.content)).toEqual([
+      'application/json',
+    ]);
+  });
+
   it('says 404 for an issue that is not tracked and 401 without a token', async () => {
     const missing = await t.app.inject({ url: `${base}/issues/3/report.md`, headers: owner.auth });
     expect(missing.statusCode).toBe(404);

@@ -17,7 +17,6 @@ export const reportRoutes: Module = (app, { database, clock }) => {
         tags,
         summary: 'The escalation coordination tracking report, as Markdown',
         params: IssueParams,
-        produces: ['text/markdown'],
         response: {
           200: {
             description: 'The report',
