@@ -51,8 +51,16 @@ export async function syncOverdueWork(
 ): Promise<void> {
   for (const row of rows) {
     const s = schedule.activities.get(row.key);
-    if (s !== undefined && s.latestFinish.getTime() > now.getTime())
-      await scheduleDue(db, orgId, 'activity.overdue', row.id, s.latestFinish);
+    // Overdue means strictly past the latest finish: due one millisecond after it, so the
+    // re-judge at that moment sees it overdue.
+    if (s !== undefined && s.latestFinish.getTime() >= now.getTime())
+      await scheduleDue(
+        db,
+        orgId,
+        'activity.overdue',
+        row.id,
+        new Date(s.latestFinish.getTime() + 1),
+      );
     else await cancelDue(db, orgId, 'activity.overdue', row.id);
   }
 }
