@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/executor.ts';
 
-// What the report reads that no other module's queries offer yet. Every query names org_id
+// What the report reads that no other module's queries offer. Every query names org_id
 // and the issue; the caller has already resolved both inside the tenant transaction.
 
 export function orgName(db: Executor, orgId: string) {
@@ -24,60 +24,6 @@ export async function orchestratorNames(db: Executor, orgId: string): Promise<st
     .execute();
   const leads = rows.filter((r) => r.role === 'qa_lead');
   return (leads.length > 0 ? leads : rows).map((r) => r.name);
-}
-
-export function latestReview(db: Executor, orgId: string, issueId: string) {
-  return db
-    .selectFrom('reviews')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}
-
-export function risksOfIssue(db: Executor, orgId: string, issueId: string) {
-  return db
-    .selectFrom('risks')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .orderBy('id')
-    .limit(200)
-    .execute();
-}
-
-export function communicationsOfIssue(db: Executor, orgId: string, issueId: string) {
-  return db
-    .selectFrom('communications')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .orderBy('id')
-    .limit(500)
-    .execute();
-}
-
-export function notesOfIssue(db: Executor, orgId: string, issueId: string) {
-  return db
-    .selectFrom('notes')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .orderBy('id')
-    .limit(500)
-    .execute();
-}
-
-/** The issue's status comment on GitHub, once Gatehouse has posted one. */
-export function githubCommentOf(db: Executor, orgId: string, issueId: string) {
-  return db
-    .selectFrom('github_comments')
-    .select(['comment_id', 'url', 'synced_at'])
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .executeTakeFirst();
 }
 
 /** The issue's phase moves, oldest first, from the audit log. */

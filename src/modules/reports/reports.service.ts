@@ -24,19 +24,18 @@ import {
   storedReport,
 } from '../gates/gates.queries.ts';
 import { inIssue, type IssueScope, type ScopedIssue, type ScopedProject } from '../scope.ts';
-import {
-  communicationsOfIssue,
-  githubCommentOf,
-  latestReview,
-  memberNames,
-  notesOfIssue,
-  orchestratorNames,
-  orgName,
-  phaseChangesOf,
-  risksOfIssue,
-} from './reports.queries.ts';
+import { listCommunications } from '../communications/communications.queries.ts';
+import { storedComment } from '../github/github.queries.ts';
+import { listReviews } from '../issues/issues.queries.ts';
+import { listNotes } from '../notes/notes.queries.ts';
+import { signalEvidence } from '../risks/risk-signals.ts';
+import { listRisks } from '../risks/risks.queries.ts';
+import { memberNames, orchestratorNames, orgName, phaseChangesOf } from './reports.queries.ts';
 
 type Tx = Transaction<DB>;
+
+/** How many risks, notes and communications a report lists at most. */
+const LIST_LIMIT = 500;
 
 /** The gates' pass-rate requirement: the first `pass_rate >= x` (or `> x`) condition. */
 function requiredPassRate(config: QualityConfig): ReportFacts['requiredPassRate'] {
@@ -68,8 +67,8 @@ async function gatherFacts(
 ): Promise<ReportFacts> {
   const org = await orgName(trx, orgId);
   const { config } = await loadQualityConfig(trx, orgId, project.id);
-  const stored = await storedReport(trx, orgId, issue.id);
-  const judged = stored ?? unjudgedReport(config, issue.number, now);
+  const judged =
+    (await storedReport(trx, orgId, issue.id)) ?? unjudgedReport(config, issue.number, now);
   const run = (await latestRunsOfIssues(trx, orgId, project.id, [issue.number])).get(issue.number);
   const labels = new Map(config.categories.map((c) => [c.name, c.label ?? c.name]));
   let failuresByCategory: ReportFacts['failuresByCategory'] = [];
@@ -93,17 +92,19 @@ async function gatherFacts(
     criteria: judged.criteria.map((c) => ({ key: c.key, text: c.text, state: c.state })),
   };
 
-  const failing = Object.fromEntries(
-    failuresByCategory.flatMap((f) => (f.category === null ? [] : [[f.category, f.count]])),
-  );
+  // The risks' own evidence: the same failures and stored report their API shows.
+  const evidence = await signalEvidence(trx, orgId, project.id, issue.id, config);
   const signalOf = (links: RiskLinks) => {
-    const s = riskSignal(links, { report: stored, failuresByCategory: failing });
-    return s === null ? null : { level: s.level, text: s.text };
+    const signal = riskSignal(links, evidence);
+    return signal === null ? null : { level: signal.level, text: signal.text };
   };
 
-  const review = await latestReview(trx, orgId, issue.id);
-  const comment = await githubCommentOf(trx, orgId, issue.id);
-  const communications = await communicationsOfIssue(trx, orgId, issue.id);
+  const [review] = await listReviews(trx, orgId, issue.id, { limit: 1 });
+  const comment = await storedComment(trx, orgId, issue.id);
+  // Oldest first, as the report tells the story.
+  const communications = (
+    await listCommunications(trx, orgId, issue.id, { limit: LIST_LIMIT })
+  ).reverse();
   // Without a synced status comment, a GitHub comment recorded by hand stands for it.
   const recorded = [...communications]
     .reverse()
@@ -184,7 +185,7 @@ async function gatherFacts(
       startedAt: a.started_at?.toISOString() ?? null,
       doneAt: a.done_at?.toISOString() ?? null,
     })),
-    risks: (await risksOfIssue(trx, orgId, issue.id)).map((r) => ({
+    risks: (await listRisks(trx, orgId, issue.id, { limit: LIST_LIMIT })).map((r) => ({
       severity: r.severity,
       title: r.title,
       description: r.description,
@@ -217,7 +218,7 @@ async function gatherFacts(
         lastCompletedAt: c.last_completed_at?.toISOString() ?? null,
       };
     }),
-    notes: (await notesOfIssue(trx, orgId, issue.id)).map((n) => ({
+    notes: (await listNotes(trx, orgId, issue.id, { limit: LIST_LIMIT })).map((n) => ({
       kind: n.kind,
       text: n.text,
       author: n.author,
