@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import pino from 'pino';
+import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
 import { JOB_SCHEMA } from '../../src/jobs/queue.ts';
+import { syncIssueComment } from '../../src/jobs/github-sync.ts';
 import { startWorker, type Worker } from '../../src/jobs/worker.ts';
 import { enqueueCommitStatus } from '../../src/modules/github/github.hooks.ts';
 import { signWebhook } from '../../src/modules/github/signature.ts';
@@ -157,6 +159,20 @@ async function communications(orgId: string, channel: string) {
       .orderBy('id')
       .execute(),
   );
+}
+
+/** Deletes the issue's stored comment id (as if the sync that made it crashed before
+ *  storing it); answers the issue's id. */
+async function forgetStoredComment(orgId: string, project: string): Promise<string> {
+  return withOrgAsSystem(t.database.db, orgId, { reason: 'test' }, async (trx) => {
+    const { rows } = await sql<{ id: string }>`
+      SELECT i.id FROM tracked_issues i JOIN projects p ON p.org_id = i.org_id AND p.id = i.project_id
+      WHERE p.key = ${project} AND i.number = 2`.execute(trx);
+    await sql`DELETE FROM github_comments WHERE org_id = ${orgId} AND issue_id = ${rows[0]!.id}`.execute(
+      trx,
+    );
+    return rows[0]!.id;
+  });
 }
 
 /** The requests that created comments on the repository's issue #2. */
@@ -355,6 +371,47 @@ describe('the status comment on the GitHub issue', () => {
     expect(second!.body).toContain('Still tracked');
     const ids = (await communications(owner.orgId, 'github_comment')).map((c) => c.external_id);
     expect(ids).toEqual(expect.arrayContaining([String(first!.id), String(second!.id)]));
+  });
+
+  it('adopts its own comment left by a sync that crashed before storing it, instead of posting a second', async () => {
+    const p = await linkedProject('comment-crash');
+    await sync(p);
+    const [comment] = gh.commentsOn(p.repo, 2);
+    await forgetStoredComment(owner.orgId, 'comment-crash');
+    await call('PATCH', `${p.url}/issues/2`, owner.auth, { title: 'After the crash' });
+    await sync(p);
+    expect(gh.commentsOn(p.repo, 2).map((c) => c.id)).toEqual([comment!.id]);
+    expect(gh.comments.get(comment!.id)!.body).toContain('After the crash');
+    expect(commentPosts(p.repo)).toHaveLength(1);
+    expect((await storedComment(owner.orgId, 'comment-crash'))?.comment_id).toBe(
+      String(comment!.id),
+    );
+  });
+
+  it('keeps one comment when two syncs of a new issue race: the later one deletes its duplicate', async () => {
+    const p = await linkedProject('comment-race');
+    await settled();
+    for (const c of gh.commentsOn(p.repo, 2)) gh.comments.delete(c.id);
+    const issueId = await forgetStoredComment(owner.orgId, 'comment-race');
+    const deps = {
+      db: t.database.db,
+      box: t.box,
+      clock: t.clock,
+      logger: pino({ level: 'silent' }),
+      config: t.config,
+    };
+    const job = (id: string) => ({ id, data: { orgId: owner.orgId, issueId } });
+    const outcomes = await Promise.all([
+      syncIssueComment(deps, job(uuidv7())),
+      syncIssueComment(deps, job(uuidv7())),
+    ]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['created', 'superseded']);
+    const [kept, ...others] = gh.commentsOn(p.repo, 2);
+    expect(others).toEqual([]);
+    expect((await storedComment(owner.orgId, 'comment-race'))?.comment_id).toBe(String(kept!.id));
+    expect(gh.requestsFor(p.repo).some((r) => r.method === 'DELETE' && r.status === 204)).toBe(
+      true,
+    );
   });
 
   it('keeps a comment with very long lists within GitHub’s limit, pointing at the full report', async () => {
