@@ -32,6 +32,15 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/**
+ * Queue policies other than standard: one sweep at a time; at most one waiting comment sync
+ * per issue (its singletonKey), since a sync always sends the latest state.
+ */
+const POLICIES: Partial<Record<QueueName, 'singleton' | 'short'>> = {
+  [QUEUES.sweep]: 'singleton',
+  [QUEUES.githubSync]: 'short',
+};
+
 /** What every queue is created with: retries with exponential backoff, a bounded expiry. */
 export function queueOptions(jobs: Config['jobs']) {
   return {
@@ -90,7 +99,7 @@ export async function installJobQueue(pool: pg.Pool, jobs: Config['jobs']): Prom
       const options = {
         name,
         ...queueOptions(jobs),
-        policy: name === QUEUES.sweep ? ('singleton' as const) : ('standard' as const),
+        policy: POLICIES[name] ?? ('standard' as const),
       };
       if ((await boss.getQueue(name)) === null) await boss.createQueue(name, options);
       else await boss.updateQueue(name, options);
