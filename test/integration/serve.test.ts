@@ -37,7 +37,8 @@ async function serve(
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  for (let i = 0; i < 300; i++) {
+  // First start: initdb, migrations, the job queue's schema and the whole demo issue.
+  for (let i = 0; i < 900; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (r) => r.ok,
       () => false,
@@ -98,7 +99,7 @@ describe('gatehouse serve on the embedded PostgreSQL', () => {
     } finally {
       expect(await stop(second.child)).toBe(0);
     }
-  });
+  }, 240_000);
 });
 
 describe('the start-up safety check', () => {
