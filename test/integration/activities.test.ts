@@ -449,7 +449,8 @@ describe('overdue activities', () => {
       WHERE d.kind = 'activity.overdue' AND a.key = 'ta-analysis' AND i.number = ${issue}`.execute(
       t.database.db,
     );
-    expect(due.map((d) => d.due_at.toISOString())).toEqual([at(2)]);
+    // Due just past the latest finish: overdue is strictly later than it.
+    expect(due.map((d) => d.due_at.getTime())).toEqual([Date.parse(at(2)) + 1]);
 
     // A project whose one gate holds the schedule: no activity may be overdue.
     const plan = '/api/v1/orgs/act/projects/plan';
