@@ -14,6 +14,8 @@ export const GATE_USAGE = `Usage: gatehouse gate --project KEY --issue N [--org 
 
 Prints every quality gate of the issue with its state and reasons. Exit 0 when the
 required gates (default: all) passed, 1 when any is blocked or pending, 2 on errors.
+A project with no quality gates configured exits 0 (nothing to wait for), unless
+--require names a gate: that is an error.
 GATEHOUSE_URL (the Gatehouse address) and GATEHOUSE_TOKEN come from the environment.`;
 
 export interface GateReport {
@@ -29,7 +31,12 @@ const MARK: Record<string, string> = { passed: '✓', blocked: '✗', pending: '
 const BOX: Record<string, string> = { met: '[x]', unmet: '[ ]', pending: '[ ]' };
 
 export function renderGates(report: GateReport): string[] {
-  const lines = [`Issue #${report.issue}: overall ${report.overall.toUpperCase()}`];
+  // Without gates nothing was judged: say so rather than print an empty, green-looking list.
+  const lines = [
+    report.gates.length === 0
+      ? `Issue #${report.issue}: no quality gates configured (overall ${report.overall})`
+      : `Issue #${report.issue}: overall ${report.overall.toUpperCase()}`,
+  ];
   const open = report.openRun;
   if (open !== undefined && open !== null) {
     const count =
@@ -50,13 +57,21 @@ export function renderGates(report: GateReport): string[] {
   return lines;
 }
 
-/** 0 when every required gate passed; 1 when one is blocked or pending; an unknown gate is a usage error. */
+/**
+ * 0 when every required gate passed (also when there are no gates and none is required);
+ * 1 when one is blocked or pending; an unknown gate is a usage error.
+ */
 export function gateExitCode(
   report: GateReport,
   required: string[],
 ): { code: 0 | 1 | 2; message?: string } {
   const keys = new Set(report.gates.map((g) => g.key));
   const unknown = required.filter((r) => !keys.has(r));
+  if (unknown.length > 0 && keys.size === 0)
+    return {
+      code: 2,
+      message: `no gate named ${unknown.join(', ')}: this project has no quality gates configured`,
+    };
   if (unknown.length > 0)
     return {
       code: 2,

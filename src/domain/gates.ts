@@ -1,12 +1,13 @@
-import type {
-  ActivityStatus,
-  Condition,
-  Criterion,
-  Gate,
-  MetricKind,
-  Op,
-  QualityConfig,
-  RiskSeverity,
+import {
+  isNumeric,
+  type ActivityStatus,
+  type Condition,
+  type Criterion,
+  type Gate,
+  type MetricKind,
+  type Op,
+  type QualityConfig,
+  type RiskSeverity,
 } from './quality.ts';
 
 export type GateState = 'passed' | 'blocked' | 'pending';
@@ -54,7 +55,7 @@ export const NO_COORDINATION: CoordinationFacts = {
 type Value = number | string | null;
 
 interface Metric {
-  /** number: compared by size; verdict and status: one of a fixed set of words. */
+  /** rate (0..1) and count: compared by size; verdict and status: one of a fixed set of words. */
   kind: MetricKind;
   /** null: no data yet (the gate waits rather than blocks). */
   value(f: GateFacts, c: Condition): Value;
@@ -82,48 +83,48 @@ const overdue = (f: GateFacts) =>
 /** Each metric is one small entry; adding one adds a line here and nothing elsewhere. */
 export const METRICS: Record<string, Metric> = {
   tests_total: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => f.run?.tests ?? null,
     describe: (a) => `${plural(a, 'test')} ran`,
   },
   tests_passed: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => f.run?.passed ?? null,
     describe: (a) => `${plural(a, 'test')} passed`,
   },
   tests_failed: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => (f.run === null ? null : f.run.failed + f.run.errored),
     describe: (a) => `${plural(a, 'test')} failed`,
   },
   pass_rate: {
-    kind: 'number',
+    kind: 'rate',
     value: (f) => (f.run === null || ran(f) === 0 ? null : f.run.passed / ran(f)),
     describe: (a, f) => `pass rate ${percent(a ?? 0)} (${f.run?.passed ?? 0} of ${ran(f)})`,
     expected: percent,
   },
   failed_in_category: {
-    kind: 'number',
+    kind: 'count',
     value: (f, c) => (f.run === null ? null : sumOf(f.failuresByCategory, cats(c))),
     describe: (a, _f, c) => `${plural(a, 'failure')} in ${cats(c).join(', ')}`,
   },
   uncategorized_failures: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => (f.run === null ? null : f.uncategorizedFailures),
     describe: (a) => `${plural(a, 'failure')} with no category`,
   },
   blocking_failures: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => (f.run === null ? null : f.blockingFailures),
     describe: (a) => `${plural(a, 'failure')} in blocking categories`,
   },
   flaky_tests: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => (f.run === null ? null : f.flakyTests),
     describe: (a) => `${plural(a, 'flaky test')}`,
   },
   regressions: {
-    kind: 'number',
+    kind: 'count',
     value: (f, c) =>
       f.run === null
         ? null
@@ -140,7 +141,7 @@ export const METRICS: Record<string, Metric> = {
     describe: (a) => `review verdict is ${a}`,
   },
   review_open_conditions: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => f.review?.openConditions ?? null,
     missing: noReview,
     describe: (a) => `${plural(a, 'review condition')} still open`,
@@ -152,12 +153,12 @@ export const METRICS: Record<string, Metric> = {
     describe: (a, _f, c) => `activity ${c.activity} is ${a}`,
   },
   open_escalations: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => f.openEscalations,
     describe: (a) => plural(a, 'open escalation'),
   },
   open_risks: {
-    kind: 'number',
+    kind: 'count',
     value: (f, c) =>
       c.severity === undefined
         ? f.openRisks.high + f.openRisks.medium + f.openRisks.low
@@ -166,7 +167,7 @@ export const METRICS: Record<string, Metric> = {
       plural(a, `open ${c.severity === undefined ? '' : `${c.severity} `}risk`),
   },
   overdue_activities: {
-    kind: 'number',
+    kind: 'count',
     value: (f) => overdue(f).length,
     describe: (a, f) => {
       const keys = overdue(f);
@@ -233,9 +234,9 @@ export function checkCondition(c: Condition, f: GateFacts): ConditionResult {
     metric.expected === undefined ? String(v) : metric.expected(v);
   const expected = Array.isArray(c.value) ? c.value.map((v) => fmt(v)).join(', ') : fmt(c.value);
   const subject = metric.describe(actual, f, c);
-  if (metric.kind === 'number' && c.op === '==' && Number(c.value) === 0)
+  if (isNumeric(metric.kind) && c.op === '==' && Number(c.value) === 0)
     return { ok: false, reason: subject };
-  if (metric.kind !== 'number')
+  if (!isNumeric(metric.kind))
     return {
       ok: false,
       reason: `${subject}; needs ${c.op === 'in' ? `one of ${expected}` : `${c.op === '!=' ? 'anything but ' : ''}${expected}`}`,

@@ -30,8 +30,16 @@ export interface Condition {
 
 export { ACTIVITY_STATUSES, type ActivityStatus };
 
-/** How a metric's value is compared: by size, or as one of a fixed set of words. */
-export type MetricKind = 'number' | 'verdict' | 'status';
+/**
+ * How a metric's value is compared: by size (a rate is a fraction from 0 to 1, a count a
+ * whole number from 0), or as one of a fixed set of words.
+ */
+export type MetricKind = 'rate' | 'count' | 'verdict' | 'status';
+
+export const VERDICTS = ['pass', 'conditional_pass', 'fail'] as const;
+
+/** Rates and counts compare by size; verdicts and statuses as words. */
+export const isNumeric = (kind: MetricKind) => kind === 'rate' || kind === 'count';
 
 export const RISK_SEVERITIES = ['high', 'medium', 'low'] as const;
 export type RiskSeverity = (typeof RISK_SEVERITIES)[number];
@@ -78,6 +86,9 @@ export const DEFAULT_CONFIG: QualityConfig = {
   ],
   criteria: [],
 };
+
+/** The values a check refused, as written: `"conditional pass"`, or `95, 100` for several. */
+const given = (values: unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
 
 export const MAX_PATTERN_LENGTH = 500;
 /** Matching looks at this many characters of each field, so no pattern meets a megabyte. */
@@ -180,18 +191,35 @@ export function validateConfig(
       });
     }
     const values = Array.isArray(cond.value) ? cond.value : [cond.value];
-    if (kind === 'number' && values.some((v) => typeof v !== 'number')) {
+    const numeric = isNumeric(kind);
+    if (numeric && values.some((v) => typeof v !== 'number')) {
       errors.push({ path: `${path}/value`, message: `must be a number for ${cond.metric}` });
+    } else {
+      // 90 for 90% would read "below 9000%" and never pass.
+      const outOfRange = values.filter((v) =>
+        kind === 'rate'
+          ? Number(v) < 0 || Number(v) > 1
+          : kind === 'count' && (!Number.isInteger(v) || Number(v) < 0),
+      );
+      if (outOfRange.length > 0)
+        errors.push({
+          path: `${path}/value`,
+          message: `${kind === 'rate' ? 'must be a fraction between 0 and 1 (0.9 for 90%)' : 'must be a whole number, 0 or more,'} for ${cond.metric}, not ${given(outOfRange)}`,
+        });
     }
-    if (kind !== 'number' && !['==', '!=', 'in'].includes(cond.op))
+    if (!numeric && !['==', '!=', 'in'].includes(cond.op))
       errors.push({ path: `${path}/op`, message: `must be ==, != or in for ${cond.metric}` });
     if (kind === 'verdict') {
-      if (values.some((v) => !['pass', 'conditional_pass', 'fail'].includes(String(v)))) {
-        errors.push({ path: `${path}/value`, message: 'must be pass, conditional_pass or fail' });
-      }
+      const wrong = values.filter((v) => !(VERDICTS as readonly unknown[]).includes(v));
+      if (wrong.length > 0)
+        errors.push({
+          path: `${path}/value`,
+          message: `must be ${VERDICTS.slice(0, -1).join(', ')} or ${VERDICTS.at(-1)}, not ${given(wrong)}`,
+        });
     }
     if (kind === 'status') {
-      if (values.some((v) => !(ACTIVITY_STATUSES as readonly unknown[]).includes(v)))
+      const wrong = values.filter((v) => !(ACTIVITY_STATUSES as readonly unknown[]).includes(v));
+      if (wrong.length > 0)
         errors.push({
           path: `${path}/value`,
           message: `must be an activity status (${ACTIVITY_STATUSES.join(', ')})`,

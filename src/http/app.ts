@@ -43,6 +43,8 @@ function createValidators() {
     removeAdditional: false,
     useDefaults: true,
     strict: false,
+    // Errors carry the value that failed, so a problem can say what was given.
+    verbose: true,
   } as const;
   const strict = addFormats(new Ajv({ ...common, coerceTypes: false }));
   const coercing = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));

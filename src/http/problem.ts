@@ -35,26 +35,158 @@ const TITLES: Record<number, string> = {
 
 interface AjvError {
   instancePath: string;
+  schemaPath: string;
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** The value that failed; present because the validators are built with `verbose`. */
+  data?: unknown;
+}
+
+interface FieldError {
+  path: string;
+  message: string;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  array: 'a list',
+  object: 'an object',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  null: 'null',
+};
+
+const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const given = (v: unknown) => (v === undefined ? '' : `${JSON.stringify(v)} `);
+const orList = (items: string[]) =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+
+function single(e: AjvError, base: string): FieldError {
+  if (e.keyword === 'additionalProperties')
+    return {
+      path: `${base}/${String(e.params['additionalProperty'])}`,
+      message: 'is not a known field',
+    };
+  if (e.keyword === 'required')
+    return { path: `${base}/${String(e.params['missingProperty'])}`, message: 'is required' };
+  if (e.keyword === 'enum') {
+    const allowed = (e.params['allowedValues'] as unknown[] | undefined) ?? [];
+    return {
+      path: base,
+      message: `${given(e.data)}is not one of ${allowed.map(shown).join(', ')}`,
+    };
+  }
+  if (e.keyword === 'const')
+    return { path: base, message: `${given(e.data)}is not ${shown(e.params['allowedValue'])}` };
+  return { path: base, message: e.message ?? 'is invalid' };
+}
+
+/**
+ * One message for a failed union (`anyOf`/`oneOf`, as TypeBox writes unions of literals)
+ * instead of one per alternative: the value given and the values or kinds allowed. When
+ * the value has the shape of some alternatives (an object whose discriminator matched),
+ * only what is wrong inside those is reported.
+ */
+function union(group: AjvError, members: AjvError[], part: string): FieldError[] {
+  const path = `${part}${group.instancePath}`;
+  const prefix = `${group.schemaPath}/`;
+  const branches = new Map<string, AjvError[]>();
+  for (const m of members) {
+    const branch = m.schemaPath.slice(prefix.length).split('/')[0] ?? '';
+    branches.set(branch, [...(branches.get(branch) ?? []), m]);
+  }
+  const list = [...branches.values()];
+  const SHALLOW = ['type', 'const', 'enum', 'anyOf', 'oneOf'];
+  const isShallow = (errs: AjvError[]) =>
+    errs.every((e) => e.instancePath === group.instancePath && SHALLOW.includes(e.keyword));
+  const consts = (errs: AjvError[]) =>
+    errs.flatMap((e) =>
+      e.keyword === 'const'
+        ? [e.params['allowedValue']]
+        : e.keyword === 'enum'
+          ? ((e.params['allowedValues'] as unknown[] | undefined) ?? [])
+          : [],
+    );
+  if (list.every(isShallow)) {
+    if (list.every((errs) => consts(errs).length > 0)) {
+      const allowed = [...new Set(list.flatMap(consts).map(shown))];
+      return [{ path, message: `${given(group.data)}is not one of ${allowed.join(', ')}` }];
+    }
+    const kinds = list.flatMap((errs) =>
+      errs.flatMap((e) =>
+        e.keyword === 'type'
+          ? [TYPE_WORDS[String(e.params['type'])] ?? String(e.params['type'])]
+          : e.keyword === 'const'
+            ? [JSON.stringify(e.params['allowedValue'])]
+            : [],
+      ),
+    );
+    const suffix = group.data === undefined ? '' : `, not ${JSON.stringify(group.data)}`;
+    return [{ path, message: `must be ${orList([...new Set(kinds)])}${suffix}` }];
+  }
+  // The value has the shape of the deeper alternatives: report inside those only, and of
+  // those, the ones whose fixed fields (a `kind`) matched, when there are any.
+  const deep = list.filter((errs) => !isShallow(errs));
+  const deeperConst = (errs: AjvError[]) =>
+    errs.some((e) => e.instancePath !== group.instancePath && e.keyword === 'const');
+  const matched = deep.filter((errs) => !deeperConst(errs));
+  if (matched.length > 0) return mapErrors(matched.flat(), part);
+  // No alternative's fixed field matched (a misspelled `kind`): that field is the mistake.
+  const at = deep[0]?.find((e) => e.keyword === 'const')?.instancePath;
+  const fixed = deep.map((errs) =>
+    errs.find((e) => e.keyword === 'const' && e.instancePath === at),
+  );
+  if (at !== undefined && fixed.every((e) => e !== undefined)) {
+    const allowed = [...new Set(fixed.map((e) => shown(e.params['allowedValue'])))];
+    return [
+      {
+        path: `${part}${at}`,
+        message: `${given(fixed[0]?.data)}is not one of ${allowed.join(', ')}`,
+      },
+    ];
+  }
+  return mapErrors(deep.flat(), part);
+}
+
+function mapErrors(errors: AjvError[], part: string): FieldError[] {
+  const groups = errors
+    .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
+    .sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  const used = new Set<AjvError>();
+  const out: FieldError[] = [];
+  const grouped = new Map<AjvError, FieldError[]>();
+  for (const g of groups) {
+    if (used.has(g)) continue;
+    // The same union may fail for several items of a list: keep each item's errors apart.
+    const members = errors.filter(
+      (e) =>
+        e !== g &&
+        e.schemaPath.startsWith(`${g.schemaPath}/`) &&
+        (e.instancePath === g.instancePath || e.instancePath.startsWith(`${g.instancePath}/`)),
+    );
+    for (const m of members) used.add(m);
+    used.add(g);
+    grouped.set(g, union(g, members, part));
+  }
+  for (const e of errors) {
+    const result = grouped.get(e);
+    if (result !== undefined) out.push(...result);
+    else if (!used.has(e)) out.push(single(e, `${part}${e.instancePath}`));
+  }
+  const seen = new Set<string>();
+  return out.filter((e) => {
+    const key = `${e.path}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function validationProblem(error: FastifyError): AppError {
   const part = error.validationContext ?? 'body';
-  const errors = ((error.validation ?? []) as AjvError[]).map((e) => {
-    const base = `${part}${e.instancePath}`;
-    if (e.keyword === 'additionalProperties') {
-      return {
-        path: `${base}/${String(e.params['additionalProperty'])}`,
-        message: 'is not a known field',
-      };
-    }
-    if (e.keyword === 'required') {
-      return { path: `${base}/${String(e.params['missingProperty'])}`, message: 'is required' };
-    }
-    return { path: base, message: e.message ?? 'is invalid' };
-  });
+  const errors = mapErrors(error.validation ?? [], part);
   const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ') || error.message;
   return new AppError(400, 'bad_input', detail, { errors });
 }

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 const Key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,49}$', maxLength: 50 });
 const Pattern = Type.String({ minLength: 1, maxLength: 500 });
@@ -31,7 +31,7 @@ export const ConditionSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const QualityConfigBody = Type.Object(
+const QualityConfigShape = Type.Object(
   {
     categories: Type.Array(
       Type.Object(
@@ -52,7 +52,7 @@ export const QualityConfigBody = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { maxItems: 100 },
+      { maxItems: 100, default: [] },
     ),
     gates: Type.Array(
       Type.Object(
@@ -77,14 +77,24 @@ export const QualityConfigBody = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { maxItems: 100 },
+      { maxItems: 100, default: [] },
     ),
   },
   { additionalProperties: false },
 );
 
+/**
+ * The body of `PUT .../quality-config`. `categories` and `criteria` may be left out: the
+ * validator fills in their default (`[]`, Ajv `useDefaults`), so past validation they are
+ * always there and the type says so. `gates: []` is a project without gates.
+ */
+export const QualityConfigBody = Type.Unsafe<Static<typeof QualityConfigShape>>({
+  ...QualityConfigShape,
+  required: ['gates'],
+});
+
 export const QualityConfigOut = Type.Object({
-  config: QualityConfigBody,
+  config: QualityConfigShape,
   custom: Type.Boolean(),
   version: Type.Integer(),
   recomputedIssues: Type.Optional(Type.Integer()),

@@ -138,6 +138,17 @@ export async function overallOf(db: Executor, orgId: string, issueId: string) {
   return row?.overall ?? null;
 }
 
+/** How a signed-in user is named as a reviewer: their name, else their email (users are global). */
+export async function reviewerNameOf(db: Executor, userId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select(['name', 'email'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  return row.name.trim() === '' ? row.email : row.name;
+}
+
 export function insertReview(
   db: Executor,
   orgId: string,

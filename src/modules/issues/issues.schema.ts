@@ -81,7 +81,13 @@ export const ReviewBody = Type.Object(
     ]),
     conditions: Type.Optional(Type.Array(ReviewCondition, { maxItems: 50 })),
     notes: Type.Optional(Type.String({ maxLength: 10_000 })),
-    reviewer: Type.String({ minLength: 1, maxLength: 200 }),
+    reviewer: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Who reviewed; defaults to the signed-in user. A CI token must name one.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

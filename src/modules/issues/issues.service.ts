@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Caller } from '../../db/tenant.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import type { DB, ReviewsTable, TrackedIssuesTable } from '../../db/types.ts';
-import { Conflict, NotFound } from '../../errors.ts';
+import { BadInput, Conflict, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { recomputeIssue } from '../gates/gate-engine.ts';
@@ -14,6 +14,7 @@ import {
   listIssues,
   listReviews,
   overallOf,
+  reviewerNameOf,
   saveCriterionCheck,
   updateIssue,
 } from './issues.queries.ts';
@@ -140,11 +141,20 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
         verdict: string;
         conditions?: { text: string; status: string }[] | undefined;
         notes?: string | undefined;
-        reviewer: string;
+        /** Defaults to the signed-in user's name (else email); a CI token must name one. */
+        reviewer?: string | undefined;
       },
     ) {
       return inIssue(db, caller, scope, 'review:write', async (trx, ctx, { project, issue }) => {
         const { number } = scope;
+        const reviewer =
+          input.reviewer ??
+          (ctx.userId === null ? undefined : await reviewerNameOf(trx, ctx.userId));
+        if (reviewer === undefined)
+          throw new BadInput(
+            'body/reviewer is required with a CI token: name who reviewed (e.g. "reviewer": "Dana")',
+            [{ path: 'body/reviewer', message: 'is required with a CI token: name who reviewed' }],
+          );
         const now = clock.now();
         const review = await insertReview(
           trx,
@@ -154,7 +164,7 @@ export function createIssueService(deps: { db: Kysely<DB>; clock: Clock }) {
             verdict: input.verdict,
             conditions: input.conditions ?? [],
             notes: input.notes ?? null,
-            reviewer: input.reviewer,
+            reviewer,
             recordedBy: ctx.actorId,
           },
           now,
