@@ -22,12 +22,12 @@ import { gateRoutes } from '../modules/gates/gates.routes.ts';
 import { githubRoutes } from '../modules/github/github.routes.ts';
 import { webhookRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import { activityRoutes } from '../modules/activities/activities.routes.ts';
-import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { escalationRoutes } from '../modules/escalations/escalations.routes.ts';
 import { checkpointRoutes } from '../modules/checkpoints/checkpoints.routes.ts';
 import { riskRoutes } from '../modules/risks/risks.routes.ts';
 import { noteRoutes } from '../modules/notes/notes.routes.ts';
 import { communicationRoutes } from '../modules/communications/communications.routes.ts';
+import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { createMetrics } from './metrics.ts';
 import type { AppDeps, Module } from './module.ts';
@@ -67,12 +67,12 @@ const MODULES: Module[] = [
   githubRoutes,
   webhookRoutes,
   activityRoutes,
-  reportRoutes,
   escalationRoutes,
   checkpointRoutes,
   riskRoutes,
   noteRoutes,
   communicationRoutes,
+  reportRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {
