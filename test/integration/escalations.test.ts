@@ -23,6 +23,7 @@ let lead: Token;
 let arch: Token;
 let view: Token;
 let dev: Token;
+let rev: Token;
 let other: Token;
 const HOUR = 3_600_000;
 const base = '/api/v1/orgs/esc/projects/app';
@@ -37,6 +38,7 @@ beforeAll(async () => {
   arch = await apiToken(t.app, owner, 'esc', 'architect');
   view = await apiToken(t.app, owner, 'esc', 'viewer');
   dev = await apiToken(t.app, owner, 'esc', 'developer');
+  rev = await apiToken(t.app, owner, 'esc', 'reviewer');
   other = await apiToken(t.app, outsider, 'esc-other', 'owner');
   for (const [who, slug] of [
     [owner, 'esc'],
@@ -688,6 +690,22 @@ describe('access', () => {
     const res = await t.app.inject({ ...chain, url: `${base}${chain.url}`, headers: dev.auth });
     expect(res.statusCode).toBe(403);
     expect(await snapshot()).toBe(before);
+  });
+
+  it('lets the role it was escalated to acknowledge and answer it, but nothing else', async () => {
+    const mine = await escalate(await newIssue(), { role: 'reviewer' });
+    const number = mine.issue as number;
+    // A viewer it was not escalated to is refused; the reviewer may only acknowledge and answer.
+    expect((await act(number, mine.id, { action: 'acknowledge' }, view)).statusCode).toBe(403);
+    expect((await act(number, mine.id, { action: 'resolve' }, rev)).statusCode).toBe(403);
+    expect((await act(number, mine.id, { action: 'acknowledge' }, rev)).statusCode).toBe(200);
+    const answered = await act(number, mine.id, { action: 'answer', text: 'Reviewed.' }, rev);
+    expect(answered.statusCode, answered.body).toBe(200);
+    expect(answered.json()).toMatchObject({ status: 'answered' });
+    const other = await escalate(await newIssue());
+    expect(
+      (await act(other.issue as number, other.id, { action: 'acknowledge' }, rev)).statusCode,
+    ).toBe(403);
   });
 
   it('lets a viewer read', async () => {

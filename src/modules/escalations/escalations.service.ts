@@ -12,7 +12,8 @@ import {
   type EscalationAction,
   type EscalationStatus,
 } from '../../domain/escalation-clock.ts';
-import { BadInput, Conflict, NotFound } from '../../errors.ts';
+import { can } from '../../domain/permissions.ts';
+import { BadInput, Conflict, Forbidden, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import { recordCommunication } from '../communications/communications.queries.ts';
@@ -279,13 +280,24 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
      */
     act(caller: Caller, scope: EscalationScope, input: { action: string; text?: string }) {
       const action = input.action as EscalationAction;
-      return inIssue(db, caller, scope, 'issues:write', async (trx, ctx, { project, issue }) => {
+      // Who was escalated to may acknowledge and answer it without coordinating rights
+      // (a reviewer holds no issues:write); every other move needs issues:write.
+      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { project, issue }) => {
         if (action === 'answer' && input.text === undefined)
           throw new BadInput('body/text is required to answer', [
             { path: 'body/text', message: 'is required to answer' },
           ]);
         const row = await lockEscalation(trx, ctx.orgId, scope.id, issue.id);
         if (row === undefined) throw new NotFound('Escalation not found');
+        const addressee =
+          ctx.role === row.role || (ctx.userId !== null && ctx.userId === row.member_id);
+        if (
+          !can(ctx.role, 'issues:write') &&
+          !(addressee && (action === 'acknowledge' || action === 'answer'))
+        )
+          throw new Forbidden(
+            `Only those it was escalated to (${row.role}) may acknowledge or answer it, and other moves need the issues:write permission`,
+          );
         const now = clock.now();
         const chain = (await findChain(trx, ctx.orgId, project.id))?.levels ?? [];
         const caught = runClock(clockOf(row), chain, now);
