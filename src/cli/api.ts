@@ -3,6 +3,31 @@
 /** Bad arguments or configuration: the command prints its usage and exits 2. */
 export class UsageError extends Error {}
 
+/**
+ * Runs a client command: a usage mistake prints the message and the usage, a failure the
+ * message alone; both exit 2. Anything else is a bug and propagates.
+ */
+export async function runCommand(
+  name: string,
+  usage: string,
+  stderr: NodeJS.WritableStream,
+  run: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`gatehouse ${name}: ${err.message}\n\n${usage}\n`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      stderr.write(`gatehouse ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
 /** Anything else that stops a command: printed as is, exit 2. */
 export class CliError extends Error {
   constructor(

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import {
-  CliError,
   gatehouseUrl,
   getJson,
   optionProblem,
   orgOfToken as tokenOrg,
   projectPath,
+  runCommand,
   UsageError,
   type Auth,
 } from './api.ts';
@@ -99,7 +99,7 @@ export async function gate(
   io: GateIo,
   orgOfToken: (base: string, auth: Auth) => Promise<string> = tokenOrg,
 ): Promise<number> {
-  try {
+  return runCommand('gate', GATE_USAGE, io.stderr, async () => {
     const { base, token, project, issue, org, require } = options(argv, io.env);
     const auth = { authorization: `Bearer ${token}` };
     const slug = org ?? (await orgOfToken(base, auth));
@@ -109,17 +109,7 @@ export async function gate(
       auth,
     );
     return report(body, require, io);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`gatehouse gate: ${err.message}\n\n${GATE_USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof CliError) {
-      io.stderr.write(`gatehouse gate: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
 function options(argv: string[], env: GateIo['env']) {

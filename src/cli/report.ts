@@ -8,6 +8,7 @@ import {
   projectPath,
   refusal,
   unreachable,
+  runCommand,
   UsageError,
   type Auth,
 } from './api.ts';
@@ -49,7 +50,7 @@ export async function report(
   io: ReportIo,
   orgOfToken: (base: string, auth: Auth) => Promise<string> = tokenOrg,
 ): Promise<number> {
-  try {
+  return runCommand('report', REPORT_USAGE, io.stderr, async () => {
     const { base, token, project, issue, org, json } = options(argv, io.env);
     const auth = { authorization: `Bearer ${token}` };
     const slug = org ?? (await orgOfToken(base, auth));
@@ -62,17 +63,7 @@ export async function report(
       io.stdout.write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
     }
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`gatehouse report: ${err.message}\n\n${REPORT_USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof CliError) {
-      io.stderr.write(`gatehouse report: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
 function options(argv: string[], env: ReportIo['env']) {
