@@ -113,15 +113,14 @@ export async function withTenant<T>(
         .then((r) => r.rows[0]);
       if (row?.status === 'unauthenticated')
         throw new Unauthorized('Your session has ended; sign in again');
-      // A token scoped to one org never reaches another, even one the user belongs to.
-      if (
-        row?.status !== 'ok' ||
-        row.org_id === null ||
-        row.role === null ||
-        actor.orgId !== row.org_id
-      ) {
+      if (row?.status !== 'ok' || row.org_id === null || row.role === null)
         throw new NotFound('Organization not found');
-      }
+      // A token scoped to one org never reaches another, even one the user belongs to; the
+      // user (a member, so nothing leaks) is told how to get one that does.
+      if (actor.orgId !== row.org_id)
+        throw new NotFound(
+          `This access token is scoped to another organization; get one for "${orgSlug}" with POST /api/v1/auth/switch-org {"org": "${orgSlug}"}`,
+        );
       orgId = row.org_id;
       role = row.role;
       actorId = actor.userId;

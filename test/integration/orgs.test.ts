@@ -41,6 +41,56 @@ describe('organizations', () => {
     expect(await auditActions()).toContain('org.created');
   });
 
+  it("answers a new org with a token pair scoped to it, and tells a member holding another org's token to switch", async () => {
+    const email = uniqueEmail('creator');
+    await signup(t.app, email);
+    const first = await login(t.app, email);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: first.auth,
+      payload: { name: 'Fresh', slug: 'acme-fresh' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const body = created.json();
+    expect(body).toMatchObject({ slug: 'acme-fresh', role: 'owner', tokenType: 'Bearer' });
+    const auth = { authorization: `Bearer ${body.accessToken}` };
+    const read = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/acme-fresh',
+      headers: auth,
+    });
+    expect(read.statusCode).toBe(200);
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refreshToken: body.refreshToken },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    // A second org: the first org's token reaches it only after switching.
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: auth,
+      payload: { name: 'Fresh two', slug: 'acme-fresh-two' },
+    });
+    expect(second.statusCode).toBe(201);
+    const elsewhere = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/acme-fresh-two',
+      headers: auth,
+    });
+    expect(elsewhere.statusCode).toBe(404);
+    expect(elsewhere.json().detail).toContain('switch-org');
+    // Someone who is not a member learns nothing beyond "not found".
+    const stranger = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/acme-fresh-two',
+      headers: owner.auth,
+    });
+    expect(stranger.json().detail).toBe('Organization not found');
+  });
+
   it('refuses a slug that is already taken with a 409', async () => {
     const res = await t.app.inject({
       method: 'POST',
