@@ -10,6 +10,8 @@ export interface Config {
   readonly secret: string | undefined;
   readonly logLevel: string;
   readonly demo: boolean;
+  /** When set, `/metrics` needs `Authorization: Bearer <this>`; unset, it is open. */
+  readonly metricsToken: string | undefined;
   readonly db: {
     readonly poolMax: number;
     readonly statementTimeoutMs: number;
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     secret,
     logLevel,
     demo,
+    metricsToken: env['GATEHOUSE_METRICS_TOKEN'] || undefined,
     db: {
       poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
       statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),

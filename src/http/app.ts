@@ -2,12 +2,13 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifySchema } from 'fastify';
 import { uuidv7 } from 'uuidv7';
-import { NotFound, Unauthorized } from '../errors.ts';
+import { BadInput, NotFound, Unauthorized } from '../errors.ts';
 import { parseOrgSecret } from '../lib/tokens.ts';
+import { serializeRequest } from '../logger.ts';
 import { createAccessTokens } from '../modules/auth/access-tokens.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
 import { apiTokenRoutes } from '../modules/api-tokens/api-tokens.routes.ts';
@@ -49,7 +50,94 @@ function createValidators() {
   const strict = addFormats(new Ajv({ ...common, coerceTypes: false }));
   const coercing = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
   return ({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema as object);
+    httpPart === 'body'
+      ? strict.compile(schema as object)
+      : decimalOnly(schema as JsonSchema, coercing.compile(schema as object));
+}
+
+interface JsonSchema {
+  type?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+}
+
+const DECIMAL: Record<string, RegExp> = { integer: /^-?\d+$/, number: /^-?\d+(\.\d+)?$/ };
+
+/**
+ * Ajv's coercion reads `1e3`, `0x10` and an empty string as numbers; a query or path number
+ * is plain decimal digits, so those are refused before Ajv sees them.
+ */
+function decimalOnly(schema: JsonSchema, validate: ValidateFunction): ValidateFunction {
+  const numeric = Object.entries(schema.properties ?? {}).flatMap(([name, s]) => {
+    const type = typeof s.type === 'string' ? s.type : s.items?.type;
+    const pattern = typeof type === 'string' ? DECIMAL[type] : undefined;
+    return pattern === undefined ? [] : [{ name, pattern, kind: type as string }];
+  });
+  if (numeric.length === 0) return validate;
+  const check = ((data: Record<string, unknown> | null | undefined) => {
+    const errors = numeric.flatMap(({ name, pattern, kind }) => {
+      const raw = data?.[name];
+      const values: unknown[] = Array.isArray(raw) ? raw : [raw];
+      const bad = values.find((v) => typeof v === 'string' && !pattern.test(v));
+      return bad === undefined
+        ? []
+        : [
+            {
+              instancePath: `/${name}`,
+              schemaPath: `#/properties/${name}/type`,
+              keyword: 'decimal',
+              params: {},
+              message: `${JSON.stringify(bad)} is not ${kind === 'integer' ? 'a whole number in decimal digits' : 'a decimal number'}`,
+            },
+          ];
+    });
+    if (errors.length > 0) {
+      check.errors = errors;
+      return false;
+    }
+    const ok = validate(data);
+    check.errors = validate.errors ?? null;
+    return ok;
+  }) as ValidateFunction;
+  return check;
+}
+
+const NUL_OR_LONE_SURROGATE =
+  // eslint-disable-next-line no-control-regex -- finding the NUL character is the point
+  /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The first string (or key) in a parsed query, path or JSON body that PostgreSQL cannot
+ * store: a NUL character or an unpaired UTF-16 surrogate. Streams (raw XML) are not walked.
+ */
+function unstorable(value: unknown, path: string): { path: string; message: string } | null {
+  if (typeof value === 'string') {
+    const m = NUL_OR_LONE_SURROGATE.exec(value);
+    if (m === null) return null;
+    return {
+      path,
+      message: m[0] === '\u0000' ? 'contains a NUL character' : 'contains an unpaired surrogate',
+    };
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = unstorable(item, `${path}/${i}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    // A raw upload's body is a stream, read (and checked) by its route.
+    if (ArrayBuffer.isView(value) || typeof (value as { pipe?: unknown }).pipe === 'function')
+      return null;
+    for (const [key, item] of Object.entries(value)) {
+      const keyProblem = unstorable(key, `${path}/${key.replace(/[^\x20-\x7e]/g, '?')}`);
+      if (keyProblem !== null) return keyProblem;
+      const found = unstorable(item, `${path}/${key}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 const MODULES: Module[] = [
@@ -84,6 +172,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: () => uuidv7(),
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false } },
+    // Fastify's own request serializer logs the query string verbatim, secrets and all.
+    childLoggerFactory: (logger, bindings, opts) =>
+      logger.child(bindings, {
+        ...opts,
+        serializers: { ...opts.serializers, req: serializeRequest },
+      }),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(createValidators());
@@ -137,6 +231,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       actor: { kind: 'user', userId: claims.sub, sessionId: claims.sid, orgId: claims.org },
       requestId: request.id,
     };
+  });
+
+  // One gate for every route: text PostgreSQL cannot store is a 400 naming the field, not a 500.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const parts = [
+      ['params', request.params],
+      ['querystring', request.query],
+      ['body', request.body],
+    ] as const;
+    for (const [part, value] of parts) {
+      const found = unstorable(value, part);
+      if (found !== null) {
+        done(new BadInput(`${found.path} ${found.message}`, [found]));
+        return;
+      }
+    }
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -1,13 +1,17 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from 'typebox';
-import { Unavailable } from '../errors.ts';
+import { Unauthorized, Unavailable } from '../errors.ts';
 import type { Module } from './module.ts';
 import { ping } from './system.queries.ts';
 
 const Status = Type.Object({ status: Type.String() });
 
-/** Liveness, readiness, metrics, JWKS and the OpenAPI document: all public. */
-export const systemRoutes: Module = (app, { database, keys }) => {
+/** Liveness, readiness, metrics, JWKS and the OpenAPI document: public (metrics optionally behind a token). */
+export const systemRoutes: Module = (app, { database, keys, config }) => {
   const open = { auth: false };
+  // Hashing first gives equal lengths, so the comparison takes the same time whatever is sent.
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const metricsToken = config.metricsToken === undefined ? null : digest(config.metricsToken);
 
   app.get(
     '/healthz',
@@ -39,7 +43,15 @@ export const systemRoutes: Module = (app, { database, keys }) => {
   app.get(
     '/metrics',
     { config: open, schema: { tags: ['system'], hide: true } },
-    async (_request, reply) => {
+    async (request, reply) => {
+      if (metricsToken !== null) {
+        const given = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+        if (!timingSafeEqual(digest(given), metricsToken)) {
+          throw new Unauthorized(
+            '/metrics needs "Authorization: Bearer <GATEHOUSE_METRICS_TOKEN>"',
+          );
+        }
+      }
       const registry = app.metricsRegistry;
       return reply.type(registry.contentType).send(await registry.metrics());
     },

@@ -23,6 +23,17 @@ function counter(budget: { used: number; max: number }, own: { bytes: number }):
   });
 }
 
+/**
+ * A client's filename is a display name only: its last path segment, control characters
+ * removed (`../../etc/passwd` is `passwd`); nothing usable falls back to `fallback`.
+ */
+export function displayName(raw: string | undefined, fallback = 'upload.xml'): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = (raw ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+  const last = (clean.split(/[/\\]/).pop() ?? '').trim().slice(0, 255);
+  return last === '' || last === '.' || last === '..' ? fallback : last;
+}
+
 function decoded(
   filename: string,
   source: Readable,
@@ -61,14 +72,14 @@ export async function* uploadFiles(
         `Content-Encoding "${encoding}" is not supported; use gzip or none`,
       );
     }
-    yield decoded(filename ?? 'upload.xml', request.body as Readable, encoding === 'gzip', wire);
+    yield decoded(displayName(filename), request.body as Readable, encoding === 'gzip', wire);
     return;
   }
   if (request.isMultipart()) {
     for await (const part of request.files({
       limits: { fileSize: maxBytes, files: 1000, fieldSize: 1024 },
     })) {
-      const name = (part.filename || 'upload.xml').slice(0, 255);
+      const name = displayName(part.filename);
       const gzip =
         name.endsWith('.gz') ||
         part.mimetype === 'application/gzip' ||
