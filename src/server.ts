@@ -14,7 +14,17 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await runtime.close();
+    // While closing, a library's own unawaited promise (a job queue query racing the pool's
+    // end) must not turn a clean stop into a crash: log it and finish the stop.
+    process.on('unhandledRejection', (err) =>
+      logger.warn({ err }, 'ignored while stopping: a rejected promise nobody awaited'),
+    );
+    try {
+      await runtime.close();
+    } catch (err) {
+      logger.error({ err }, 'stopping failed');
+      process.exit(1);
+    }
     logger.info('stopped');
     process.exit(0);
   };
@@ -54,6 +64,9 @@ export async function runWorker(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping the worker');
+    process.on('unhandledRejection', (err) =>
+      logger.warn({ err }, 'ignored while stopping: a rejected promise nobody awaited'),
+    );
     await runtime.close();
     logger.info('worker stopped');
     process.exit(0);

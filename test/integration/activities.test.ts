@@ -515,6 +515,7 @@ describe('overdue activities', () => {
       t.clock.advance(2 * DAY + 60_000);
       const taken = await sweep({ db: t.database.db, clock: t.clock, enqueue: enqueueJob });
       expect(taken.filter((d) => d.kind === 'activity.overdue').length).toBeGreaterThanOrEqual(1);
+      // Every overdue item of this file's issues is re-judged, a job per poll of the worker.
       const rejudged = await waitFor(async () => {
         const audit = await auditActions(owner.orgId);
         return audit.find(
@@ -523,7 +524,7 @@ describe('overdue activities', () => {
             a.data['number'] === issue &&
             a.data['overdue'] === true,
         );
-      });
+      }, 90_000);
       expect(rejudged).toMatchObject({ actor_type: 'system' });
       const { rows: report } = await sql<{ evaluated_at: Date }>`
         SELECT g.evaluated_at FROM gate_reports g
@@ -542,5 +543,5 @@ describe('overdue activities', () => {
     // Access tokens follow the app clock: read the result with the API token.
     const after = (await get(issue, 'ta-analysis')).json<Json>();
     expect(after['schedule']).toMatchObject({ latestFinish: at(2), overdue: true });
-  });
+  }, 180_000);
 });
