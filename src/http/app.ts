@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -283,6 +284,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(multipart, {
     limits: { fileSize: config.uploads.maxBytes, files: 1000, fields: 10, fieldSize: 1024 },
   });
+  // Security headers on every response; /docs replaces the CSP with swagger-ui's own
+  // (staticCSP, set by its route hook after this one), so the browsable docs keep working.
+  await app.register(helmet, { global: true });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { deepLinking: true },

@@ -215,3 +215,25 @@ describe('/metrics with GATEHOUSE_METRICS_TOKEN set', () => {
     expect(right.body).toMatch(/http_request_duration_seconds/);
   });
 });
+
+describe('security headers', () => {
+  it('come with every response, and /docs still serves its page', async () => {
+    const docs = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toContain('swagger');
+    const api = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/orgs/hostile',
+      headers: owner.auth,
+    });
+    expect(api.statusCode).toBe(200);
+    for (const res of [docs, api]) {
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBeDefined();
+    }
+    // /docs answers with swagger-ui's own policy, written for the page it serves.
+    expect(String(docs.headers['content-security-policy'])).toMatch(/validator\.swagger\.io/);
+  });
+});
