@@ -16,6 +16,10 @@ export interface IssueScope extends ProjectScope {
   readonly number: number;
 }
 
+/** A finer access check than one permission, run on the caller's context before anything
+ *  of the scope is looked up (so a caller without the right is a 403, never a 404). */
+export type ScopeGuard = (ctx: TenantContext) => void;
+
 export type ScopedProject = Awaited<ReturnType<typeof requireProject>>;
 export type ScopedIssue = Awaited<ReturnType<typeof requireIssue>>;
 
@@ -29,10 +33,12 @@ export function inProject<T>(
   scope: ProjectScope,
   permission: Permission,
   fn: (trx: Transaction<DB>, ctx: TenantContext, project: ScopedProject) => Promise<T>,
+  guard?: ScopeGuard,
 ): Promise<T> {
-  return withTenant(db, caller, scope.org, permission, async (trx, ctx) =>
-    fn(trx, ctx, await requireProject(trx, ctx.orgId, scope.project)),
-  );
+  return withTenant(db, caller, scope.org, permission, async (trx, ctx) => {
+    guard?.(ctx);
+    return fn(trx, ctx, await requireProject(trx, ctx.orgId, scope.project));
+  });
 }
 
 /** As inProject, and the tracked issue too. */
@@ -46,8 +52,18 @@ export function inIssue<T>(
     ctx: TenantContext,
     at: { project: ScopedProject; issue: ScopedIssue },
   ) => Promise<T>,
+  guard?: ScopeGuard,
 ): Promise<T> {
-  return inProject(db, caller, scope, permission, async (trx, ctx, project) =>
-    fn(trx, ctx, { project, issue: await requireIssue(trx, ctx.orgId, project.id, scope.number) }),
+  return inProject(
+    db,
+    caller,
+    scope,
+    permission,
+    async (trx, ctx, project) =>
+      fn(trx, ctx, {
+        project,
+        issue: await requireIssue(trx, ctx.orgId, project.id, scope.number),
+      }),
+    guard,
   );
 }

@@ -282,79 +282,98 @@ export function createEscalationService(deps: { db: Kysely<DB>; clock: Clock }) 
       const action = input.action as EscalationAction;
       // Who was escalated to may acknowledge and answer it without coordinating rights
       // (a reviewer holds no issues:write); every other move needs issues:write.
-      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { project, issue }) => {
-        if (action === 'answer' && input.text === undefined)
-          throw new BadInput('body/text is required to answer', [
-            { path: 'body/text', message: 'is required to answer' },
-          ]);
-        const row = await lockEscalation(trx, ctx.orgId, scope.id, issue.id);
-        if (row === undefined) throw new NotFound('Escalation not found');
-        const addressee =
-          ctx.role === row.role || (ctx.userId !== null && ctx.userId === row.member_id);
-        if (
-          !can(ctx.role, 'issues:write') &&
-          !(addressee && (action === 'acknowledge' || action === 'answer'))
-        )
-          throw new Forbidden(
-            `Only those it was escalated to (${row.role}) may acknowledge or answer it, and other moves need the issues:write permission`,
-          );
-        const now = clock.now();
-        const chain = (await findChain(trx, ctx.orgId, project.id))?.levels ?? [];
-        const caught = runClock(clockOf(row), chain, now);
-        const moved = applyAction(caught.clock, action, now);
-        if (!moved.ok) throw new Conflict(moved.conflict);
-        const at = { row, issue: { id: issue.id, number: issue.number, projectKey: project.key } };
-        const saved = await saveMovedClock(
-          trx,
-          ctx,
-          at,
-          moved.clock,
-          caught.steps,
-          now,
-          action === 'answer' && input.text !== undefined ? { answer: input.text } : {},
+      const refused = () =>
+        new Forbidden(
+          'Only those it was escalated to may acknowledge or answer it; other moves need the issues:write permission',
         );
-        if (row.activity_id !== null && action !== 'pause' && action !== 'resume')
-          await advanceResponseActivity(
+      // The access check first: without issues:write, only an acknowledge or answer by a
+      // role that can be escalated to goes on to find the escalation.
+      const guard = (ctx: TenantContext) => {
+        if (can(ctx.role, 'issues:write')) return;
+        if (action !== 'acknowledge' && action !== 'answer') throw refused();
+        if (ctx.role === 'viewer' || ctx.role === 'ci') throw refused();
+      };
+      return inIssue(
+        db,
+        caller,
+        scope,
+        'org:read',
+        async (trx, ctx, { project, issue }) => {
+          if (action === 'answer' && input.text === undefined)
+            throw new BadInput('body/text is required to answer', [
+              { path: 'body/text', message: 'is required to answer' },
+            ]);
+          const coordinator = can(ctx.role, 'issues:write');
+          const row = await lockEscalation(trx, ctx.orgId, scope.id, issue.id);
+          if (row === undefined) {
+            if (!coordinator) throw refused();
+            throw new NotFound('Escalation not found');
+          }
+          const addressee =
+            ctx.role === row.role || (ctx.userId !== null && ctx.userId === row.member_id);
+          if (!coordinator && !addressee) throw refused();
+          const now = clock.now();
+          const chain = (await findChain(trx, ctx.orgId, project.id))?.levels ?? [];
+          const caught = runClock(clockOf(row), chain, now);
+          const moved = applyAction(caught.clock, action, now);
+          if (!moved.ok) throw new Conflict(moved.conflict);
+          const at = {
+            row,
+            issue: { id: issue.id, number: issue.number, projectKey: project.key },
+          };
+          const saved = await saveMovedClock(
             trx,
             ctx,
-            { project, issue },
-            row.activity_id,
-            action === 'acknowledge' ? 'in_progress' : 'done',
+            at,
+            moved.clock,
+            caught.steps,
             now,
+            action === 'answer' && input.text !== undefined ? { answer: input.text } : {},
           );
-        if (action === 'answer')
-          await recordCommunication(trx, ctx.orgId, {
-            issueId: issue.id,
-            channel: 'escalation',
-            audience: row.created_by,
-            summary: `${saved.role} answered the escalation on issue #${issue.number}: ${row.reason}`,
-            ref: { type: 'escalation', id: row.id },
-            recordedBy: whoActs(ctx),
-            at: now,
+          if (row.activity_id !== null && action !== 'pause' && action !== 'resume')
+            await advanceResponseActivity(
+              trx,
+              ctx,
+              { project, issue },
+              row.activity_id,
+              action === 'acknowledge' ? 'in_progress' : 'done',
+              now,
+            );
+          if (action === 'answer')
+            await recordCommunication(trx, ctx.orgId, {
+              issueId: issue.id,
+              channel: 'escalation',
+              audience: row.created_by,
+              summary: `${saved.role} answered the escalation on issue #${issue.number}: ${row.reason}`,
+              ref: { type: 'escalation', id: row.id },
+              recordedBy: whoActs(ctx),
+              at: now,
+            });
+          if (
+            action === 'resolve' &&
+            (await countEscalations(trx, ctx.orgId, issue.id, { unresolvedExcept: row.id })) === 0
+          )
+            await returnFromPhase(trx, ctx, issue, 'escalated', {
+              reason: 'escalation resolved',
+              now,
+            });
+          await ctx.audit({
+            action: `escalation.${action}`,
+            targetType: 'escalation',
+            targetId: row.id,
+            data: {
+              number: issue.number,
+              from: row.status,
+              to: saved.status,
+              ...(input.text === undefined || action === 'answer' ? {} : { text: input.text }),
+            },
           });
-        if (
-          action === 'resolve' &&
-          (await countEscalations(trx, ctx.orgId, issue.id, { unresolvedExcept: row.id })) === 0
-        )
-          await returnFromPhase(trx, ctx, issue, 'escalated', {
-            reason: 'escalation resolved',
-            now,
-          });
-        await ctx.audit({
-          action: `escalation.${action}`,
-          targetType: 'escalation',
-          targetId: row.id,
-          data: {
-            number: issue.number,
-            from: row.status,
-            to: saved.status,
-            ...(input.text === undefined || action === 'answer' ? {} : { text: input.text }),
-          },
-        });
-        if (action !== 'pause' && action !== 'resume')
-          await rejudge(trx, ctx, { project, issue }, now);
-        return outOne(trx, ctx.orgId, saved, issue.number);
-      });
+          if (action !== 'pause' && action !== 'resume')
+            await rejudge(trx, ctx, { project, issue }, now);
+          return outOne(trx, ctx.orgId, saved, issue.number);
+        },
+        guard,
+      );
     },
 
     getChain(caller: Caller, scope: ProjectScope) {
