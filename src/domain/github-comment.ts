@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { passRate } from './junit.ts';
 
 /**
  * What Gatehouse writes on GitHub: the one status comment on a tracked issue (a short form
@@ -49,10 +50,10 @@ export function contentHash(body: string): string {
 /** Pass rate = passed / (total − skipped), as GitHub's reader sees it. */
 export function passRateText(run: StatusCommentFacts['run']): string {
   if (run === null) return 'no complete run yet';
-  const counted = run.tests - run.skipped;
-  if (counted <= 0) return `no test ran (${run.skipped} skipped)`;
-  const rate = Math.floor((run.passed / counted) * 1000) / 10;
-  return `${rate}% (${run.passed} of ${counted} passed)`;
+  const ratio = passRate(run);
+  if (ratio === null) return `no test ran (${run.skipped} skipped)`;
+  const rate = Math.floor(ratio * 1000) / 10;
+  return `${rate}% (${run.passed} of ${run.tests - run.skipped} passed)`;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type Schedule,
   type ScheduleActivity,
 } from './schedule.ts';
+import { passRate } from './junit.ts';
 
 export type Icon = '✅' | '🔴' | '⏳' | '🔄';
 export type GateStateName = 'passed' | 'blocked' | 'pending';
@@ -176,7 +177,7 @@ export function passRateOf(
 ): ReportModel['passRate'] {
   if (run === null) return null;
   const ran = run.tests - run.skipped;
-  const rate = ran === 0 ? null : run.passed / ran;
+  const rate = passRate(run);
   let needed: number | null = null;
   if (required !== null && ran > 0)
     needed =
