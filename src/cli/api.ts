@@ -69,6 +69,26 @@ export function gatehouseUrl(raw: string | undefined): string {
 }
 
 /** parseArgs' own words for an option without its value are about dashes; these are about the option. */
+/** What a client command about one issue needs, from its options and the environment. */
+export function issueTarget(
+  values: { project?: string | undefined; issue?: string | undefined; org?: string | undefined },
+  env: Record<string, string | undefined>,
+) {
+  if (values.project === undefined) throw new UsageError('--project is required');
+  if (values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue))
+    throw new UsageError('--issue must be the issue number');
+  const base = gatehouseUrl(env['GATEHOUSE_URL']);
+  const token = env['GATEHOUSE_TOKEN'];
+  if (token === undefined || token === '') throw new UsageError('set GATEHOUSE_TOKEN');
+  return {
+    base,
+    token,
+    project: values.project,
+    issue: values.issue,
+    org: values.org ?? env['GATEHOUSE_ORG'],
+  };
+}
+
 export function optionProblem(err: Error, hints: Record<string, string> = {}): string {
   const missing = /^Option '(--[\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(
     err.message,

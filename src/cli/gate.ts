@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import {
-  gatehouseUrl,
   getJson,
+  issueTarget,
   optionProblem,
   orgOfToken as tokenOrg,
   projectPath,
@@ -132,20 +132,7 @@ function options(argv: string[], env: GateIo['env']) {
       }),
     );
   }
-  if (values.project === undefined) throw new UsageError('--project is required');
-  if (values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue))
-    throw new UsageError('--issue must be the issue number');
-  const base = gatehouseUrl(env['GATEHOUSE_URL']);
-  const token = env['GATEHOUSE_TOKEN'];
-  if (token === undefined || token === '') throw new UsageError('set GATEHOUSE_TOKEN');
-  return {
-    base,
-    token,
-    project: values.project,
-    issue: values.issue,
-    org: values.org ?? env['GATEHOUSE_ORG'],
-    require: values.require ?? [],
-  };
+  return { ...issueTarget(values, env), require: values.require ?? [] };
 }
 
 /** Prints a report and turns it into an exit code (shared with `upload --gate`). */

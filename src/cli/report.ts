@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import {
   CliError,
-  gatehouseUrl,
   getJson,
+  issueTarget,
   optionProblem,
   orgOfToken as tokenOrg,
   projectPath,
@@ -86,18 +86,5 @@ function options(argv: string[], env: ReportIo['env']) {
       }),
     );
   }
-  if (values.project === undefined) throw new UsageError('--project is required');
-  if (values.issue === undefined || !/^[1-9]\d{0,8}$/.test(values.issue))
-    throw new UsageError('--issue must be the issue number');
-  const base = gatehouseUrl(env['GATEHOUSE_URL']);
-  const token = env['GATEHOUSE_TOKEN'];
-  if (token === undefined || token === '') throw new UsageError('set GATEHOUSE_TOKEN');
-  return {
-    base,
-    token,
-    project: values.project,
-    issue: values.issue,
-    org: values.org ?? env['GATEHOUSE_ORG'],
-    json: values.json === true,
-  };
+  return { ...issueTarget(values, env), json: values.json === true };
 }
