@@ -3,7 +3,7 @@ import { withSystem } from '../db/system.ts';
 import type { DB } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
 import { claimDue, DUE_QUEUES, type DueItem, type DueJob } from './due-work.queries.ts';
-import type { Enqueue } from './queue.ts';
+import { enqueueJob } from './queue.ts';
 
 const BATCH = 500;
 
@@ -12,19 +12,15 @@ const BATCH = 500;
  * the job that handles it, in the transaction that takes it (a crash in between loses
  * nothing: both roll back). Tests call it with a moved clock.
  */
-export async function sweep(deps: {
-  db: Kysely<DB>;
-  clock: Clock;
-  enqueue: Enqueue;
-}): Promise<DueItem[]> {
-  const { db, clock, enqueue } = deps;
+export async function sweep(deps: { db: Kysely<DB>; clock: Clock }): Promise<DueItem[]> {
+  const { db, clock } = deps;
   const taken: DueItem[] = [];
   for (;;) {
     const items = await withSystem(db, async (trx) => {
       const due = await claimDue(trx, clock.now(), BATCH);
       for (const item of due) {
         const job: DueJob = { ...item, dueAt: item.dueAt.toISOString() };
-        await enqueue(trx, DUE_QUEUES[item.kind], job);
+        await enqueueJob(trx, DUE_QUEUES[item.kind], job);
       }
       return due;
     });

@@ -12,7 +12,7 @@ import {
   issueExists,
   subscribedWebhooks,
 } from '../modules/webhooks/webhooks.queries.ts';
-import { QUEUES, type Enqueue } from './queue.ts';
+import { enqueueJob, QUEUES } from './queue.ts';
 
 /** What a delivery job carries. */
 export interface DeliverJob {
@@ -30,7 +30,7 @@ export type FanOutOutcome =
  * are unique per webhook and event id, so a fan-out that runs again adds nothing.
  */
 export async function fanOutEvent(
-  deps: { db: Kysely<DB>; clock: Clock; enqueue: Enqueue },
+  deps: { db: Kysely<DB>; clock: Clock },
   job: { id: string; data: OutboundEvent },
 ): Promise<FanOutOutcome> {
   const event = job.data;
@@ -60,7 +60,7 @@ export async function fanOutEvent(
           });
           if (deliveryId === undefined) continue;
           const data: DeliverJob = { orgId: event.orgId, deliveryId };
-          await deps.enqueue(trx, QUEUES.webhookDeliver, data);
+          await enqueueJob(trx, QUEUES.webhookDeliver, data);
           const host = new URL(hook.url).host;
           await recordCommunication(trx, event.orgId, {
             issueId,

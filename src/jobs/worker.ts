@@ -9,7 +9,7 @@ import { NotFound } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import type { OutboundEvent } from '../modules/webhooks/events.ts';
-import { createBoss, enqueueJob, queueOptions, QUEUES, type Enqueue } from './queue.ts';
+import { createBoss, queueOptions, QUEUES } from './queue.ts';
 import type { DueJob } from './due-work.queries.ts';
 import { closeQuietRun } from './run-close.ts';
 import { syncIssueComment } from './github-sync.ts';
@@ -37,7 +37,7 @@ export interface WorkerDeps {
 }
 
 /** Gatehouse's own jobs, by queue. */
-export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<string, JobHandler> {
+export function jobHandlers(deps: WorkerDeps): Record<string, JobHandler> {
   return {
     [QUEUES.webhookFanout]: (job) =>
       fanOutEvent(deps, { id: job.id, data: job.data as OutboundEvent }),
@@ -97,7 +97,6 @@ export function jobHandlers(deps: WorkerDeps & { enqueue: Enqueue }): Record<str
 
 export interface Worker {
   readonly boss: PgBoss;
-  readonly enqueue: Enqueue;
   /** Lets running jobs finish (up to `timeoutMs`), then hands unfinished ones back for retry. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -116,14 +115,13 @@ export async function startWorker(
   const boss = createBoss(deps.pool, config.jobs, { supervise: true });
   boss.on('error', (err) => logger.error({ err }, 'job queue error'));
   await boss.start();
-  const enqueue = enqueueJob;
   const dead = new Counter({
     name: 'gatehouse_jobs_dead_total',
     help: 'Jobs that failed on their last allowed attempt and will not be retried, by queue',
     labelNames: ['queue'] as const,
     registers: deps.registry === undefined ? [] : [deps.registry],
   });
-  const all = handlers ?? jobHandlers({ ...deps, enqueue });
+  const all = handlers ?? jobHandlers(deps);
   try {
     for (const [queue, handle] of Object.entries(all)) {
       if ((await boss.getQueue(queue)) === null)
@@ -154,7 +152,6 @@ export async function startWorker(
   }
   return {
     boss,
-    enqueue,
     stop: (timeoutMs = 30_000) =>
       boss.stop({ graceful: true, timeout: timeoutMs, close: false, wait: true }),
   };

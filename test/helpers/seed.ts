@@ -4,7 +4,6 @@ import { expect } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
 import type { DB } from '../../src/db/types.ts';
 import type { App } from '../../src/http/types.ts';
-import { enqueueJob } from '../../src/jobs/queue.ts';
 import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { saveComment } from '../../src/modules/github/github.queries.ts';
@@ -40,7 +39,7 @@ export async function seedWebhook(
   if (deps !== undefined) {
     const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
     const fanned = await fanOutEvent(
-      { db: deps.database.db, clock: deps.clock, enqueue: enqueueJob },
+      { db: deps.database.db, clock: deps.clock },
       {
         id: uuidv7(),
         data: {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_SCHEMA, enqueueJob } from '../../src/jobs/queue.ts';
+import { JOB_SCHEMA } from '../../src/jobs/queue.ts';
 import { sweep } from '../../src/jobs/sweep.ts';
 import { startWorker } from '../../src/jobs/worker.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -513,7 +513,7 @@ describe('overdue activities', () => {
     });
     try {
       t.clock.advance(2 * DAY + 60_000);
-      const taken = await sweep({ db: t.database.db, clock: t.clock, enqueue: enqueueJob });
+      const taken = await sweep({ db: t.database.db, clock: t.clock });
       expect(taken.filter((d) => d.kind === 'activity.overdue').length).toBeGreaterThanOrEqual(1);
       // Every overdue item of this file's issues is re-judged, a job per poll of the worker.
       const rejudged = await waitFor(async () => {

@@ -208,10 +208,10 @@ describe('checkpoints', () => {
           })
         ).id,
       );
-    const a = await worker();
+    await worker();
     await worker();
     t.clock.set(new Date('2025-08-12T09:00:30Z'));
-    const taken = await sweep({ db: t.database.db, clock: t.clock, enqueue: a.enqueue });
+    const taken = await sweep({ db: t.database.db, clock: t.clock });
     expect(taken.filter((i) => ids.includes(i.refId))).toHaveLength(4);
     await waitFor(async () =>
       (await Promise.all(ids.map(dueWork))).every((d) => d[0] === '2025-08-13T09:00:00.000Z')
@@ -248,7 +248,7 @@ describe('checkpoints', () => {
     expect(await reminders(ids[0]!)).toHaveLength(1);
     // A day later: one more each, for the next due time.
     t.clock.set(new Date('2025-08-13T09:01:00Z'));
-    await sweep({ db: t.database.db, clock: t.clock, enqueue: a.enqueue });
+    await sweep({ db: t.database.db, clock: t.clock });
     await waitFor(async () =>
       (await Promise.all(ids.map(reminders))).every((r) => r.length === 2) ? true : undefined,
     );

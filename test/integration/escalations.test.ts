@@ -400,7 +400,6 @@ describe('response clocks', () => {
           clock: t.clock,
           box: t.box,
           logger: silent,
-          enqueue: () => Promise.resolve(''),
         })[QUEUES.escalationClock]!,
       },
     );
@@ -408,7 +407,7 @@ describe('response clocks', () => {
       const issue = await newIssue();
       const e = await escalate(issue, { member: architect.userId, answerWithinHours: 48 });
       const raisedAt = new Date(e.createdAt).getTime();
-      const sweepNow = () => sweep({ db: t.database.db, clock: t.clock, enqueue: worker.enqueue });
+      const sweepNow = () => sweep({ db: t.database.db, clock: t.clock });
 
       t.clock.advance(4 * HOUR - 1000);
       expect((await sweepNow()).map((i) => i.refId)).not.toContain(e.id);

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem, withSystem } from '../../src/db/system.ts';
 import { JOB_SCHEMA } from '../../src/jobs/queue.ts';
+import { enqueueJob } from '../../src/jobs/queue.ts';
 import { sweep } from '../../src/jobs/sweep.ts';
 import { startWorker, type JobHandler, type Worker } from '../../src/jobs/worker.ts';
 import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
@@ -73,10 +74,10 @@ describe('background jobs on the queue', () => {
       ran.push((job.data as { n: number }).n);
       return Promise.resolve();
     };
-    const a = await worker({ 'test-once': handler });
+    await worker({ 'test-once': handler });
     await worker({ 'test-once': handler });
     await withSystem(t.database.db, async (trx) => {
-      for (let n = 1; n <= 40; n++) await a.enqueue(trx, 'test-once' as never, { n });
+      for (let n = 1; n <= 40; n++) await enqueueJob(trx, 'test-once' as never, { n });
     });
     await waitFor(async () => {
       const jobs = await jobsOf('test-once');
@@ -86,10 +87,10 @@ describe('background jobs on the queue', () => {
   });
 
   it('never enqueues a job whose transaction rolled back', async () => {
-    const a = await worker({ 'test-rollback': () => Promise.resolve() });
+    await worker({ 'test-rollback': () => Promise.resolve() });
     await expect(
       withSystem(t.database.db, async (trx) => {
-        await a.enqueue(trx, 'test-rollback' as never, { n: 1 });
+        await enqueueJob(trx, 'test-rollback' as never, { n: 1 });
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
@@ -98,7 +99,7 @@ describe('background jobs on the queue', () => {
 
   it('retries a job that fails twice, with exponential backoff, then succeeds', async () => {
     const attempts = new Map<string, number>();
-    const a = await worker({
+    await worker({
       'test-flaky': (job) => {
         const n = (attempts.get(job.id) ?? 0) + 1;
         attempts.set(job.id, n);
@@ -106,7 +107,7 @@ describe('background jobs on the queue', () => {
         return Promise.resolve({ attempt: n });
       },
     });
-    await withSystem(t.database.db, (trx) => a.enqueue(trx, 'test-flaky' as never, {}));
+    await withSystem(t.database.db, (trx) => enqueueJob(trx, 'test-flaky' as never, {}));
     const job = await waitFor(async () => {
       const [j] = await jobsOf('test-flaky');
       return j?.state === 'completed' ? j : undefined;
@@ -135,8 +136,7 @@ describe('background jobs on the queue', () => {
         () => Promise.resolve(output.join('').includes('ready') ? true : undefined),
         30_000,
       );
-      const enqueuer = await worker({});
-      await withSystem(t.database.db, (trx) => enqueuer.enqueue(trx, 'test-crash' as never, {}));
+      await withSystem(t.database.db, (trx) => enqueueJob(trx, 'test-crash' as never, {}));
       await waitFor(() => Promise.resolve(output.join('').includes('started') ? true : undefined));
     } finally {
       child.kill('SIGKILL');
@@ -165,13 +165,13 @@ describe('background jobs on the queue', () => {
     const registry = new Registry();
     const boss = (await worker({}, {})).boss;
     await boss.createQueue('test-dead', { name: 'test-dead', retryLimit: 0 });
-    const a = await worker(
+    await worker(
       {
         'test-dead': () => Promise.reject(new Error('always fails')),
       },
       { registry, logger },
     );
-    await withSystem(t.database.db, (trx) => a.enqueue(trx, 'test-dead' as never, {}));
+    await withSystem(t.database.db, (trx) => enqueueJob(trx, 'test-dead' as never, {}));
     await waitFor(async () => {
       const [j] = await jobsOf('test-dead');
       return j?.state === 'failed' ? j : undefined;
@@ -205,10 +205,10 @@ describe('background jobs on the queue', () => {
       expect(res.json().status).toBe('open');
       ids.push(res.json().id);
     }
-    const a = await worker();
+    await worker();
     await worker();
     t.clock.advance(61_000);
-    const taken = await sweep({ db: t.database.db, clock: t.clock, enqueue: a.enqueue });
+    const taken = await sweep({ db: t.database.db, clock: t.clock });
     expect(taken.map((i) => i.refId).sort()).toEqual([...ids].sort());
     await waitFor(async () => {
       const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM test_runs
@@ -225,7 +225,7 @@ describe('background jobs on the queue', () => {
       GROUP BY target_id`.execute(t.database.db);
     expect(rows.filter((r) => ids.includes(r.target_id)).map((r) => r.n)).toEqual(ids.map(() => 1));
     // Nothing is due any more: a second sweep takes nothing.
-    expect(await sweep({ db: t.database.db, clock: t.clock, enqueue: a.enqueue })).toEqual([]);
+    expect(await sweep({ db: t.database.db, clock: t.clock })).toEqual([]);
   });
 });
 

@@ -5,7 +5,6 @@ import { Webhook } from 'standardwebhooks';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
-import { enqueueJob } from '../../src/jobs/queue.ts';
 import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
 import { startWorker, type Worker } from '../../src/jobs/worker.ts';
 import {
@@ -487,7 +486,7 @@ describe('the fan-out', () => {
       occurredAt: t.clock.now().toISOString(),
       data: { project: 'app', run: { id: uuidv7(), tests: 60, passed: 48 } },
     };
-    const deps = { db: t.database.db, clock: t.clock, enqueue: enqueueJob };
+    const deps = { db: t.database.db, clock: t.clock };
     expect(await fanOutEvent(deps, { id: 'direct-1', data: event })).toMatchObject({
       outcome: 'fanned-out',
     });
@@ -540,10 +539,7 @@ describe('the fan-out', () => {
       data: {},
     };
     expect(
-      await fanOutEvent(
-        { db: t.database.db, clock: t.clock, enqueue: enqueueJob },
-        { id: 'x', data: event },
-      ),
+      await fanOutEvent({ db: t.database.db, clock: t.clock }, { id: 'x', data: event }),
     ).toEqual({ outcome: 'org-gone' });
   });
 });
