@@ -3,7 +3,7 @@ import type { TenantContext } from '../../db/tenant.ts';
 import type { DB, TestRunsTable } from '../../db/types.ts';
 import { passRate } from '../../domain/junit.ts';
 import { cancelDue, scheduleDue } from '../../jobs/due-work.queries.ts';
-import { recomputeIssue, type StoredReport } from '../gates/gate-engine.ts';
+import { recomputeIssue, type ProjectRef, type StoredReport } from '../gates/gate-engine.ts';
 import { enqueueCommitStatus } from '../github/github.hooks.ts';
 import { ensureIssue } from '../issues/issues.queries.ts';
 import { emitEvent } from '../webhooks/events.ts';
@@ -42,7 +42,7 @@ export async function keepOpen(
   trx: Transaction<DB>,
   ctx: TenantContext,
   run: Run,
-  opts: { now: Date; quietSeconds: number; projectKey: string },
+  opts: { now: Date; quietSeconds: number; project: ProjectRef },
 ): Promise<Run> {
   const open =
     run.status === 'open' ? run : await setRunStatus(trx, ctx.orgId, run.id, 'open', opts.now);
@@ -54,13 +54,12 @@ export async function keepOpen(
     new Date(run.last_upload_at.getTime() + opts.quietSeconds * 1000),
   );
   if (run.issue_number !== null) {
-    const { issue, created } = await issueOfRun(trx, ctx, run, opts.projectKey);
+    const { issue, created } = await issueOfRun(trx, ctx, run, opts.project.key);
     if (created) {
-      const project = await projectOfRun(trx, ctx.orgId, run.project_id);
       await recomputeIssue(
         trx,
         ctx.orgId,
-        project,
+        opts.project,
         { id: issue.id, number: issue.number },
         { now: opts.now, ctx },
       );
@@ -79,9 +78,10 @@ export async function completeRun(
   trx: Transaction<DB>,
   ctx: TenantContext,
   run: Run,
-  opts: { now: Date; by: CompletedBy },
+  opts: { now: Date; by: CompletedBy; project?: ProjectRef },
 ): Promise<{ run: Run; gates: StoredReport | undefined }> {
-  const project = await projectOfRun(trx, ctx.orgId, run.project_id);
+  // The request paths have the project already; a job knows only the run.
+  const project = opts.project ?? (await projectOfRun(trx, ctx.orgId, run.project_id));
   const wasOpen = run.status === 'open' || run.shards !== null;
   const done = await setRunStatus(trx, ctx.orgId, run.id, 'complete', opts.now);
   if (wasOpen) {

@@ -158,12 +158,13 @@ export function createRunService(deps: {
           ({ run: stored, gates } = await completeRun(trx, ctx, added, {
             now,
             by: added.shards === null ? 'upload' : 'shards',
+            project,
           }));
         } else {
           stored = await keepOpen(trx, ctx, added, {
             now,
             quietSeconds: config.runs.quietSeconds,
-            projectKey: project.key,
+            project,
           });
         }
         const summary: RunSummary = {
@@ -184,6 +185,7 @@ export function createRunService(deps: {
         const { run: done, gates } = await completeRun(trx, ctx, run, {
           now: clock.now(),
           by: 'request',
+          project,
         });
         return {
           ...runOut(done, scope.org, project.key),
