@@ -18,8 +18,12 @@ export class NotFound extends AppError {
   }
 }
 export class Forbidden extends AppError {
-  constructor(message = 'You do not have permission to do this') {
-    super(403, 'forbidden', message);
+  /** `extra` goes into the problem body, e.g. the permission lacking and who holds it. */
+  constructor(
+    message = 'You do not have permission to do this',
+    extra: Record<string, unknown> = {},
+  ) {
+    super(403, 'forbidden', message, extra);
   }
 }
 export class Unauthorized extends AppError {

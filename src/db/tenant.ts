@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { can, type Permission } from '../domain/permissions.ts';
+import { can, refusal, type Permission } from '../domain/permissions.ts';
 import { Forbidden, NotFound, Unauthorized } from '../errors.ts';
 import { APP_ROLE } from './app-role.ts';
 import type { DB } from './types.ts';
@@ -151,7 +151,10 @@ export async function withTenant<T>(
           .execute();
       }
     }
-    if (!can(role, permission)) throw new Forbidden();
+    if (!can(role, permission)) {
+      const { message, ...extra } = refusal(role, permission);
+      throw new Forbidden(message, extra);
+    }
     const ctx: TenantContext = {
       orgId,
       orgSlug,

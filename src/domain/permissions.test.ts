@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { can, canGrant, MEMBER_ROLES, ROLE_PERMISSIONS, ROLES } from './permissions.ts';
+import {
+  can,
+  canGrant,
+  MEMBER_ROLES,
+  refusal,
+  ROLE_PERMISSIONS,
+  ROLES,
+  rolesWith,
+} from './permissions.ts';
 
 describe('the permission table', () => {
   it('gives the owner every permission and nobody more than the owner', () => {
@@ -30,6 +38,28 @@ describe('the permission table', () => {
     expect(canGrant('reviewer', 'developer')).toBe(false);
     expect(canGrant('viewer', 'viewer')).toBe(true);
     for (const role of MEMBER_ROLES) expect(canGrant('owner', role)).toBe(true);
+  });
+});
+
+describe('a refusal', () => {
+  it('names the permission lacking, what it allows and the roles that have it', () => {
+    expect(refusal('developer', 'projects:write')).toEqual({
+      message:
+        'Your role (developer) lacks the permission projects:write (create and edit projects and their quality configuration); the roles that have it: owner, admin, qa_lead',
+      permission: 'projects:write',
+      roles: ['owner', 'admin', 'qa_lead'],
+    });
+  });
+
+  it('speaks of an API token when the role is ci', () => {
+    expect(refusal('ci', 'issues:write').message).toMatch(
+      /^An API token \(role ci\) lacks the permission issues:write .*: owner, admin, qa_lead, architect, developer$/,
+    );
+  });
+
+  it('lists exactly the roles the table gives the permission', () => {
+    expect(rolesWith('runs:upload')).toEqual(['owner', 'admin', 'qa_lead', 'developer', 'ci']);
+    expect(rolesWith('org:delete')).toEqual(['owner']);
   });
 });
 

@@ -61,6 +61,28 @@ export function can(role: string, permission: Permission): boolean {
   return isRole(role) && ROLE_PERMISSIONS[role].includes(permission);
 }
 
+/** The roles holding a permission, most powerful first (`ci` only when it has it). */
+export function rolesWith(permission: Permission): Role[] {
+  return ROLES.filter((r) => ROLE_PERMISSIONS[r].includes(permission));
+}
+
+/**
+ * Why a role is refused, for the 403 a caller reads: the permission it lacks, what that
+ * permission allows, and the roles that hold it.
+ */
+export function refusal(
+  role: string,
+  permission: Permission,
+): { message: string; permission: Permission; roles: Role[] } {
+  const roles = rolesWith(permission);
+  const who = role === 'ci' ? 'An API token (role ci)' : `Your role (${role})`;
+  return {
+    message: `${who} lacks the permission ${permission} (${PERMISSIONS[permission]}); the roles that have it: ${roles.join(', ')}`,
+    permission,
+    roles,
+  };
+}
+
 /** A role may be granted only by someone who holds every permission it carries. */
 export function canGrant(granter: string, role: string): boolean {
   if (!isRole(granter) || !isRole(role)) return false;

@@ -31,6 +31,7 @@ import { noteRoutes } from '../modules/notes/notes.routes.ts';
 import { communicationRoutes } from '../modules/communications/communications.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { systemRoutes } from './system.routes.ts';
+import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
 import { createMetrics } from './metrics.ts';
 import type { AppDeps, Module } from './module.ts';
 import { Problem, sendProblem, toAppError } from './problem.ts';
@@ -182,6 +183,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(createValidators());
+  // JSON as Fastify parses it, except that an XML body sent as JSON is told so; no plain
+  // text parser, so a text body is a 415 naming the types the route takes.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (looksLikeXml(text)) done(xmlSentAsJson(request), undefined);
+    else void parseJson(request, text, done);
+  });
   app.addSchema(Problem);
   app.decorateRequest('caller', null);
 
@@ -236,6 +246,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // One gate for every route: text PostgreSQL cannot store is a 400 naming the field, not a 500.
   app.addHook('preValidation', (request, _reply, done) => {
+    // A body in a type the route does not take (XML to a JSON route, JSON to an upload).
+    if (refusedType(request)) {
+      done(unsupportedMediaType(request));
+      return;
+    }
     const parts = [
       ['params', request.params],
       ['querystring', request.query],
@@ -252,7 +267,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const problem = toAppError(error instanceof Error ? error : new Error(String(error)));
+    const problem =
+      (error as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? unsupportedMediaType(request)
+        : toAppError(error instanceof Error ? error : new Error(String(error)));
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(request, reply, problem);
   });

@@ -84,7 +84,11 @@ export function createJUnitParser(
     into[field] = have + text.slice(0, room);
   };
 
-  parser.on('error', (err) => fail(err.message.replace(/^.*?:\d+:\d+: /, '')));
+  // saxes puts its own `line:column: ` (and a file name, when given one) before the reason
+  // and a full stop after it; the file and position are said once, by JUnitError.
+  parser.on('error', (err) =>
+    fail(err.message.replace(/^(?:.*?:)?\d+:\d+: /, '').replace(/\.$/, '')),
+  );
   parser.on('doctype', () =>
     fail('DOCTYPE declarations are not accepted (no entities, no external references)'),
   );
