@@ -15,6 +15,22 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('bounds password hashing and sets the refresh reuse grace from the environment', () => {
+    const c = loadConfig({
+      GATEHOUSE_PASSWORD_HASH_CONCURRENCY: '3',
+      GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS: '0',
+    });
+    expect(c.auth).toMatchObject({
+      hashConcurrency: 3,
+      hashQueue: 24,
+      refreshReuseGraceSeconds: 0,
+    });
+    expect(loadConfig({}).auth.refreshReuseGraceSeconds).toBe(5);
+    expect(() => loadConfig({ GATEHOUSE_PASSWORD_HASH_CONCURRENCY: '0' })).toThrow(
+      /GATEHOUSE_PASSWORD_HASH_CONCURRENCY/,
+    );
+  });
+
   it('reports every problem at once', () => {
     try {
       loadConfig({

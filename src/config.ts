@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -25,6 +26,12 @@ export interface Config {
     readonly sessionAbsoluteSeconds: number;
     readonly loginMaxFailures: number;
     readonly loginWindowSeconds: number;
+    /** A spent refresh token presented again within this many seconds of its rotation gets
+     *  a fresh pair on the same session (two tabs refreshing at once); 0 turns that off. */
+    readonly refreshReuseGraceSeconds: number;
+    /** Password hashes (scrypt, 128 MiB each) computed at once, and how many more may wait. */
+    readonly hashConcurrency: number;
+    readonly hashQueue: number;
   };
   readonly bodyLimitBytes: number;
   readonly runs: {
@@ -113,6 +120,14 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`GATEHOUSE_OUTBOUND_ALLOW_PRIVATE must be 0 or 1 (got "${allowPrivate}")`);
   }
 
+  // scrypt runs on libuv's thread pool (4 threads): leave a thread for files and DNS.
+  const hashConcurrency = int(
+    'GATEHOUSE_PASSWORD_HASH_CONCURRENCY',
+    Math.max(1, Math.min(os.availableParallelism(), 3)),
+    1,
+    64,
+  );
+
   const config: Config = {
     port,
     host,
@@ -136,6 +151,9 @@ export function loadConfig(env: Env = process.env): Config {
       sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_SECONDS', 30 * 24 * 3600, 60, 3650 * 24 * 3600),
       loginMaxFailures: int('LOGIN_MAX_FAILURES', 10, 1, 1000),
       loginWindowSeconds: int('LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+      refreshReuseGraceSeconds: int('GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS', 5, 0, 300),
+      hashConcurrency,
+      hashQueue: int('GATEHOUSE_PASSWORD_HASH_QUEUE', hashConcurrency * 8, 0, 10_000),
     },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     runs: {

@@ -8,6 +8,13 @@ import type { DB } from './types.ts';
 export interface Database {
   readonly db: Kysely<DB>;
   readonly pool: pg.Pool;
+  /**
+   * Whether the server takes a connection and answers a query within `timeoutMs`, asked on a
+   * connection of its own: a pool busy with requests cannot make the database look down.
+   */
+  ping(timeoutMs: number): Promise<void>;
+  /** Every pooled connection is in use and requests are waiting for one. */
+  saturated(): boolean;
   close(): Promise<void>;
 }
 
@@ -39,15 +46,41 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
     client.on('error', lost('database connection lost'));
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  // One connection beside the pool, for readiness checks only; made when first asked.
+  let probe: pg.Pool | undefined;
+  const probePool = (timeoutMs: number) => {
+    if (probe === undefined) {
+      probe = new pg.Pool({
+        connectionString: url,
+        max: 1,
+        connectionTimeoutMillis: timeoutMs,
+        idleTimeoutMillis: 60_000,
+        statement_timeout: timeoutMs,
+        application_name: 'gatehouse-probe',
+      });
+      probe.on('error', lost('idle readiness connection lost'));
+    }
+    return probe;
+  };
   let closed = false;
   return {
     db,
     pool,
+    async ping(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        probePool(timeoutMs).query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('readiness check timed out')), timeoutMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    },
+    saturated: () => pool.waitingCount > 0,
     async close() {
       if (closed) return;
       closed = true;
       closing = true;
-      await db.destroy();
+      await Promise.all([db.destroy(), probe?.end()]);
     },
   };
 }

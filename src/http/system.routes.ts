@@ -2,9 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from 'typebox';
 import { Unauthorized, Unavailable } from '../errors.ts';
 import type { Module } from './module.ts';
-import { ping } from './system.queries.ts';
 
 const Status = Type.Object({ status: Type.String() });
+const Readiness = Type.Object({
+  status: Type.Literal('ready'),
+  /** Present when every pooled connection is in use and requests wait for one: still ready. */
+  database: Type.Optional(Type.Literal('busy')),
+});
 
 /** Liveness, readiness, metrics, JWKS and the OpenAPI document: public (metrics optionally behind a token). */
 export const systemRoutes: Module = (app, { database, keys, config }) => {
@@ -23,20 +27,24 @@ export const systemRoutes: Module = (app, { database, keys, config }) => {
 
   app.get(
     '/readyz',
-    { config: open, schema: { tags: ['system'], response: { 200: Status } } },
+    {
+      config: open,
+      schema: {
+        tags: ['system'],
+        summary:
+          'Ready when the database answers (on a connection of its own); a saturated pool is "busy", still ready',
+        response: { 200: Readiness },
+      },
+    },
     async () => {
       try {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          ping(database.db),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('readiness check timed out')), 2000);
-          }),
-        ]).finally(() => clearTimeout(timer));
+        await database.ping(2000);
       } catch {
         throw new Unavailable('Not ready: the database is unreachable');
       }
-      return { status: 'ready' };
+      return database.saturated()
+        ? { status: 'ready' as const, database: 'busy' as const }
+        : { status: 'ready' as const };
     },
   );
 

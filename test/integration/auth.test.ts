@@ -142,12 +142,13 @@ describe('refresh tokens and sessions', () => {
     for (const r of rows) expect(r.token_hash.toString('utf8')).not.toContain(pair.refreshToken);
   });
 
-  it('revokes the whole session when a spent refresh token comes back', async () => {
+  it('revokes the whole session when a spent refresh token comes back after the grace window', async () => {
     const s = await login(t.app, owner.email, 'auth-org');
     const next = (await post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })).json<{
       accessToken: string;
       refreshToken: string;
     }>();
+    t.clock.advance(t.config.auth.refreshReuseGraceSeconds * 1000);
     const replay = await post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
     expect(replay.statusCode).toBe(401);
     // The legitimate newer token dies with the session, and so do its access tokens.
@@ -160,6 +161,61 @@ describe('refresh tokens and sessions', () => {
       headers: { authorization: `Bearer ${next.accessToken}` },
     });
     expect(res.statusCode).toBe(401);
+  });
+
+  it('gives a second tab refreshing with the same token within the grace window a fresh pair on the same session', async () => {
+    expect(t.config.auth.refreshReuseGraceSeconds).toBe(5);
+    const s = await login(t.app, owner.email, 'auth-org');
+    const sid = (tok: string) =>
+      (JSON.parse(Buffer.from(tok.split('.')[1]!, 'base64url').toString()) as { sid: string }).sid;
+    type Pair = { accessToken: string; refreshToken: string };
+    const first = await post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
+    t.clock.advance(4_999);
+    const second = await post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
+    expect(first.statusCode).toBe(200);
+    expect(second.statusCode).toBe(200);
+    const [a, b] = [first.json<Pair>(), second.json<Pair>()];
+    expect(b.refreshToken).not.toBe(a.refreshToken);
+    expect(sid(b.accessToken)).toBe(sid(a.accessToken));
+    expect(sid(a.accessToken)).toBe(sid(s.accessToken));
+    // Both tabs carry on: each successor refreshes, and the session is alive.
+    const latest: Pair[] = [];
+    for (const pair of [a, b]) {
+      const again = await post('/api/v1/auth/refresh', { refreshToken: pair.refreshToken });
+      expect(again.statusCode).toBe(200);
+      latest.push(again.json<Pair>());
+      const me = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/me',
+        headers: { authorization: `Bearer ${latest.at(-1)!.accessToken}` },
+      });
+      expect(me.statusCode).toBe(200);
+    }
+    // The window is counted from the first rotation: at 5 s the original token is a replay,
+    // and the session ends with every token in it.
+    t.clock.advance(1);
+    expect((await post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })).statusCode).toBe(
+      401,
+    );
+    expect(
+      (await post('/api/v1/auth/refresh', { refreshToken: latest[0]!.refreshToken })).statusCode,
+    ).toBe(401);
+  });
+
+  it('answers two refreshes with the same token at the same moment with two pairs, signing nobody out', async () => {
+    const s = await login(t.app, owner.email, 'auth-org');
+    const both = await Promise.all(
+      [1, 2].map(() => post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })),
+    );
+    expect(both.map((r) => r.statusCode)).toEqual([200, 200]);
+    for (const r of both) {
+      const me = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/me',
+        headers: { authorization: `Bearer ${r.json<{ accessToken: string }>().accessToken}` },
+      });
+      expect(me.statusCode).toBe(200);
+    }
   });
 
   it('ends a session after its idle lifetime and after its absolute lifetime', async () => {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
+import type { LoginThrottleRow, RefreshTokenRotation } from '../../db/types-auth.ts';
 
 // Users, sessions, refresh tokens and the login throttle are global tables (no org_id):
 // these run in `withUser` transactions.
@@ -41,33 +42,68 @@ export function insertUser(
     .executeTakeFirstOrThrow();
 }
 
-export function findLoginThrottle(db: Executor, email: string) {
-  return db
-    .selectFrom('login_throttle')
-    .select(['failures', 'window_started_at'])
-    .where('email', '=', email)
-    .executeTakeFirst();
+export interface LoginLimits {
+  /** The app's clock: windows start and end by it, not by the database's. */
+  now: Date;
+  windowSeconds: number;
+  maxFailures: number;
+  /** A counted attempt older than this is no longer in flight (its process died mid-hash). */
+  pendingSeconds: number;
 }
 
-/** Counts a failed login in the current window, or starts a new window at `now` with this
- *  failure. Throttle windows run on the app's clock, not the database's. */
+/**
+ * Counts a sign-in attempt before its password is evaluated, in one statement (the row is
+ * locked by the upsert), unless the failures in the window plus the attempts in flight
+ * already reach the limit: however many arrive at once, no more passwords are evaluated
+ * than the limit allows. Returns the row when refused, undefined when counted.
+ */
+export async function reserveLoginAttempt(
+  db: Executor,
+  email: string,
+  limits: LoginLimits,
+): Promise<LoginThrottleRow | undefined> {
+  const at = sql<Date>`${limits.now}::timestamptz`;
+  const inWindow = sql`t.window_started_at > ${at} - make_interval(secs => ${limits.windowSeconds})`;
+  const livePending = sql`CASE WHEN t.pending_at > ${at} - make_interval(secs => ${limits.pendingSeconds})
+                          THEN t.pending ELSE 0 END`;
+  const counted = await sql<{ failures: number }>`
+    INSERT INTO login_throttle AS t (email, failures, window_started_at, pending, pending_at)
+    VALUES (${email}, 0, ${at}, 1, ${at})
+    ON CONFLICT (email) DO UPDATE SET
+      failures = CASE WHEN ${inWindow} THEN t.failures ELSE 0 END,
+      window_started_at = CASE WHEN ${inWindow} THEN t.window_started_at ELSE ${at} END,
+      pending = ${livePending} + 1,
+      pending_at = ${at}
+    WHERE (CASE WHEN ${inWindow} THEN t.failures ELSE 0 END) + ${livePending} < ${limits.maxFailures}
+    RETURNING t.failures`.execute(db);
+  if (counted.rows.length > 0) return undefined;
+  const refused = await sql<LoginThrottleRow>`
+    SELECT failures, window_started_at, pending, pending_at FROM login_throttle
+    WHERE email = ${email}`.execute(db);
+  return refused.rows[0];
+}
+
+/** A counted attempt failed: one more failure in the window, one fewer in flight. */
 export async function recordLoginFailure(
   db: Executor,
   email: string,
-  windowSeconds: number,
-  now: Date,
+  limits: Pick<LoginLimits, 'now' | 'windowSeconds'>,
 ): Promise<void> {
-  const at = sql<Date>`${now}::timestamptz`;
-  await sql`INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, ${at})
-      ON CONFLICT (email) DO UPDATE SET
-        failures = CASE WHEN t.window_started_at > ${at} - make_interval(secs => ${windowSeconds})
-                        THEN t.failures + 1 ELSE 1 END,
-        window_started_at = CASE WHEN t.window_started_at > ${at} - make_interval(secs => ${windowSeconds})
-                        THEN t.window_started_at ELSE ${at} END`.execute(db);
+  const at = sql<Date>`${limits.now}::timestamptz`;
+  const inWindow = sql`t.window_started_at > ${at} - make_interval(secs => ${limits.windowSeconds})`;
+  await sql`
+    INSERT INTO login_throttle AS t (email, failures, window_started_at) VALUES (${email}, 1, ${at})
+    ON CONFLICT (email) DO UPDATE SET
+      failures = CASE WHEN ${inWindow} THEN t.failures + 1 ELSE 1 END,
+      window_started_at = CASE WHEN ${inWindow} THEN t.window_started_at ELSE ${at} END,
+      pending = GREATEST(t.pending - 1, 0)`.execute(db);
 }
 
-export async function clearLoginThrottle(db: Executor, email: string): Promise<void> {
-  await db.deleteFrom('login_throttle').where('email', '=', email).execute();
+/** A counted attempt succeeded: failures are forgiven; attempts still in flight stay counted. */
+export async function recordLoginSuccess(db: Executor, email: string): Promise<void> {
+  await sql`DELETE FROM login_throttle WHERE email = ${email} AND pending <= 1`.execute(db);
+  await sql`UPDATE login_throttle SET failures = 0, pending = GREATEST(pending - 1, 0)
+            WHERE email = ${email}`.execute(db);
 }
 
 /** The user's live role in an org (by id); null when not a member or the org is gone. */
@@ -207,6 +243,7 @@ export function lockRefreshToken(db: Executor, tokenHash: Buffer) {
     .selectFrom('refresh_tokens as r')
     .innerJoin('sessions as s', 's.id', 'r.session_id')
     .select(['r.used_at', 's.id as session_id', 's.user_id', 's.scope_org_id', 's.revoked_at'])
+    .select(sql<RefreshTokenRotation['rotated_at']>`r.rotated_at`.as('rotated_at'))
     .select(sql<boolean>`s.expires_at > now() AND s.idle_expires_at > now()`.as('live'))
     .where('r.token_hash', '=', tokenHash)
     .forUpdate()
@@ -221,12 +258,10 @@ export function sessionOfRefreshToken(db: Executor, tokenHash: Buffer) {
     .executeTakeFirst();
 }
 
-export async function spendRefreshToken(db: Executor, tokenHash: Buffer): Promise<void> {
-  await db
-    .updateTable('refresh_tokens')
-    .set({ used_at: sql<Date>`now()` })
-    .where('token_hash', '=', tokenHash)
-    .execute();
+/** Spends a refresh token by rotating it: `at` (the app's clock) starts its reuse grace window. */
+export async function spendRefreshToken(db: Executor, tokenHash: Buffer, at: Date): Promise<void> {
+  await sql`UPDATE refresh_tokens SET used_at = now(), rotated_at = ${at}::timestamptz
+            WHERE token_hash = ${tokenHash}`.execute(db);
 }
 
 /** Spends every unspent refresh token of a session. */

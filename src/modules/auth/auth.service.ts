@@ -5,14 +5,12 @@ import { assertLiveSession, withUser, type Caller } from '../../db/tenant.ts';
 import type { DB, User } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { dummyHash, hashPassword, verifyPassword } from '../../lib/password.ts';
+import { createHashQueue, dummyHash, verifyPassword, type HashQueue } from '../../lib/password.ts';
 import { newSecret, sha256 } from '../../lib/tokens.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import {
   actAsUser,
-  clearLoginThrottle,
   emailTaken,
-  findLoginThrottle,
   findUser,
   findUserByEmail,
   firstMembership,
@@ -24,6 +22,8 @@ import {
   lockRefreshToken,
   membershipBySlug,
   recordLoginFailure,
+  recordLoginSuccess,
+  reserveLoginAttempt,
   retireRefreshTokens,
   revokeSession,
   sessionOfRefreshToken,
@@ -35,6 +35,8 @@ import {
 type Tx = Transaction<DB>;
 
 const INVALID_LOGIN = 'Invalid email or password';
+/** A counted sign-in attempt still pending after this long died with its process. */
+const PENDING_ATTEMPT_SECONDS = 120;
 
 export function userOut(user: Pick<User, 'id' | 'email' | 'name' | 'created_at'>) {
   return {
@@ -50,8 +52,12 @@ export function createAuthService(deps: {
   clock: Clock;
   tokens: AccessTokens;
   auth: Config['auth'];
+  /** Defaults to a queue of its own sized by `auth`; sign-up and sign-in share it. */
+  hashing?: HashQueue;
 }) {
   const { db, clock, tokens, auth } = deps;
+  const hashing =
+    deps.hashing ?? createHashQueue({ concurrency: auth.hashConcurrency, queue: auth.hashQueue });
 
   async function orgBySlugForUser(trx: Tx, userId: string, slug: string) {
     const row = await membershipBySlug(trx, userId, slug);
@@ -73,14 +79,25 @@ export function createAuthService(deps: {
     return { ...access, refreshToken: refresh.token, tokenType: 'Bearer' as const };
   }
 
-  async function recordFailure(email: string): Promise<void> {
-    const now = clock.now();
-    await withUser(db, null, (trx) => recordLoginFailure(trx, email, auth.loginWindowSeconds, now));
+  /** Why an attempt was not counted: the window is spent, or enough attempts are in flight. */
+  function refusal(row: { failures: number; window_started_at: Date } | undefined): never {
+    const now = clock.now().getTime();
+    const windowEnds = (row?.window_started_at.getTime() ?? now) + auth.loginWindowSeconds * 1000;
+    if (row !== undefined && row.failures >= auth.loginMaxFailures && windowEnds > now) {
+      throw new TooManyRequests(
+        'Too many failed sign-in attempts; try again later',
+        Math.ceil((windowEnds - now) / 1000),
+      );
+    }
+    throw new TooManyRequests(
+      'Too many sign-in attempts for this account at once; try again shortly',
+      1,
+    );
   }
 
   return {
     async signup(input: { email: string; password: string; name: string }) {
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await hashing.hash(input.password);
       return withUser(db, null, async (trx) => {
         if ((await emailTaken(trx, input.email)) !== undefined)
           throw new Conflict('An account with this email already exists');
@@ -94,60 +111,80 @@ export function createAuthService(deps: {
       });
     },
 
-    /** Same status, message and (about) time whether or not the email exists. */
+    /**
+     * Same status, message and (about) time whether or not the email exists. The attempt is
+     * counted before its password is evaluated, and no connection is held while it is.
+     */
     async login(input: { email: string; password: string; org?: string | undefined }) {
       const email = input.email.toLowerCase();
-      const { user, throttled } = await withUser(db, null, async (trx) => {
-        const throttle = await findLoginThrottle(trx, email);
-        // Windows start and end by the app's clock (recordLoginFailure writes it).
-        const now = clock.now().getTime();
-        const windowEnds = throttle
-          ? throttle.window_started_at.getTime() + auth.loginWindowSeconds * 1000
-          : 0;
-        const throttled =
-          throttle !== undefined && throttle.failures >= auth.loginMaxFailures && windowEnds > now
-            ? Math.ceil((windowEnds - now) / 1000)
-            : 0;
-        const user = await findUserByEmail(trx, email);
-        return { user, throttled };
-      });
-      if (throttled > 0) {
-        throw new TooManyRequests('Too many failed sign-in attempts; try again later', throttled);
+      // A full hashing queue refuses before the database is touched.
+      const ticket = hashing.admit();
+      let user: User | undefined;
+      try {
+        user = await withUser(db, null, async (trx) => {
+          const refused = await reserveLoginAttempt(trx, email, {
+            now: clock.now(),
+            windowSeconds: auth.loginWindowSeconds,
+            maxFailures: auth.loginMaxFailures,
+            pendingSeconds: PENDING_ATTEMPT_SECONDS,
+          });
+          if (refused !== undefined) refusal(refused);
+          return findUserByEmail(trx, email);
+        });
+      } catch (err) {
+        ticket.cancel();
+        throw err;
       }
-      const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
+      const stored = user?.password_hash ?? (await dummyHash());
+      const ok = await ticket.run(() => verifyPassword(input.password, stored));
       if (!ok || user === undefined) {
-        await recordFailure(email);
+        const limits = { now: clock.now(), windowSeconds: auth.loginWindowSeconds };
+        await withUser(db, null, (trx) => recordLoginFailure(trx, email, limits));
         throw new Unauthorized(INVALID_LOGIN);
       }
-      return withUser(db, user.id, async (trx) => {
-        await clearLoginThrottle(trx, email);
+      // Settled on its own, so that a refused org below still takes the attempt out of flight.
+      await withUser(db, null, (trx) => recordLoginSuccess(trx, email));
+      const userId = user.id;
+      return withUser(db, userId, async (trx) => {
         const scope =
           input.org !== undefined
-            ? await orgBySlugForUser(trx, user.id, input.org)
-            : await firstMembership(trx, user.id);
+            ? await orgBySlugForUser(trx, userId, input.org)
+            : await firstMembership(trx, userId);
         const sessionId = uuidv7();
         await insertSession(trx, {
           id: sessionId,
-          userId: user.id,
+          userId,
           scopeOrgId: scope?.id ?? null,
           idleSeconds: auth.sessionIdleSeconds,
           absoluteSeconds: auth.sessionAbsoluteSeconds,
         });
-        return issuePair(trx, user.id, sessionId, scope?.id ?? null, scope?.role ?? null);
+        return issuePair(trx, userId, sessionId, scope?.id ?? null, scope?.role ?? null);
       });
     },
 
-    /** Single use: a spent refresh token presented again revokes its whole session. */
+    /**
+     * Single use: a spent refresh token presented again revokes its whole session, except
+     * within a few seconds of its rotation (two tabs refreshing at once), when it gets a
+     * fresh pair on the same session and the successor issued first stays valid.
+     */
     async refresh(refreshToken: string) {
       const hash = sha256(refreshToken);
       const outcome = await withUser(db, null, async (trx) => {
         const row = await lockRefreshToken(trx, hash);
         if (row === undefined || row.revoked_at !== null || !row.live) return null;
+        const now = clock.now();
         if (row.used_at !== null) {
-          await revokeSession(trx, row.session_id, 'refresh_token_reuse');
-          return null;
+          const graceEnds =
+            row.rotated_at === null
+              ? 0
+              : row.rotated_at.getTime() + auth.refreshReuseGraceSeconds * 1000;
+          if (now.getTime() >= graceEnds) {
+            await revokeSession(trx, row.session_id, 'refresh_token_reuse');
+            return null;
+          }
+        } else {
+          await spendRefreshToken(trx, hash, now);
         }
-        await spendRefreshToken(trx, hash);
         await actAsUser(trx, row.user_id);
         const role =
           row.scope_org_id === null ? null : await liveRole(trx, row.user_id, row.scope_org_id);
