@@ -11,7 +11,16 @@ const OUTBOUND = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.gatehouse/**', 'bin/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.gatehouse/**',
+      'bin/**',
+      'web/dist/**',
+      'web/src/api/schema.d.ts',
+      'test/e2e/artifacts/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -79,6 +88,32 @@ export default tseslint.config(
           selector:
             'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|mergeInto|replaceInto)$/]',
           message: 'SQL lives in *.queries.ts: move the query there as a named function.',
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard runs in the browser and talks to the server only over HTTP.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'navigator', 'location', 'history', 'fetch', 'sessionStorage']
+          .concat([
+            'URL',
+            'URLSearchParams',
+            'Request',
+            'Response',
+            'FormData',
+            'TextDecoderStream',
+          ])
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/src/**', '!./**'], message: 'web/ never imports the server.' }],
         },
       ],
     },
