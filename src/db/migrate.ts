@@ -5,16 +5,16 @@ import * as quality from './migrations/0003_quality.ts';
 import * as runLifecycle from './migrations/0004_run_lifecycle.ts';
 import * as coordination from './migrations/0005_coordination.ts';
 import * as githubLookup from './migrations/0010_github_lookup.ts';
-import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
+import * as compactResults from './migrations/0011_compact_results.ts';
 
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_runs': runs,
   '0003_quality': quality,
   '0004_run_lifecycle': runLifecycle,
   '0005_coordination': coordination,
   '0010_github_lookup': githubLookup,
-  '0012_auth_concurrency': authConcurrency,
+  '0011_compact_results': compactResults,
 };
 
 /**

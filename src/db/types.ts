@@ -1,4 +1,5 @@
 import type { CoordinationTables, DateOnly } from './types-coordination.ts';
+import type { HistoryTables } from './types-history.ts';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -158,30 +159,6 @@ export interface RunFilesTable {
   created_at: Generated<Date>;
 }
 
-export interface TestResultsTable {
-  org_id: string;
-  id: ColumnType<string, never, never>;
-  run_id: string;
-  project_id: string;
-  file_id: string;
-  suite: string;
-  classname: string;
-  name: string;
-  test_key: Buffer;
-  status: string;
-  duration_ms: number | null;
-  failure_type: string | null;
-  failure_message: string | null;
-  failure_text: string | null;
-  system_out: string | null;
-  system_err: string | null;
-  truncated: boolean;
-  flaky: boolean;
-  reruns: ColumnType<unknown, string | null, string | null>;
-  properties: ColumnType<unknown, string | null, string | null>;
-  signature: string | null;
-}
-
 type Json = ColumnType<unknown, string, string>;
 
 export interface TrackedIssuesTable {
@@ -260,7 +237,7 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 
-export interface DB extends CoordinationTables {
+export interface DB extends CoordinationTables, HistoryTables {
   tracked_issues: TrackedIssuesTable;
   reviews: ReviewsTable;
   quality_configs: QualityConfigsTable;
@@ -270,7 +247,6 @@ export interface DB extends CoordinationTables {
   projects: ProjectsTable;
   test_runs: TestRunsTable;
   run_files: RunFilesTable;
-  test_results: TestResultsTable;
   idempotency_keys: IdempotencyKeysTable;
   due_work: DueWorkTable;
   users: UsersTable;

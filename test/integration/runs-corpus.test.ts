@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
 import { corpusFile, manifest } from '../helpers/corpus.ts';
+import { storedResults } from '../helpers/stored-results.ts';
 
 let t: TestApp;
 let ci: { auth: { authorization: string } };
@@ -50,12 +51,7 @@ describe('ingestion conformance over ../shared/junit-corpus', () => {
         headers: ci.auth,
       });
       expect(stored.json().totals).toEqual(entry.expected);
-      const rows = await t.database.db
-        .selectFrom('test_results')
-        .select('status')
-        .where('run_id', '=', run.id)
-        .execute();
-      expect(rows).toHaveLength(entry.expected!.tests);
+      expect(await storedResults(t.database.db, run.id)).toBe(entry.expected!.tests);
     },
   );
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { junitChunks, junitXml } from '../helpers/junit-gen.ts';
+import { storedResults } from '../helpers/stored-results.ts';
 
 let t: TestApp;
 let owner: Session & { orgId: string };
@@ -33,7 +34,7 @@ const xmlHeaders = (extra: Record<string, string> = {}) => ({
 });
 
 async function counts() {
-  const one = async (table: 'test_runs' | 'test_results' | 'run_files') =>
+  const one = async (table: 'test_runs' | 'run_files') =>
     Number(
       (
         await t.database.db
@@ -44,7 +45,7 @@ async function counts() {
     );
   return {
     runs: await one('test_runs'),
-    results: await one('test_results'),
+    results: await storedResults(t.database.db),
     files: await one('run_files'),
   };
 }
@@ -392,12 +393,7 @@ describe('run grouping and idempotency', () => {
     ).json();
     expect(run.totals.tests).toBe(50 + 51 + 52 + 53 + 54 + 55);
     expect(run.files).toBe(6);
-    const stored = await t.database.db
-      .selectFrom('test_results')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('run_id', '=', run.id)
-      .executeTakeFirstOrThrow();
-    expect(Number(stored.n)).toBe(run.totals.tests);
+    expect(await storedResults(t.database.db, run.id)).toBe(run.totals.tests);
   });
 });
 

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, type QualityConfig, type RiskSeverity } from '../../dom
 import type { ScheduleActivity } from '../../domain/schedule.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
 import type { PhasedIssue } from '../issues/phase.ts';
+import { resultId, statusOfCode } from '../runs/run-blocks.ts';
 
 export type Run = Selectable<TestRunsTable>;
 
@@ -82,7 +83,8 @@ export async function latestRunsOfIssues(
   return new Map(rows.map((r) => [r.issue_number!, r]));
 }
 
-/** Failed and errored testcases of the runs (the partial index covers them), by run. */
+/** Failed and errored testcases of the runs (all detail rows, by the partial index), by run,
+ *  in the order they came. */
 export async function failuresOfRuns(
   db: Executor,
   orgId: string,
@@ -90,33 +92,38 @@ export async function failuresOfRuns(
 ): Promise<Map<string, Failure[]>> {
   const out = new Map<string, Failure[]>(runIds.map((id) => [id, []]));
   if (runIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('test_results')
-    .select([
-      'id',
-      'run_id',
-      'test_key',
-      'classname',
-      'name',
-      'failure_type',
-      'failure_message',
-      'failure_text',
-    ])
-    .where('org_id', '=', orgId)
-    .where('run_id', 'in', runIds)
-    .where('status', 'in', ['failed', 'error'])
-    .orderBy('id')
-    .execute();
+  const { rows } = await sql<{
+    run_id: string;
+    ord: number;
+    seq: number;
+    duplicate: boolean;
+    status: 'failed' | 'error';
+    test_key: Buffer;
+    classname: string;
+    name: string;
+    failure_type: string | null;
+    failure_message: string | null;
+    failure_text: string | null;
+  }>`
+    SELECT d.run_id, d.ord, d.seq, d.duplicate, d.status, t.test_key, t.classname, t.name,
+      d.failure_type, d.failure_message, d.failure_text
+    FROM result_details d
+    JOIN tests t ON t.org_id = d.org_id AND t.project_id = d.project_id AND t.ord = d.ord
+    WHERE d.org_id = ${orgId} AND d.run_id = ANY(${runIds}::uuid[])
+      AND d.status IN ('failed', 'error')
+    ORDER BY d.run_id, d.seq`.execute(db);
   for (const r of rows) {
-    out.get(r.run_id)!.push({
-      id: String(r.id),
+    const failure = {
+      id: resultId(r.ord, r.seq, r.duplicate),
       testKey: r.test_key.toString('hex'),
       classname: r.classname,
       name: r.name,
       type: r.failure_type,
       message: r.failure_message,
       text: r.failure_text,
-    });
+      status: r.status,
+    };
+    out.get(r.run_id)!.push(failure);
   }
   return out;
 }
@@ -155,6 +162,8 @@ export async function observationsFor(
     flakyMarker: r.flaky,
   });
   if (commits.length > 0) {
+    // Suspects come from detail rows (every failure and flaky mark has one); each suspect's
+    // first occurrence in a run from its block, its repeats from detail rows again.
     const { rows } = await sql<{
       commit_sha: string;
       test_key: Buffer;
@@ -168,14 +177,27 @@ export async function observationsFor(
         SELECT id, commit_sha FROM test_runs
         WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
           AND (status = 'complete' OR id = ANY(${asked}::uuid[]))
-      ), results AS (
-        SELECT runs.commit_sha, r.test_key, r.run_id, r.status, r.flaky, r.classname, r.name
-        FROM test_results r JOIN runs ON r.run_id = runs.id
-        WHERE r.org_id = ${orgId}
       ), suspects AS (
-        SELECT DISTINCT commit_sha, test_key FROM results WHERE status IN ('failed', 'error') OR flaky
+        SELECT DISTINCT runs.commit_sha, d.ord FROM result_details d JOIN runs ON d.run_id = runs.id
+        WHERE d.org_id = ${orgId} AND (d.status IN ('failed', 'error') OR d.flaky)
+      ), firsts AS (
+        SELECT s.commit_sha, s.ord, runs.id AS run_id, get_byte(b.statuses, s.ord % 256) AS code
+        FROM suspects s JOIN runs ON runs.commit_sha = s.commit_sha
+        JOIN run_blocks b ON b.org_id = ${orgId} AND b.run_id = runs.id AND b.block = s.ord / 256
+      ), results AS (
+        SELECT commit_sha, ord, run_id, (ARRAY['passed', 'failed', 'error', 'skipped'])[code & 15] AS status,
+          (code & 16) <> 0 AS flaky
+        FROM firsts WHERE code & 15 <> 0
+        UNION ALL
+        SELECT s.commit_sha, s.ord, d.run_id, d.status, d.flaky
+        FROM suspects s JOIN runs ON runs.commit_sha = s.commit_sha
+        JOIN result_details d ON d.org_id = ${orgId} AND d.run_id = runs.id AND d.ord = s.ord AND d.duplicate
       )
-      SELECT results.* FROM results JOIN suspects USING (commit_sha, test_key)`.execute(db);
+      SELECT results.commit_sha, results.run_id, results.status, results.flaky, t.test_key, t.classname, t.name
+      FROM results
+      JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId} AND t.ord = results.ord`.execute(
+      db,
+    );
     for (const r of rows) {
       const list = byCommit.get(r.commit_sha) ?? [];
       list.push(obs(r));
@@ -184,11 +206,17 @@ export async function observationsFor(
   }
   if (loose.length > 0) {
     const rows = await db
-      .selectFrom('test_results')
-      .select(['test_key', 'run_id', 'status', 'flaky', 'classname', 'name'])
-      .where('org_id', '=', orgId)
-      .where('run_id', 'in', loose)
-      .where('flaky', '=', true)
+      .selectFrom('result_details as d')
+      .innerJoin('tests as t', (j) =>
+        j
+          .onRef('t.org_id', '=', 'd.org_id')
+          .onRef('t.project_id', '=', 'd.project_id')
+          .onRef('t.ord', '=', 'd.ord'),
+      )
+      .select(['t.test_key', 'd.run_id', 'd.status', 'd.flaky', 't.classname', 't.name'])
+      .where('d.org_id', '=', orgId)
+      .where('d.run_id', 'in', loose)
+      .where('d.flaky', '=', true)
       .execute();
     for (const r of rows) {
       const list = byRun.get(r.run_id) ?? [];
@@ -224,7 +252,7 @@ export async function baselinesOf(
   return new Map(rows.filter((r) => r.baseline !== null).map((r) => [r.id, r.baseline!]));
 }
 
-/** Statuses of the given tests in the given runs, keyed "run:testKey". */
+/** Statuses of the given tests in the given runs (their first occurrence), keyed "run:testKey". */
 export async function statusesIn(
   db: Executor,
   orgId: string,
@@ -232,14 +260,19 @@ export async function statusesIn(
   keys: string[],
 ): Promise<Map<string, string>> {
   if (runIds.length === 0 || keys.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('test_results')
-    .select(['run_id', 'test_key', 'status'])
-    .where('org_id', '=', orgId)
-    .where('run_id', 'in', runIds)
-    .where(sql<boolean>`test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`)
-    .execute();
-  return new Map(rows.map((r) => [`${r.run_id}:${r.test_key.toString('hex')}`, r.status]));
+  const { rows } = await sql<{ run_id: string; test_key: Buffer; code: number }>`
+    SELECT r.id AS run_id, t.test_key, get_byte(b.statuses, t.ord % 256) AS code
+    FROM test_runs r
+    JOIN tests t ON t.org_id = r.org_id AND t.project_id = r.project_id
+      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])
+    JOIN run_blocks b ON b.org_id = r.org_id AND b.run_id = r.id AND b.block = t.ord / 256
+    WHERE r.org_id = ${orgId} AND r.id = ANY(${runIds}::uuid[])`.execute(db);
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    const status = statusOfCode(r.code);
+    if (status !== undefined) out.set(`${r.run_id}:${r.test_key.toString('hex')}`, status);
+  }
+  return out;
 }
 
 export async function latestReviews(db: Executor, orgId: string, issueIds: string[]) {
@@ -264,7 +297,7 @@ export async function firstSeenRuns(
 ): Promise<Map<string, string>> {
   if (signatures.length === 0) return new Map();
   const rows = await db
-    .selectFrom('test_results')
+    .selectFrom('result_details')
     .select(['signature', sql<string>`min(run_id::text)`.as('run_id')])
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
@@ -274,28 +307,25 @@ export async function firstSeenRuns(
   return new Map(rows.map((r) => [r.signature!, r.run_id]));
 }
 
-/** Names of a run's tests by test key, for the given keys. */
+/** Names of a run's tests by test key, for the given keys (names are the project's, once). */
 export async function testNamesInRun(
   db: Executor,
   orgId: string,
   projectId: string,
-  runId: string,
+  _runId: string,
   keys: string[],
 ): Promise<Map<string, { classname: string; name: string }>> {
   const names = new Map<string, { classname: string; name: string }>();
   if (keys.length === 0) return names;
   const rows = await db
-    .selectFrom('test_results')
+    .selectFrom('tests')
     .select(['test_key', 'classname', 'name'])
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
-    .where('run_id', '=', runId)
+    .where(sql<boolean>`test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`)
     .execute();
-  const wanted = new Set(keys);
-  for (const r of rows) {
-    const k = r.test_key.toString('hex');
-    if (wanted.has(k)) names.set(k, { classname: r.classname, name: r.name });
-  }
+  for (const r of rows)
+    names.set(r.test_key.toString('hex'), { classname: r.classname, name: r.name });
   return names;
 }
 

@@ -1,10 +1,32 @@
 import type { Readable } from 'node:stream';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
+import { withOrgAsSystem } from '../../db/system.ts';
 import type { DB } from '../../db/types.ts';
 import { AppError } from '../../errors.ts';
 import { createJUnitParser, JUnitError, type ParserLimits } from './junit-parser.ts';
-import { resultsInsert } from './runs.queries.ts';
+import {
+  ABSENT,
+  BLOCK,
+  codeOf,
+  DETAILED,
+  emptyBlock,
+  encodeDuration,
+  FLAKY,
+  storedBlock,
+  type Block,
+} from './run-blocks.ts';
+import {
+  blocksOfRun,
+  blocksUpsert,
+  detailsInsert,
+  isPlain,
+  ordsOf,
+  registerTests,
+  testKey,
+  type DetailRow,
+  type NewTest,
+} from './runs.queries.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
 export interface UploadFile {
@@ -15,6 +37,8 @@ export interface UploadFile {
 }
 
 const BATCH = 5000;
+/** Blocks per statement when the rest of an upload's blocks are written at its end. */
+const BLOCKS_PER_WRITE = 400;
 
 /** A located JUnit problem as a 400 problem naming the file, line and column. */
 export function junitProblem(err: JUnitError): AppError {
@@ -31,28 +55,156 @@ export function junitProblem(err: JUnitError): AppError {
   });
 }
 
+type Ids = { orgId: string; runId: string; projectId: string };
+
+/**
+ * What one upload writes into its run, across its files: the run's blocks (statuses and
+ * durations by test ord) as they fill, and the next occurrence number.
+ */
+export interface RunWriter {
+  readonly ids: Ids;
+  /** For registering new tests in a short transaction of their own. */
+  readonly db: Kysely<DB>;
+  readonly blocks: Map<number, Block>;
+  seq: number;
+}
+
+/**
+ * Starts writing an upload into its run. A run that already has results (a shard, or a
+ * matrix job joining it) starts from its stored blocks, so a test it already holds is a
+ * repeat; its occurrences continue after the `tests` it already counts.
+ */
+export async function openRunWriter(
+  trx: Transaction<DB>,
+  db: Kysely<DB>,
+  ids: Ids,
+  run: { uploads: number; tests: number },
+): Promise<RunWriter> {
+  const blocks = new Map<number, Block>();
+  if (run.uploads > 0)
+    for (const b of await blocksOfRun(trx, ids.orgId, ids.runId))
+      blocks.set(b.block, storedBlock(b.statuses, b.durations));
+  return { ids, db, blocks, seq: run.tests };
+}
+
+/** Writes the blocks still unwritten (those with gaps: tests of the project the run lacks). */
+export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): Promise<void> {
+  const dirty = [...writer.blocks.entries()].filter(([, b]) => b.dirty);
+  for (let i = 0; i < dirty.length; i += BLOCKS_PER_WRITE) {
+    const part = dirty.slice(i, i + BLOCKS_PER_WRITE);
+    await trx.executeQuery(
+      blocksUpsert(
+        trx,
+        writer.ids,
+        part.map(([block, b]) => ({ block, statuses: b.statuses, durations: b.durations! })),
+      ),
+    );
+    for (const [, b] of part) b.dirty = false;
+  }
+}
+
+/** The ords of a batch's tests, registering the ones the project has not seen yet. */
+async function resolveOrds(
+  trx: Transaction<DB>,
+  writer: RunWriter,
+  cases: TestCase[],
+  keys: string[],
+): Promise<Map<string, number>> {
+  const { orgId, projectId } = writer.ids;
+  const ords = await ordsOf(trx, orgId, projectId, [...new Set(keys)]);
+  const fresh = new Map<string, NewTest>();
+  keys.forEach((key, i) => {
+    if (ords.has(key) || fresh.has(key)) return;
+    const c = cases[i]!;
+    fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
+  });
+  if (fresh.size === 0) return ords;
+  // Committed at once, apart from the upload: a concurrent upload of the same new tests
+  // waits only for this short transaction, never for this upload to finish.
+  await withOrgAsSystem(writer.db, orgId, { reason: 'tests first seen in an upload' }, (reg) =>
+    registerTests(reg, orgId, projectId, [...fresh.values()]),
+  );
+  for (const [key, ord] of await ordsOf(trx, orgId, projectId, [...fresh.keys()]))
+    ords.set(key, ord);
+  return ords;
+}
+
+/**
+ * Stores one batch: each test's first occurrence in the run goes into its block (status,
+ * flags, duration), and anything more than a plain pass or skip — and every repeat — into
+ * result_details. Blocks are written once every one of their 256 tests is in; the rest at
+ * the end of the upload (closeRunWriter).
+ */
+async function storeBatch(
+  trx: Transaction<DB>,
+  writer: RunWriter,
+  fileId: string,
+  cases: TestCase[],
+): Promise<void> {
+  const keys = cases.map((c) => testKey(writer.ids.projectId, c));
+  const ords = await resolveOrds(trx, writer, cases, keys);
+  const details: DetailRow[] = [];
+  const full: { block: number; statuses: Buffer; durations: Buffer }[] = [];
+  const filled: Block[] = [];
+  cases.forEach((tc, i) => {
+    const ord = ords.get(keys[i]!)!;
+    const seq = writer.seq++;
+    const n = Math.floor(ord / BLOCK);
+    let block = writer.blocks.get(n);
+    if (block === undefined) {
+      block = emptyBlock();
+      writer.blocks.set(n, block);
+    }
+    const pos = ord % BLOCK;
+    if (block.statuses[pos] !== ABSENT) {
+      details.push({ tc, ord, seq, duplicate: true });
+      return;
+    }
+    const duration = encodeDuration(tc.durationMs);
+    const detailed = !duration.fits || !isPlain(tc);
+    block.statuses[pos] = codeOf(tc.status) | (tc.flaky ? FLAKY : 0) | (detailed ? DETAILED : 0);
+    block.durations!.writeUInt32BE(duration.micros, pos * 4);
+    block.dirty = true;
+    if (++block.filled === BLOCK) {
+      full.push({ block: n, statuses: block.statuses, durations: block.durations! });
+      filled.push(block);
+    }
+    if (detailed) details.push({ tc, ord, seq, duplicate: false });
+  });
+  const fileIds = { ...writer.ids, fileId };
+  if (details.length > 0) await trx.executeQuery(detailsInsert(trx, fileIds, details));
+  if (full.length > 0) await trx.executeQuery(blocksUpsert(trx, writer.ids, full));
+  // A full block is never touched again (a further occurrence is a repeat): keep only its
+  // statuses, which tell repeats apart.
+  for (const b of filled) {
+    b.dirty = false;
+    b.durations = null;
+  }
+}
+
 /**
  * Streams one file through the parser into the transaction in batches: memory stays flat,
  * and the caller's transaction means a file that fails half-way leaves nothing behind.
  */
 export async function ingestFile(
   trx: Transaction<DB>,
-  ids: { orgId: string; runId: string; projectId: string; fileId: string },
+  writer: RunWriter,
+  fileId: string,
   file: UploadFile,
   limits: ParserLimits,
 ): Promise<Totals> {
   let batch: TestCase[] = [];
   const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
   const decoder = createXmlDecoder();
-  // One batch is written while the next is parsed and its statement built (columns, test
-  // identities, signatures): PostgreSQL waits only for the wire encoding between batches.
+  // One batch is stored (ords looked up, blocks and details written) while the next is
+  // parsed: PostgreSQL and the parser work side by side.
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
-    const insert = resultsInsert(trx, ids, batch);
+    const cases = batch;
     batch = [];
     await inFlight;
-    inFlight = trx.executeQuery(insert).then(() => undefined);
+    inFlight = storeBatch(trx, writer, fileId, cases);
     // Surface a failure on the next await, not as an unhandled rejection.
     inFlight.catch(() => undefined);
   };

@@ -17,8 +17,8 @@ export function testKey(
   );
 }
 
-/** A plain result: passed or skipped, nothing captured. Most rows of a large run are plain. */
-const isPlain = (c: TestCase) =>
+/** A plain result: passed or skipped, nothing captured. Most results of a large run are plain. */
+export const isPlain = (c: TestCase) =>
   (c.status === 'passed' || c.status === 'skipped') &&
   c.failureType === null &&
   c.failureMessage === null &&
@@ -30,67 +30,197 @@ const isPlain = (c: TestCase) =>
   c.reruns.length === 0 &&
   Object.keys(c.properties).length === 0;
 
-/**
- * Suite and class names repeat across a batch: each is sent once, and rows carry its
- * position, which cuts the text PostgreSQL parses per row.
- */
-function dictionary(cases: TestCase[], field: 'suitePath' | 'classname') {
-  const index = new Map<string, number>();
-  const values: string[] = [];
-  for (const c of cases) if (!index.has(c[field])) index.set(c[field], values.push(c[field]));
-  return { values, position: (c: TestCase) => index.get(c[field])! };
+/** The ords of the project's tests among `keys` (hex test keys), by key. */
+export async function ordsOf(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  keys: string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (keys.length === 0) return out;
+  const { rows } = await sql<{ ord: number; test_key: Buffer }>`
+    SELECT ord, test_key FROM tests
+    WHERE org_id = ${orgId} AND project_id = ${projectId}
+      AND test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
+  for (const r of rows) out.set(r.test_key.toString('hex'), r.ord);
+  return out;
+}
+
+export interface NewTest {
+  key: string;
+  suite: string;
+  classname: string;
+  name: string;
 }
 
 /**
- * The statement that inserts a batch of testcases, in file order (built, not run, so the
- * next batch can be prepared while the previous one is written): one array parameter per
- * column, unnested server-side (COPY is not allowed under row-level security). Plain
- * results — most rows of a large run — travel in six narrow arrays; only results with
- * failures, output, reruns or properties carry the wide ones.
+ * Gives tests the project has not seen the next ords, in the order given. Meant for a short
+ * transaction of its own: the per-project advisory lock is held only while it runs, and a
+ * concurrent upload waits for these few statements, never for another upload's commit.
  */
-export function resultsInsert(
+export async function registerTests(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  tests: NewTest[],
+): Promise<void> {
+  if (tests.length === 0) return;
+  await sql`SELECT pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
+  await sql`
+    INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
+    SELECT ${orgId}::uuid, ${projectId}::uuid, (base.next + fresh.n - 1)::int, fresh.key,
+      fresh.suite, fresh.classname, fresh.name
+    FROM (SELECT coalesce(max(ord) + 1, 0) AS next FROM tests
+          WHERE org_id = ${orgId} AND project_id = ${projectId}) AS base,
+      (SELECT decode(u.k, 'hex') AS key, u.suite, u.classname, u.name,
+              row_number() OVER (ORDER BY u.i) AS n
+       FROM unnest(${tests.map((t) => t.key)}::text[], ${tests.map((t) => t.suite)}::text[],
+                   ${tests.map((t) => t.classname)}::text[], ${tests.map((t) => t.name)}::text[])
+            WITH ORDINALITY AS u(k, suite, classname, name, i)
+       WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.org_id = ${orgId}
+         AND t.project_id = ${projectId} AND t.test_key = decode(u.k, 'hex'))) AS fresh
+    ON CONFLICT DO NOTHING`.execute(trx);
+}
+
+/** A result stored as a row of its own: more than a plain result, or a repeat in the run. */
+export interface DetailRow {
+  tc: TestCase;
+  ord: number;
+  seq: number;
+  duplicate: boolean;
+}
+
+/**
+ * The statement that inserts a batch's detail rows (built, not run, so the next batch can
+ * be prepared while this one is written): one array parameter per column, unnested
+ * server-side (COPY is not allowed under row-level security).
+ */
+export function detailsInsert(
   trx: Executor,
   ids: { orgId: string; runId: string; projectId: string; fileId: string },
-  cases: TestCase[],
+  rows: DetailRow[],
 ): CompiledQuery {
-  const plain: number[] = [];
-  const rich: number[] = [];
-  cases.forEach((c, i) => (isPlain(c) ? plain : rich).push(i));
-  const suites = dictionary(cases, 'suitePath');
-  const classes = dictionary(cases, 'classname');
-  const col = <T>(rows: number[], f: (tc: TestCase) => T) => rows.map((i) => f(cases[i]!));
-  const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
-  const common = (rows: number[]) => sql`${rows}::int[], ${col(rows, suites.position)}::int[],
-    ${col(rows, classes.position)}::int[], ${col(rows, (c) => c.name)}::text[],
-    ${col(rows, (c) => testKey(ids.projectId, c))}::text[], ${col(rows, (c) => c.durationMs)}::float8[]`;
+  const col = <T>(f: (r: DetailRow) => T) => rows.map(f);
+  const json = (v: unknown) => JSON.stringify(v);
   return sql`
-    INSERT INTO test_results (org_id, run_id, project_id, file_id, suite, classname, name, test_key, status,
-      duration_ms, failure_type, failure_message, failure_text, system_out, system_err, truncated, flaky, reruns, properties, signature)
-    SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, ${ids.projectId}::uuid, ${ids.fileId}::uuid,
-      (${suites.values}::text[])[u.suite], (${classes.values}::text[])[u.classname], u.name, decode(u.test_key, 'hex'),
-      u.status, u.duration_ms, u.failure_type, u.failure_message, u.failure_text, u.system_out, u.system_err,
-      u.truncated, u.flaky, u.reruns::jsonb, u.properties::jsonb, u.signature
-    FROM (
-      SELECT p.*, CASE WHEN p.skipped THEN 'skipped' ELSE 'passed' END AS status, NULL AS failure_type,
-        NULL AS failure_message, NULL AS failure_text, NULL AS system_out, NULL AS system_err,
-        false AS truncated, false AS flaky, NULL AS reruns, NULL AS properties, NULL AS signature
-      FROM unnest(${common(plain)}, ${col(plain, (c) => c.status === 'skipped')}::bool[])
-        AS p(ord, suite, classname, name, test_key, duration_ms, skipped)
-      UNION ALL
-      SELECT r.ord, r.suite, r.classname, r.name, r.test_key, r.duration_ms, false, r.status, r.failure_type,
-        r.failure_message, r.failure_text, r.system_out, r.system_err, r.truncated, r.flaky, r.reruns,
-        r.properties, r.signature
-      FROM unnest(${common(rich)}, ${col(rich, (c) => c.status)}::text[],
-        ${col(rich, (c) => c.failureType)}::text[], ${col(rich, (c) => c.failureMessage)}::text[],
-        ${col(rich, (c) => c.failureText)}::text[], ${col(rich, (c) => c.systemOut)}::text[],
-        ${col(rich, (c) => c.systemErr)}::text[], ${col(rich, (c) => c.truncated)}::bool[],
-        ${col(rich, (c) => c.flaky)}::bool[], ${col(rich, (c) => (c.reruns.length > 0 ? json(c.reruns) : null))}::text[],
-        ${col(rich, (c) => (Object.keys(c.properties).length > 0 ? json(c.properties) : null))}::text[],
-        ${col(rich, (c) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[])
-        AS r(ord, suite, classname, name, test_key, duration_ms, status, failure_type, failure_message,
-             failure_text, system_out, system_err, truncated, flaky, reruns, properties, signature)
-    ) AS u
-    ORDER BY u.ord`.compile(trx);
+    INSERT INTO result_details (org_id, run_id, seq, ord, project_id, file_id, duplicate, truncated,
+      flaky, duration_ms, status, failure_type, failure_message, failure_text, system_out,
+      system_err, reruns, properties, signature)
+    SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, u.seq, u.ord, ${ids.projectId}::uuid,
+      ${ids.fileId}::uuid, u.duplicate, u.truncated, u.flaky, u.duration_ms, u.status, u.failure_type,
+      u.failure_message, u.failure_text, u.system_out, u.system_err, u.reruns::jsonb,
+      u.properties::jsonb, u.signature
+    FROM unnest(${col((r) => r.seq)}::int[], ${col((r) => r.ord)}::int[],
+      ${col((r) => r.duplicate)}::bool[], ${col((r) => r.tc.truncated)}::bool[],
+      ${col((r) => r.tc.flaky)}::bool[], ${col((r) => r.tc.durationMs)}::float8[],
+      ${col((r) => r.tc.status)}::text[], ${col((r) => r.tc.failureType)}::text[],
+      ${col((r) => r.tc.failureMessage)}::text[], ${col((r) => r.tc.failureText)}::text[],
+      ${col((r) => r.tc.systemOut)}::text[], ${col((r) => r.tc.systemErr)}::text[],
+      ${col((r) => (r.tc.reruns.length > 0 ? json(r.tc.reruns) : null))}::text[],
+      ${col((r) => (Object.keys(r.tc.properties).length > 0 ? json(r.tc.properties) : null))}::text[],
+      ${col(({ tc: c }) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[])
+      AS u(seq, ord, duplicate, truncated, flaky, duration_ms, status, failure_type, failure_message,
+           failure_text, system_out, system_err, reruns, properties, signature)`.compile(trx);
+}
+
+/** Writes blocks of a run whole (a block the run already has is replaced by its new state). */
+export function blocksUpsert(
+  trx: Executor,
+  ids: { orgId: string; runId: string; projectId: string },
+  blocks: { block: number; statuses: Buffer; durations: Buffer }[],
+): CompiledQuery {
+  return sql`
+    INSERT INTO run_blocks (org_id, run_id, block, project_id, statuses, durations)
+    SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, u.block, ${ids.projectId}::uuid, u.statuses,
+      u.durations
+    FROM unnest(${blocks.map((b) => b.block)}::int[], ${blocks.map((b) => b.statuses)}::bytea[],
+      ${blocks.map((b) => b.durations)}::bytea[]) AS u(block, statuses, durations)
+    ON CONFLICT (org_id, run_id, block)
+      DO UPDATE SET statuses = excluded.statuses, durations = excluded.durations`.compile(trx);
+}
+
+/** A run's blocks from `fromBlock` on, in order (all of them without a limit). */
+export function blocksOfRun(
+  trx: Executor,
+  orgId: string,
+  runId: string,
+  fromBlock = 0,
+  limit?: number,
+) {
+  let query = trx
+    .selectFrom('run_blocks')
+    .select(['block', 'statuses', 'durations'])
+    .where('org_id', '=', orgId)
+    .where('run_id', '=', runId)
+    .where('block', '>=', fromBlock)
+    .orderBy('block');
+  if (limit !== undefined) query = query.limit(limit);
+  return query.execute();
+}
+
+/** Where a result sits in a run's results: by test ord, the first occurrence (seq -1) first. */
+export interface ResultPosition {
+  ord: number;
+  seq: number;
+}
+
+/**
+ * A run's detail rows after `after` in result order (ord, then first occurrence, then
+ * repeats by seq): repeats only, or of one status, or first occurrences of given ords.
+ */
+export function detailsOfRun(
+  trx: Executor,
+  orgId: string,
+  runId: string,
+  q: {
+    after?: ResultPosition | undefined;
+    status?: string | undefined;
+    duplicates?: boolean;
+    ords?: number[];
+    toOrd?: number | undefined;
+    limit?: number;
+  },
+) {
+  let query = trx
+    .selectFrom('result_details')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('run_id', '=', runId)
+    .orderBy('ord')
+    .orderBy('duplicate')
+    .orderBy('seq');
+  const after = q.after;
+  if (after !== undefined)
+    query = query.where((eb) =>
+      eb.or([
+        eb('ord', '>', after.ord),
+        eb.and([
+          eb('ord', '=', after.ord),
+          eb(sql`CASE WHEN duplicate THEN seq ELSE -1 END`, '>', after.seq),
+        ]),
+      ]),
+    );
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.duplicates !== undefined) query = query.where('duplicate', '=', q.duplicates);
+  if (q.ords !== undefined) query = query.where(sql<boolean>`ord = ANY(${q.ords}::int[])`);
+  if (q.toOrd !== undefined) query = query.where('ord', '<=', q.toOrd);
+  if (q.limit !== undefined) query = query.limit(q.limit);
+  return query.execute();
+}
+
+/** The project's tests with the given ords. */
+export async function testsByOrd(trx: Executor, orgId: string, projectId: string, ords: number[]) {
+  if (ords.length === 0)
+    return new Map<number, { test_key: Buffer; suite: string; classname: string; name: string }>();
+  const rows = await trx
+    .selectFrom('tests')
+    .select(['ord', 'test_key', 'suite', 'classname', 'name'])
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', projectId)
+    .where(sql<boolean>`ord = ANY(${ords}::int[])`)
+    .execute();
+  return new Map(rows.map((r) => [r.ord, r]));
 }
 
 export interface RunKeys {
@@ -327,24 +457,6 @@ export function filesOfRun(trx: Executor, orgId: string, runId: string) {
     .where('run_id', '=', runId)
     .orderBy('id')
     .execute();
-}
-
-export function resultsOfRun(
-  trx: Executor,
-  orgId: string,
-  runId: string,
-  q: { limit: number; after: string | undefined; status?: string | undefined },
-) {
-  let query = trx
-    .selectFrom('test_results')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('run_id', '=', runId)
-    .orderBy('id')
-    .limit(q.limit + 1);
-  if (q.status !== undefined) query = query.where('status', '=', q.status);
-  if (q.after !== undefined) query = query.where('id', '>', q.after);
-  return query.execute();
 }
 
 /** The project a run belongs to, with what judging its gates needs. */

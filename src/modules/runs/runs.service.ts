@@ -9,7 +9,8 @@ import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { StoredReport } from '../gates/gate-engine.ts';
 import { inProject, type ProjectScope } from '../scope.ts';
-import { ingestFile, type UploadFile } from './ingest.ts';
+import { closeRunWriter, ingestFile, openRunWriter, type UploadFile } from './ingest.ts';
+import { resultsPage } from './run-results.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
 import {
   addToRun,
@@ -20,7 +21,6 @@ import {
   listRuns,
   openRun,
   requireRun,
-  resultsOfRun,
   storeIdempotentResponse,
   type RunKeys,
 } from './runs.queries.ts';
@@ -110,6 +110,12 @@ export function createRunService(deps: {
         const now = clock.now();
         const joined = await openRun(trx, ctx.orgId, project.id, uuidv7(), keys);
         checkJoinable(joined, keys);
+        const writer = await openRunWriter(
+          trx,
+          db,
+          { orgId: ctx.orgId, runId: joined.id, projectId: project.id },
+          joined,
+        );
         const totals = emptyTotals();
         let count = 0;
         for await (const file of files) {
@@ -119,16 +125,12 @@ export function createRunService(deps: {
             runId: joined.id,
             filename: file.filename,
           });
-          const t = await ingestFile(
-            trx,
-            { orgId: ctx.orgId, runId: joined.id, projectId: project.id, fileId },
-            file,
-            limits,
-          );
+          const t = await ingestFile(trx, writer, fileId, file, limits);
           await finishRunFile(trx, ctx.orgId, fileId, { bytes: file.bytes(), tests: t.tests });
           addTotals(totals, t);
           count++;
         }
+        await closeRunWriter(trx, writer);
         if (count === 0)
           throw new BadInput('The upload has no JUnit XML file', [
             { path: 'body', message: 'has no file' },
@@ -239,36 +241,9 @@ export function createRunService(deps: {
       runId: string,
       q: { limit: number; cursor?: string | undefined; status?: string | undefined },
     ) {
-      const after = decodeCursor(q.cursor, 'int');
       return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
-        return toPage(
-          await resultsOfRun(trx, ctx.orgId, run.id, { ...q, after }),
-          q.limit,
-          (r) => String(r.id),
-          (r) => ({
-            id: String(r.id),
-            testId: r.test_key.toString('hex'),
-            suite: r.suite,
-            classname: r.classname,
-            name: r.name,
-            status: r.status,
-            durationMs: r.duration_ms,
-            failureType: r.failure_type,
-            failureMessage: r.failure_message,
-            failureText: r.failure_text,
-            systemOut: r.system_out,
-            systemErr: r.system_err,
-            truncated: r.truncated,
-            flaky: r.flaky,
-            reruns: (r.reruns ?? []) as {
-              kind: string;
-              type: string | null;
-              message: string | null;
-            }[],
-            properties: (r.properties ?? {}) as Record<string, string>,
-          }),
-        );
+        return resultsPage(trx, ctx.orgId, project.id, run.id, q);
       });
     },
   };

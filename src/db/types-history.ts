@@ -1,0 +1,62 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** A test's identity, once per project; results refer to it by `ord`. */
+export interface TestsTable {
+  org_id: string;
+  project_id: string;
+  /** Dense per project, 0-based, in the order the project first saw its tests. */
+  ord: number;
+  /** The testKey() hash of project, suite, classname and name; hex of it is the `testId`. */
+  test_key: Buffer;
+  suite: string;
+  classname: string;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+/**
+ * One run's results for 256 consecutive test ords: byte i of `statuses` is the status of
+ * ord block*256+i (see src/modules/runs/run-blocks.ts for the codes and flags), bytes
+ * 4i..4i+3 of `durations` its duration in microseconds (big-endian uint32).
+ */
+export interface RunBlocksTable {
+  org_id: string;
+  run_id: string;
+  project_id: string;
+  block: number;
+  statuses: Buffer;
+  durations: Buffer;
+}
+
+/** A result that is more than a plain pass (failure, output, reruns...) or a repeat of a
+ *  test already seen in the run. */
+export interface ResultDetailsTable {
+  org_id: string;
+  run_id: string;
+  project_id: string;
+  file_id: string;
+  ord: number;
+  /** Occurrence order of the result within the run (0-based, over every result). */
+  seq: number;
+  /** A repeated occurrence of a test already in the run (the first one is in run_blocks). */
+  duplicate: boolean;
+  status: string;
+  /** The exact duration in milliseconds, as parsed. */
+  duration_ms: number | null;
+  failure_type: string | null;
+  failure_message: string | null;
+  failure_text: string | null;
+  system_out: string | null;
+  system_err: string | null;
+  truncated: boolean;
+  flaky: boolean;
+  reruns: ColumnType<unknown, string | null, string | null>;
+  properties: ColumnType<unknown, string | null, string | null>;
+  signature: string | null;
+}
+
+export interface HistoryTables {
+  tests: TestsTable;
+  run_blocks: RunBlocksTable;
+  result_details: ResultDetailsTable;
+}
