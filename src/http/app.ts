@@ -30,6 +30,7 @@ import { riskRoutes } from '../modules/risks/risks.routes.ts';
 import { noteRoutes } from '../modules/notes/notes.routes.ts';
 import { communicationRoutes } from '../modules/communications/communications.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
+import { schemaRoutes } from './schemas.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
 import { createMetrics } from './metrics.ts';
@@ -144,6 +145,7 @@ function unstorable(value: unknown, path: string): { path: string; message: stri
 
 const MODULES: Module[] = [
   systemRoutes,
+  schemaRoutes,
   authRoutes,
   orgRoutes,
   memberRoutes,

@@ -1,86 +1,180 @@
 import { Type, type Static } from 'typebox';
+import { METRIC_KINDS } from '../../domain/gates.ts';
 
-const Key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,49}$', maxLength: 50 });
-const Pattern = Type.String({ minLength: 1, maxLength: 500 });
+const KEY = { pattern: '^[a-z0-9][a-z0-9_-]{0,49}$', maxLength: 50 };
+const Key = Type.String({
+  ...KEY,
+  description: 'Lower-case letters, digits, - and _, starting with a letter or digit; at most 50',
+});
+const Pattern = Type.String({
+  minLength: 1,
+  maxLength: 500,
+  description:
+    'A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters',
+});
 const Scalar = Type.Union([Type.Number(), Type.String({ maxLength: 100 })]);
-const CategoryRef = Type.Union([Key, Type.Array(Key, { minItems: 1, maxItems: 20 })]);
+const CategoryRef = Type.Union([Key, Type.Array(Key, { minItems: 1, maxItems: 20 })], {
+  description:
+    'failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up)',
+});
+
+const metricList = Object.entries(METRIC_KINDS)
+  .map(([name, kind]) => `${name} (${kind})`)
+  .join(', ');
 
 export const ConditionSchema = Type.Object(
   {
-    metric: Type.String({ minLength: 1, maxLength: 50 }),
-    op: Type.Union([
-      Type.Literal('>='),
-      Type.Literal('>'),
-      Type.Literal('<='),
-      Type.Literal('<'),
-      Type.Literal('=='),
-      Type.Literal('!='),
-      Type.Literal('in'),
-    ]),
-    value: Type.Union([Scalar, Type.Array(Scalar, { maxItems: 20 })]),
+    metric: Type.String({
+      minLength: 1,
+      maxLength: 50,
+      description: `What is measured: ${metricList}. A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.`,
+      examples: Object.keys(METRIC_KINDS),
+    }),
+    op: Type.Union(
+      [
+        Type.Literal('>='),
+        Type.Literal('>'),
+        Type.Literal('<='),
+        Type.Literal('<'),
+        Type.Literal('=='),
+        Type.Literal('!='),
+        Type.Literal('in'),
+      ],
+      {
+        description:
+          'How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list',
+      },
+    ),
+    value: Type.Union([Scalar, Type.Array(Scalar, { maxItems: 20 })], {
+      description:
+        "What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in",
+    }),
     category: Type.Optional(CategoryRef),
     activity: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 50, description: 'For activity_status: the key' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 50,
+        description:
+          "activity_status (required): the key of the issue's activity whose status is read",
+      }),
     ),
     severity: Type.Optional(
       Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], {
-        description: 'For open_risks: count only open risks of this severity',
+        description: 'open_risks (optional): count only open risks of this severity',
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'Condition',
+    description:
+      'One check: metric op value, e.g. {"metric": "pass_rate", "op": ">=", "value": 0.9}',
+  },
 );
 
-const QualityConfigShape = Type.Object(
+const CategorySchema = Type.Object(
   {
-    categories: Type.Array(
-      Type.Object(
-        {
-          name: Key,
-          label: Type.Optional(Type.String({ maxLength: 200 })),
-          blocking: Type.Optional(Type.Boolean()),
-          match: Type.Object(
-            {
-              type: Type.Optional(Pattern),
-              message: Type.Optional(Pattern),
-              text: Type.Optional(Pattern),
-              classname: Type.Optional(Pattern),
-              name: Type.Optional(Pattern),
-            },
-            { additionalProperties: false },
-          ),
-        },
-        { additionalProperties: false },
-      ),
-      { maxItems: 100, default: [] },
+    name: Key,
+    label: Type.Optional(
+      Type.String({ maxLength: 200, description: 'How the category reads in reports' }),
     ),
-    gates: Type.Array(
-      Type.Object(
-        {
-          key: Key,
-          name: Type.String({ minLength: 1, maxLength: 200 }),
-          requires: Type.Optional(Type.Array(Key, { maxItems: 50 })),
-          conditions: Type.Array(ConditionSchema, { maxItems: 30 }),
-        },
-        { additionalProperties: false },
-      ),
-      { maxItems: 50 },
+    blocking: Type.Optional(
+      Type.Boolean({
+        description: 'Failures in a blocking category count in the blocking_failures metric',
+      }),
     ),
-    criteria: Type.Array(
-      Type.Object(
-        {
-          key: Key,
-          text: Type.String({ minLength: 1, maxLength: 500 }),
-          gate: Type.Optional(Key),
-          condition: Type.Optional(ConditionSchema),
-          manual: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-      { maxItems: 100, default: [] },
+    match: Type.Object(
+      {
+        type: Type.Optional(Pattern),
+        message: Type.Optional(Pattern),
+        text: Type.Optional(Pattern),
+        classname: Type.Optional(Pattern),
+        name: Type.Optional(Pattern),
+      },
+      {
+        additionalProperties: false,
+        title: 'Match',
+        description:
+          "Which failures belong to the category: patterns on the failure's type, message and text and the test's classname and name; every pattern given must match (at least one); each field's first 4096 characters are read",
+      },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'Category',
+    description: 'A root cause that failures are sorted into; the first category that matches wins',
+  },
+);
+
+const GateSchema = Type.Object(
+  {
+    key: Key,
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'How the gate reads' }),
+    requires: Type.Optional(
+      Type.Array(Key, {
+        maxItems: 50,
+        description:
+          'Keys of gates that must pass first: until they have, this gate is pending (no cycles)',
+      }),
+    ),
+    conditions: Type.Array(ConditionSchema, {
+      maxItems: 30,
+      description: 'Every condition must hold for the gate to pass',
+    }),
+  },
+  {
+    additionalProperties: false,
+    title: 'Gate',
+    description: 'A quality gate: passed, blocked or pending, with reasons',
+  },
+);
+
+const CriterionSchema = Type.Object(
+  {
+    key: Key,
+    text: Type.String({ minLength: 1, maxLength: 500, description: 'What the criterion says' }),
+    gate: Type.Optional(
+      Type.String({ ...KEY, description: 'Met when this gate (its key) has passed' }),
+    ),
+    condition: Type.Optional(ConditionSchema),
+    manual: Type.Optional(
+      Type.Boolean({ description: 'true: checked off by hand (a qa_lead or admin)' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'Criterion',
+    description: 'A success criterion: exactly one of gate, condition or manual: true',
+  },
+);
+
+/**
+ * The quality configuration's fields. Titles and descriptions are what editors show:
+ * the served JSON Schema (`GET /schemas/quality-config.json`) is this schema.
+ */
+const QualityConfigShape = Type.Object(
+  {
+    categories: Type.Array(CategorySchema, {
+      maxItems: 100,
+      default: [],
+      description: 'Root-cause categories failures are sorted into (may be left out)',
+    }),
+    gates: Type.Array(GateSchema, {
+      maxItems: 50,
+      description: 'The quality gates; [] is a project with no gates',
+    }),
+    criteria: Type.Array(CriterionSchema, {
+      maxItems: 100,
+      default: [],
+      description: 'Success criteria shown as a checklist (may be left out)',
+    }),
+  },
+  {
+    additionalProperties: false,
+    title: 'Gatehouse quality configuration',
+    description:
+      'Categories, gates and success criteria of one project (PUT .../projects/:project/quality-config). Documented in docs/quality-config.md.',
+  },
 );
 
 /**
@@ -92,6 +186,19 @@ export const QualityConfigBody = Type.Unsafe<Static<typeof QualityConfigShape>>(
   ...QualityConfigShape,
   required: ['gates'],
 });
+
+/**
+ * The quality configuration's JSON Schema as served for editors: the body schema above
+ * (the one requests are validated with), with `$schema` and `$id`. `metric` names the known
+ * metrics in `examples` only; the server checks them (and values per metric) itself.
+ */
+export function qualityConfigJsonSchema(publicUrl: string): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `${publicUrl}/schemas/quality-config.json`,
+    ...(JSON.parse(JSON.stringify(QualityConfigBody)) as Record<string, unknown>),
+  };
+}
 
 export const QualityConfigOut = Type.Object({
   config: QualityConfigShape,
