@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatehouseUrl, networkFailure, optionProblem, UsageError } from './api.ts';
+import { gatehouseUrl, networkFailure, optionProblem, UsageError } from '@gatehouse/cli';
 
 describe('gatehouseUrl', () => {
   it('drops trailing slashes and a trailing /api/v1, keeping a path prefix', () => {

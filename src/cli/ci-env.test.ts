@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ciDefaults } from './ci-env.ts';
+import { ciDefaults } from '@gatehouse/cli';
 
 describe('CI defaults', () => {
   it('reads GitHub Actions, preferring the PR head branch', () => {

@@ -22,8 +22,21 @@ export function runCli(
   cwd: string,
   env: Record<string, string>,
 ): Promise<CliResult> {
+  return runProcess(process.execPath, [path.join(root, 'bin/gatehouse.js'), ...args], cwd, env);
+}
+
+/** The CI package's own command, `gatehouse-ci ...`, run by plain node (no TypeScript loader). */
+export const PACKAGE_BIN = path.join(root, 'packages/cli/bin/gatehouse-ci.js');
+
+/** Runs a program with a clean environment plus `env` (PATH kept). */
+export function runProcess(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/gatehouse.js'), ...args], {
+    const child = spawn(file, args, {
       cwd,
       env: { PATH: process.env['PATH'] ?? '', ...env },
     });

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gate } from '../../src/cli/gate.ts';
-import { upload } from '../../src/cli/upload.ts';
+import { gate } from '@gatehouse/cli';
+import { upload } from '@gatehouse/cli';
 import { capture, cliFixture, closedPort, type CliFixture } from '../helpers/cli.ts';
 import { casesWith, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';

@@ -11,7 +11,7 @@ import {
   type CliFixture,
 } from '../helpers/cli.ts';
 import { junitXml } from '../helpers/junit-gen.ts';
-import { upload } from '../../src/cli/upload.ts';
+import { upload } from '@gatehouse/cli';
 
 let f: CliFixture;
 let t: TestApp;

@@ -1,18 +1,22 @@
-/** What GitHub Actions, GitLab CI and Jenkins tell a job about itself, as upload defaults. */
-export interface CiDefaults {
-  provider: 'github' | 'gitlab' | 'jenkins' | null;
-  commit?: string;
-  branch?: string;
-  build?: string;
-  attempt?: number;
-}
+// @ts-check
+/**
+ * What GitHub Actions, GitLab CI and Jenkins tell a job about itself, as upload defaults.
+ * @typedef {object} CiDefaults
+ * @property {'github' | 'gitlab' | 'jenkins' | null} provider
+ * @property {string} [commit]
+ * @property {string} [branch]
+ * @property {string} [build]
+ * @property {number} [attempt]
+ */
 
-type Env = Record<string, string | undefined>;
+/** @param {(string | undefined)[]} values */
+const first = (...values) => values.find((v) => v !== undefined && v !== '');
 
-const first = (...values: (string | undefined)[]) =>
-  values.find((v) => v !== undefined && v !== '');
-
-export function ciDefaults(env: Env): CiDefaults {
+/**
+ * @param {Record<string, string | undefined>} env
+ * @returns {CiDefaults}
+ */
+export function ciDefaults(env) {
   if (env['GITHUB_ACTIONS'] === 'true') {
     const attempt = Number(env['GITHUB_RUN_ATTEMPT']);
     return prune({
@@ -21,7 +25,7 @@ export function ciDefaults(env: Env): CiDefaults {
       // On pull requests GITHUB_REF_NAME is "123/merge"; the head branch is the useful one.
       branch: first(env['GITHUB_HEAD_REF'], env['GITHUB_REF_NAME']),
       build: env['GITHUB_RUN_ID'],
-      ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}),
+      attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : undefined,
     });
   }
   if (env['GITLAB_CI'] === 'true') {
@@ -52,8 +56,12 @@ export function ciDefaults(env: Env): CiDefaults {
   return { provider: null };
 }
 
-function prune(d: { [K in keyof CiDefaults]: CiDefaults[K] | undefined }): CiDefaults {
-  return Object.fromEntries(
-    Object.entries(d).filter(([, v]) => v !== undefined && v !== ''),
-  ) as unknown as CiDefaults;
+/**
+ * @param {{ [K in keyof CiDefaults]: CiDefaults[K] | undefined }} d
+ * @returns {CiDefaults}
+ */
+function prune(d) {
+  return /** @type {CiDefaults} */ (
+    Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined && v !== ''))
+  );
 }

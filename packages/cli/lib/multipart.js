@@ -1,25 +1,27 @@
+// @ts-check
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 
-export interface LocalFile {
-  path: string;
-  /** The name the server stores (the file's base name). */
-  name: string;
-  size: number;
-}
+/**
+ * @typedef {object} LocalFile
+ * @property {string} path
+ * @property {string} name the name the server stores (the file's base name)
+ * @property {number} size
+ */
 
 /**
  * `multipart/form-data` whose parts are files gzipped on the fly. Written here rather than
  * taken from an encoder package: those encode a FormData whose files have known bytes
  * and sizes, and a gzip stream made while sending has neither; the format itself is a
  * header per part and a closing line.
+ * @param {LocalFile[]} files
+ * @param {(bytes: number) => void} onRead
+ * @returns {{ contentType: string, body: () => AsyncGenerator<Buffer> }}
  */
-export function gzipMultipart(
-  files: LocalFile[],
-  onRead: (bytes: number) => void,
-): { contentType: string; body: () => AsyncGenerator<Buffer> } {
+export function gzipMultipart(files, onRead) {
   // 128 random bits: that gzip output happens to contain the boundary line is not a real risk.
   const boundary = `gatehouse-${randomBytes(16).toString('hex')}`;
   return {
@@ -40,19 +42,26 @@ export function gzipMultipart(
   };
 }
 
-/** The HTML form encoding of a name in a header parameter. */
-const quoted = (name: string) =>
-  name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+/**
+ * The HTML form encoding of a name in a header parameter.
+ * @param {string} name
+ */
+const quoted = (name) => name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 
-async function* gzipped(path: string, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+/**
+ * @param {string} path
+ * @param {(bytes: number) => void} onRead
+ * @returns {AsyncGenerator<Buffer>}
+ */
+async function* gzipped(path, onRead) {
   const gzip = createGzip();
   const counted = new Transform({
-    transform(chunk: Buffer, _enc, done) {
+    transform(/** @type {Buffer} */ chunk, _enc, done) {
       onRead(chunk.length);
       done(null, chunk);
     },
   });
   // Leaving the loop early (the request failed) destroys gzip, and pipeline the rest.
   pipeline(createReadStream(path), counted, gzip, () => undefined);
-  for await (const chunk of gzip) yield chunk as Buffer;
+  for await (const chunk of gzip) yield /** @type {Buffer} */ (chunk);
 }

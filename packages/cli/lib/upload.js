@@ -1,25 +1,30 @@
+// @ts-check
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { URLSearchParams } from 'node:url';
 import { parseArgs } from 'node:util';
-import { glob } from 'tinyglobby';
-import type { Counts } from '../domain/junit.ts';
 import {
   CliError,
-  gatehouseUrl,
+  connection,
   getJson,
   optionProblem,
   orgOfToken,
   projectPath,
+  runCommand,
   UsageError,
-  type Auth,
-} from './api.ts';
-import { ciDefaults } from './ci-env.ts';
-import { report, type GateReport } from './gate.ts';
-import type { LocalFile } from './multipart.ts';
-import { sendFiles } from './send.ts';
+} from './api.js';
+import { ciDefaults } from './ci-env.js';
+import { report } from './gate.js';
+import { glob } from './glob.js';
+import { sendFiles } from './send.js';
 
-export { orgOfToken };
+/**
+ * @typedef {import('./api.js').Auth} Auth
+ * @typedef {import('./gate.js').GateReport} GateReport
+ * @typedef {import('./multipart.js').LocalFile} LocalFile
+ */
 
 export const UPLOAD_USAGE = `Usage: gatehouse upload --project KEY [--org SLUG] [--issue N] [--commit SHA] [--branch B]
                         [--build ID] [--attempt N] [--shards N]
@@ -38,32 +43,36 @@ usage or upload errors.
 --wait S     how long --gate waits for an open run, in seconds (default 600); when it
              runs out the step fails with exit 2.`;
 
-export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: Record<string, string | undefined>;
-  sleep?: (ms: number) => Promise<void>;
-}
+/**
+ * @typedef {object} Io
+ * @property {import('./api.js').Out} stdout
+ * @property {import('./api.js').Out} stderr
+ * @property {import('./api.js').Env} env
+ * @property {(ms: number) => Promise<void>} [sleep]
+ */
 
-interface RunSummary {
-  id: string;
-  totals: Counts;
-  passRate: number | null;
-  url: string;
-  files: number;
-  /** Older servers have no lifecycle: their runs are complete when answered. */
-  status?: 'open' | 'complete';
-  /** Uploads received so far (the run detail's `uploads` is its list of files). */
-  uploadsReceived?: number;
-  uploads?: unknown;
-  shards?: number | null;
-  completedAt?: string | null;
-  gates?: GateReport;
-}
+/**
+ * @typedef {object} RunSummary
+ * @property {string} id
+ * @property {{ tests: number, passed: number, failed: number, errored: number, skipped: number, flaky: number }} totals
+ * @property {number | null} passRate
+ * @property {string} url
+ * @property {number} files
+ * @property {'open' | 'complete'} [status] older servers have no lifecycle: their runs are complete when answered
+ * @property {number} [uploadsReceived] uploads received so far (the run detail's `uploads` is its list of files)
+ * @property {unknown} [uploads]
+ * @property {number | null} [shards]
+ * @property {string | null} [completedAt]
+ * @property {GateReport} [gates]
+ */
 
 const WHOLE = /^[1-9]\d{0,8}$/;
 
-export function summaryLines(run: RunSummary): string[] {
+/**
+ * @param {RunSummary} run
+ * @returns {string[]}
+ */
+export function summaryLines(run) {
   const t = run.totals;
   const rate = run.passRate === null ? 'n/a' : `${(run.passRate * 100).toFixed(1)}%`;
   return [
@@ -73,8 +82,11 @@ export function summaryLines(run: RunSummary): string[] {
   ];
 }
 
-/** "2 of 3 shards uploaded", from what the server said. */
-function shardCount(run: RunSummary): string {
+/**
+ * "2 of 3 shards uploaded", from what the server said.
+ * @param {RunSummary} run
+ */
+function shardCount(run) {
   const received = run.uploadsReceived ?? run.uploads;
   const uploads = typeof received === 'number' ? String(received) : 'some';
   return typeof run.shards === 'number'
@@ -82,16 +94,25 @@ function shardCount(run: RunSummary): string {
     : `${uploads} upload(s) so far`;
 }
 
-/** `gatehouse upload`: returns the process exit code. */
-export async function upload(argv: string[], io: Io): Promise<number> {
-  try {
+/** @param {number} ms */
+const realSleep = (ms) => sleepFor(ms);
+
+/**
+ * `gatehouse upload`: returns the process exit code.
+ * @param {string[]} argv
+ * @param {Io} io
+ * @returns {Promise<number>}
+ */
+export async function upload(argv, io) {
+  return runCommand('upload', UPLOAD_USAGE, io.stderr, async () => {
     const opts = options(argv, io.env);
     const files = await localFiles(opts.patterns);
     const auth = { authorization: `Bearer ${opts.token}` };
     const org = opts.org ?? (await orgOfToken(opts.base, auth));
     const path = `${projectPath(org, opts.project)}/runs`;
-    const sleep = io.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    const run = await sendFiles<RunSummary>(
+    const sleep = io.sleep ?? realSleep;
+    /** @type {RunSummary} */
+    const run = await sendFiles(
       opts.base,
       `${opts.base}/api/v1${path}?${opts.query.toString()}`,
       files,
@@ -104,12 +125,12 @@ export async function upload(argv: string[], io: Io): Promise<number> {
       const last = typeof run.shards === 'number' ? 'the last arrives' : 'it completes';
       io.stdout.write(`run ${run.id} is open: ${shardCount(run)}; it is judged when ${last}\n`);
     }
-    if (opts.gate === null) return 0;
+    if (opts.gate === null || opts.issue === undefined) return 0;
 
     let judged = run;
     if (run.status === 'open') {
       const waited = await waitForRun(opts.base, `${path}/${run.id}`, auth, run, opts.wait, {
-        ...io,
+        stderr: io.stderr,
         sleep,
       });
       if (waited.status === 'open')
@@ -122,28 +143,23 @@ export async function upload(argv: string[], io: Io): Promise<number> {
       for (const line of summaryLines(judged)) io.stdout.write(`${line}\n`);
     }
     // The upload's own answer carries the gates it judged; after a wait, ask for them.
+    /** @type {GateReport} */
     const gates =
       judged.gates ??
-      (await getJson<GateReport>(
+      (await getJson(
         opts.base,
-        `${projectPath(org, opts.project)}/issues/${opts.issue!}/gates`,
+        `${projectPath(org, opts.project)}/issues/${opts.issue}/gates`,
         auth,
       ));
     return report(gates, opts.gate, io);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`gatehouse upload: ${err.message}\n\n${UPLOAD_USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof CliError) {
-      io.stderr.write(`gatehouse upload: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
-function options(argv: string[], env: Io['env']) {
+/**
+ * @param {string[]} argv
+ * @param {import('./api.js').Env} env
+ */
+function options(argv, env) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -165,7 +181,7 @@ function options(argv: string[], env: Io['env']) {
     });
   } catch (err) {
     throw new UsageError(
-      optionProblem(err as Error, {
+      optionProblem(/** @type {Error} */ (err), {
         '--issue': 'the issue number (e.g. --issue 2)',
         '--shards': 'the number of shards (e.g. --shards 3)',
         '--wait': 'a number of seconds (e.g. --wait 600)',
@@ -175,10 +191,7 @@ function options(argv: string[], env: Io['env']) {
   }
   const { values, positionals } = parsed;
   if (values.project === undefined) throw new UsageError('--project is required');
-  const base = gatehouseUrl(env['GATEHOUSE_URL']);
-  const token = env['GATEHOUSE_TOKEN'];
-  if (token === undefined || token === '')
-    throw new UsageError('set GATEHOUSE_TOKEN to an API token (gth_...)');
+  const { base, token } = connection(env);
   if (positionals.length === 0)
     throw new UsageError('name the JUnit XML files (or globs) to upload');
   if (values.gate === true && values.issue === undefined)
@@ -187,10 +200,10 @@ function options(argv: string[], env: Io['env']) {
     throw new UsageError('--require goes with --gate');
   if (values.wait !== undefined && values.gate !== true)
     throw new UsageError('--wait goes with --gate: it is how long to wait for the gates');
-  for (const [name, value] of [
+  for (const [name, value] of /** @type {const} */ ([
     ['issue', values.issue],
     ['attempt', values.attempt],
-  ] as const) {
+  ])) {
     if (value !== undefined && !WHOLE.test(value))
       throw new UsageError(`--${name} must be a positive whole number`);
   }
@@ -205,8 +218,10 @@ function options(argv: string[], env: Io['env']) {
   if (values.shards !== undefined && build === undefined)
     throw new UsageError('--shards needs a build id that every shard shares: pass --build');
   const query = new URLSearchParams();
-  const set = (k: string, v: string | number | undefined) =>
-    v !== undefined && query.set(k, String(v));
+  /** @type {(k: string, v: string | number | undefined) => void} */
+  const set = (k, v) => {
+    if (v !== undefined) query.set(k, String(v));
+  };
   set('commit', values.commit ?? ci.commit);
   set('branch', values.branch ?? ci.branch);
   set('build', build);
@@ -226,8 +241,12 @@ function options(argv: string[], env: Io['env']) {
   };
 }
 
-async function localFiles(patterns: string[]): Promise<LocalFile[]> {
-  const paths = (await glob(patterns, { onlyFiles: true, expandDirectories: false })).sort();
+/**
+ * @param {string[]} patterns
+ * @returns {Promise<LocalFile[]>}
+ */
+async function localFiles(patterns) {
+  const paths = (await glob(patterns)).sort();
   if (paths.length === 0) throw new UsageError(`no file matches ${patterns.join(' ')}`);
   return Promise.all(
     paths.map(async (path) => ({ path, name: basename(path), size: (await stat(path)).size })),
@@ -238,15 +257,15 @@ async function localFiles(patterns: string[]): Promise<LocalFile[]> {
  * Polls an open run until it completes or `seconds` pass (counting both the time slept
  * and the clock, so an injected sleep ends the wait too). Network errors and 5xx while
  * polling are waited out; the run as last seen is returned either way.
+ * @param {string} base
+ * @param {string} path
+ * @param {Auth} auth
+ * @param {RunSummary} run
+ * @param {number} seconds
+ * @param {{ stderr: NodeJS.WritableStream, sleep: (ms: number) => Promise<void> }} io
+ * @returns {Promise<RunSummary>}
  */
-async function waitForRun(
-  base: string,
-  path: string,
-  auth: Auth,
-  run: RunSummary,
-  seconds: number,
-  io: Pick<Io, 'stderr'> & { sleep: (ms: number) => Promise<void> },
-): Promise<RunSummary> {
+async function waitForRun(base, path, auth, run, seconds, io) {
   const limit = seconds * 1000;
   const start = Date.now();
   let slept = 0;
@@ -259,7 +278,7 @@ async function waitForRun(
     await io.sleep(ms);
     slept += ms;
     try {
-      seen = await getJson<RunSummary>(base, path, auth);
+      seen = await getJson(base, path, auth);
     } catch (err) {
       if (!(err instanceof CliError && err.transient)) throw err;
       io.stderr.write(`${err.message}; still waiting\n`);
