@@ -34,6 +34,7 @@ import { schemaRoutes } from './schemas.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
 import { createMetrics } from './metrics.ts';
+import { documentRoute, openapiTags } from './openapi.ts';
 import type { AppDeps, Module } from './module.ts';
 import { Problem, sendProblem, toAppError } from './problem.ts';
 import type { App } from './types.ts';
@@ -295,7 +296,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description: 'QA coordination: results, gates, escalations, reports.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: openapiTags,
     },
+    transform: documentRoute,
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) =>
         typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,

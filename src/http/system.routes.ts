@@ -19,7 +19,14 @@ export const systemRoutes: Module = (app, { database, keys, config }) => {
 
   app.get(
     '/healthz',
-    { config: open, schema: { tags: ['system'], response: { 200: Status } } },
+    {
+      config: open,
+      schema: {
+        summary: 'Liveness: the process answers',
+        tags: ['system'],
+        response: { 200: Status },
+      },
+    },
     () => ({
       status: 'ok',
     }),
@@ -50,7 +57,7 @@ export const systemRoutes: Module = (app, { database, keys, config }) => {
 
   app.get(
     '/metrics',
-    { config: open, schema: { tags: ['system'], hide: true } },
+    { config: open, schema: { summary: 'Prometheus metrics', tags: ['system'], hide: true } },
     async (request, reply) => {
       if (metricsToken !== null) {
         const given = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
@@ -70,6 +77,7 @@ export const systemRoutes: Module = (app, { database, keys, config }) => {
     {
       config: open,
       schema: {
+        summary: 'The public keys access tokens are signed with (JWKS)',
         tags: ['auth'],
         response: {
           200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }),
@@ -83,5 +91,9 @@ export const systemRoutes: Module = (app, { database, keys, config }) => {
     },
   );
 
-  app.get('/openapi.json', { config: open, schema: { hide: true } }, () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { config: open, schema: { summary: 'This API description (OpenAPI 3.1)', hide: true } },
+    () => app.swagger(),
+  );
 };

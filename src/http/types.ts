@@ -26,6 +26,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
   }
+  interface FastifySchema {
+    /**
+     * The body as /openapi.json describes it, for a route that reads its body itself (an
+     * upload's stream): documentation only, never validated.
+     */
+    documentedBody?: unknown;
+  }
 }
 
 /** The authenticated caller of a route that requires authentication. */

@@ -43,7 +43,14 @@ export const activityRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${base}/:key`,
-    { schema: { tags, params: ActivityParams, response: { 200: ActivityOut } } },
+    {
+      schema: {
+        summary: 'One activity with its computed earliest and latest finish',
+        tags,
+        params: ActivityParams,
+        response: { 200: ActivityOut },
+      },
+    },
     (req) => activities.get(callerOf(req), req.params),
   );
   app.patch(

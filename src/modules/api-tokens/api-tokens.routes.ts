@@ -19,6 +19,7 @@ export const apiTokenRoutes: Module = (app, { database, clock }) => {
     '/api/v1/orgs/:org/api-tokens',
     {
       schema: {
+        summary: 'Create a CI token (its secret is shown once)',
         tags,
         params: OrgParams,
         body: CreateApiTokenBody,
@@ -32,6 +33,7 @@ export const apiTokenRoutes: Module = (app, { database, clock }) => {
     '/api/v1/orgs/:org/api-tokens',
     {
       schema: {
+        summary: "List the organization's API tokens",
         tags,
         params: OrgParams,
         querystring: PageQuery,
@@ -42,13 +44,28 @@ export const apiTokenRoutes: Module = (app, { database, clock }) => {
   );
   app.delete(
     '/api/v1/orgs/:org/api-tokens/:id',
-    { schema: { tags, params: ApiTokenParams, response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Revoke an API token',
+        tags,
+        params: ApiTokenParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await tokens.revoke(callerOf(req), req.params.org, req.params.id);
       return reply.code(204).send();
     },
   );
-  app.get('/api/v1/token', { schema: { tags, response: { 200: CurrentTokenOut } } }, (req) =>
-    tokens.current(callerOf(req)),
+  app.get(
+    '/api/v1/token',
+    {
+      schema: {
+        summary: 'Describe the API token making the request',
+        tags,
+        response: { 200: CurrentTokenOut },
+      },
+    },
+    (req) => tokens.current(callerOf(req)),
   );
 };

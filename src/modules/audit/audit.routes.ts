@@ -12,6 +12,7 @@ export const auditRoutes: Module = (app, { database }) => {
     '/api/v1/orgs/:org/audit-events',
     {
       schema: {
+        summary: 'Read the audit log, newest first',
         tags: ['audit'],
         params: AuditParams,
         querystring: AuditQuery,

@@ -34,6 +34,7 @@ export const checkpointRoutes: Module = (app, { database, clock }) => {
     base,
     {
       schema: {
+        summary: "List an issue's checkpoints",
         tags,
         params: IssueParams,
         querystring: PageQuery,
@@ -44,13 +45,21 @@ export const checkpointRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${base}/:id`,
-    { schema: { tags, params: CheckpointParams, response: { 200: CheckpointOut } } },
+    {
+      schema: {
+        summary: 'One checkpoint',
+        tags,
+        params: CheckpointParams,
+        response: { 200: CheckpointOut },
+      },
+    },
     (req) => checkpoints.get(callerOf(req), req.params),
   );
   app.patch(
     `${base}/:id`,
     {
       schema: {
+        summary: 'Change a checkpoint',
         tags,
         params: CheckpointParams,
         body: UpdateCheckpointBody,
@@ -61,7 +70,14 @@ export const checkpointRoutes: Module = (app, { database, clock }) => {
   );
   app.delete(
     `${base}/:id`,
-    { schema: { tags, params: CheckpointParams, response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Delete a checkpoint',
+        tags,
+        params: CheckpointParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await checkpoints.remove(callerOf(req), req.params);
       return reply.code(204).send();

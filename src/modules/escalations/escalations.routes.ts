@@ -38,6 +38,7 @@ export const escalationRoutes: Module = (app, { database, clock }) => {
     base,
     {
       schema: {
+        summary: "List an issue's escalations",
         tags,
         params: IssueParams,
         querystring: ListEscalationsQuery,
@@ -48,7 +49,14 @@ export const escalationRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${base}/:id`,
-    { schema: { tags, params: EscalationParams, response: { 200: EscalationOut } } },
+    {
+      schema: {
+        summary: 'One escalation with its questions and deadlines',
+        tags,
+        params: EscalationParams,
+        response: { 200: EscalationOut },
+      },
+    },
     (req) => escalations.get(callerOf(req), req.params),
   );
   app.patch(
@@ -66,7 +74,14 @@ export const escalationRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${projectPath}/escalation-chain`,
-    { schema: { tags, params: ProjectParams, response: { 200: ChainOut } } },
+    {
+      schema: {
+        summary: "The project's escalation chain",
+        tags,
+        params: ProjectParams,
+        response: { 200: ChainOut },
+      },
+    },
     (req) => escalations.getChain(callerOf(req), req.params),
   );
   app.put(

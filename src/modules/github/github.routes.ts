@@ -20,19 +20,47 @@ export const githubRoutes: Module = (app, deps) => {
 
   app.put(
     link,
-    { schema: { tags, params: ProjectParams, body: LinkBody, response: { 200: LinkOut } } },
+    {
+      schema: {
+        summary: 'Link the project to a GitHub repository',
+        tags,
+        params: ProjectParams,
+        body: LinkBody,
+        response: { 200: LinkOut },
+      },
+    },
     (req) => github.link(callerOf(req), req.params, req.body),
   );
-  app.get(link, { schema: { tags, params: ProjectParams, response: { 200: LinkOut } } }, (req) =>
-    github.get(callerOf(req), req.params),
+  app.get(
+    link,
+    {
+      schema: {
+        summary: "The project's GitHub link (without secrets)",
+        tags,
+        params: ProjectParams,
+        response: { 200: LinkOut },
+      },
+    },
+    (req) => github.get(callerOf(req), req.params),
   );
-  app.delete(link, { schema: { tags, params: ProjectParams } }, async (req, reply) => {
-    await github.unlink(callerOf(req), req.params);
-    return reply.code(204).send();
-  });
+  app.delete(
+    link,
+    { schema: { summary: 'Unlink the project from GitHub', tags, params: ProjectParams } },
+    async (req, reply) => {
+      await github.unlink(callerOf(req), req.params);
+      return reply.code(204).send();
+    },
+  );
   app.post(
     '/api/v1/orgs/:org/projects/:project/issues/:number/github-sync',
-    { schema: { tags, params: IssueParams, response: { 202: SyncOut } } },
+    {
+      schema: {
+        summary: "Create or update the issue's status comment on GitHub (queued)",
+        tags,
+        params: IssueParams,
+        response: { 202: SyncOut },
+      },
+    },
     async (req, reply) => reply.code(202).send(await github.requestSync(callerOf(req), req.params)),
   );
 
@@ -47,7 +75,14 @@ export const githubRoutes: Module = (app, deps) => {
     );
     raw.post(
       WEBHOOK_PATH,
-      { config: { auth: false }, schema: { tags, response: { 200: WebhookOut } } },
+      {
+        config: { auth: false },
+        schema: {
+          summary: 'Receive a GitHub webhook (HMAC-verified)',
+          tags,
+          response: { 200: WebhookOut },
+        },
+      },
       (req) =>
         github.receiveWebhook({
           event: header(req.headers['x-github-event']),

@@ -20,6 +20,7 @@ export const invitationRoutes: Module = (app, { database, clock }) => {
     '/api/v1/orgs/:org/invitations',
     {
       schema: {
+        summary: 'Invite someone with a role (the token is shown once)',
         tags,
         params: OrgParams,
         body: CreateInvitationBody,
@@ -33,6 +34,7 @@ export const invitationRoutes: Module = (app, { database, clock }) => {
     '/api/v1/orgs/:org/invitations',
     {
       schema: {
+        summary: 'List pending invitations',
         tags,
         params: OrgParams,
         querystring: PageQuery,
@@ -43,7 +45,14 @@ export const invitationRoutes: Module = (app, { database, clock }) => {
   );
   app.delete(
     '/api/v1/orgs/:org/invitations/:id',
-    { schema: { tags, params: InvitationParams, response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Withdraw an invitation',
+        tags,
+        params: InvitationParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await invitations.revoke(callerOf(req), req.params.org, req.params.id);
       return reply.code(204).send();
@@ -51,7 +60,14 @@ export const invitationRoutes: Module = (app, { database, clock }) => {
   );
   app.post(
     '/api/v1/invitations/accept',
-    { schema: { tags, body: AcceptInvitationBody, response: { 200: AcceptedOut } } },
+    {
+      schema: {
+        summary: 'Accept an invitation as the signed-in user',
+        tags,
+        body: AcceptInvitationBody,
+        response: { 200: AcceptedOut },
+      },
+    },
     (req) => invitations.accept(callerOf(req), req.body.token),
   );
 };

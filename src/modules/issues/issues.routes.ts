@@ -22,7 +22,15 @@ export const issueRoutes: Module = (app, { database, clock }) => {
 
   app.post(
     base,
-    { schema: { tags, params: ProjectParams, body: CreateIssueBody, response: { 201: IssueOut } } },
+    {
+      schema: {
+        summary: 'Track an issue',
+        tags,
+        params: ProjectParams,
+        body: CreateIssueBody,
+        response: { 201: IssueOut },
+      },
+    },
     async (req, reply) =>
       reply.code(201).send(await issues.create(callerOf(req), req.params, req.body)),
   );
@@ -30,6 +38,7 @@ export const issueRoutes: Module = (app, { database, clock }) => {
     base,
     {
       schema: {
+        summary: "List the project's tracked issues",
         tags,
         params: ProjectParams,
         querystring: PageQuery,
@@ -40,23 +49,47 @@ export const issueRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${base}/:number`,
-    { schema: { tags, params: IssueParams, response: { 200: IssueOut } } },
+    {
+      schema: {
+        summary: 'One tracked issue',
+        tags,
+        params: IssueParams,
+        response: { 200: IssueOut },
+      },
+    },
     (req) => issues.get(callerOf(req), req.params),
   );
   app.patch(
     `${base}/:number`,
-    { schema: { tags, params: IssueParams, body: UpdateIssueBody, response: { 200: IssueOut } } },
+    {
+      schema: {
+        summary: "Change an issue's title, phase or GitHub link",
+        tags,
+        params: IssueParams,
+        body: UpdateIssueBody,
+        response: { 200: IssueOut },
+      },
+    },
     (req) => issues.update(callerOf(req), req.params, req.body),
   );
   app.put(
     `${base}/:number/review`,
-    { schema: { tags, params: IssueParams, body: ReviewBody, response: { 200: ReviewOut } } },
+    {
+      schema: {
+        summary: 'Record a code review verdict, its conditions and notes',
+        tags,
+        params: IssueParams,
+        body: ReviewBody,
+        response: { 200: ReviewOut },
+      },
+    },
     (req) => issues.putReview(callerOf(req), req.params, req.body),
   );
   app.get(
     `${base}/:number/reviews`,
     {
       schema: {
+        summary: 'Every review verdict recorded on an issue',
         tags,
         params: IssueParams,
         querystring: PageQuery,
@@ -69,6 +102,7 @@ export const issueRoutes: Module = (app, { database, clock }) => {
     `${base}/:number/criteria/:key`,
     {
       schema: {
+        summary: 'Check or uncheck a manual success criterion',
         tags,
         params: CriterionParams,
         body: CheckBody,

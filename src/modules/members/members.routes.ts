@@ -13,6 +13,7 @@ export const memberRoutes: Module = (app, { database }) => {
     '/api/v1/orgs/:org/members',
     {
       schema: {
+        summary: "List the organization's members",
         tags,
         params: OrgParams,
         querystring: PageQuery,
@@ -24,13 +25,19 @@ export const memberRoutes: Module = (app, { database }) => {
   app.patch(
     '/api/v1/orgs/:org/members/:userId',
     {
-      schema: { tags, params: MemberParams, body: UpdateMemberBody, response: { 200: MemberOut } },
+      schema: {
+        summary: "Change a member's role",
+        tags,
+        params: MemberParams,
+        body: UpdateMemberBody,
+        response: { 200: MemberOut },
+      },
     },
     (req) => members.changeRole(callerOf(req), req.params.org, req.params.userId, req.body.role),
   );
   app.delete(
     '/api/v1/orgs/:org/members/:userId',
-    { schema: { tags, params: MemberParams, response: { 204: {} } } },
+    { schema: { summary: 'Remove a member', tags, params: MemberParams, response: { 204: {} } } },
     async (req, reply) => {
       await members.remove(callerOf(req), req.params.org, req.params.userId);
       return reply.code(204).send();

@@ -28,6 +28,7 @@ export const noteRoutes: Module = (app, { database, clock }) => {
     base,
     {
       schema: {
+        summary: "List an issue's notes",
         tags,
         params: IssueParams,
         querystring: ListNotesQuery,

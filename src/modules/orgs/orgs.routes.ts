@@ -33,22 +33,44 @@ export const orgRoutes: Module = (app, { database, clock, tokens, config }) => {
   );
   app.get(
     '/api/v1/orgs',
-    { schema: { tags, querystring: PageQuery, response: { 200: Page(OrgOut) } } },
+    {
+      schema: {
+        summary: 'The organizations you belong to',
+        tags,
+        querystring: PageQuery,
+        response: { 200: Page(OrgOut) },
+      },
+    },
     (req) => orgs.listMine(callerOf(req), req.query),
   );
   app.get(
     '/api/v1/orgs/:org',
-    { schema: { tags, params: OrgParams, response: { 200: OrgOut } } },
+    { schema: { summary: 'One organization', tags, params: OrgParams, response: { 200: OrgOut } } },
     (req) => orgs.get(callerOf(req), req.params.org),
   );
   app.patch(
     '/api/v1/orgs/:org',
-    { schema: { tags, params: OrgParams, body: UpdateOrgBody, response: { 200: OrgOut } } },
+    {
+      schema: {
+        summary: 'Rename an organization',
+        tags,
+        params: OrgParams,
+        body: UpdateOrgBody,
+        response: { 200: OrgOut },
+      },
+    },
     (req) => orgs.rename(callerOf(req), req.params.org, req.body),
   );
   app.delete(
     '/api/v1/orgs/:org',
-    { schema: { tags, params: OrgParams, response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Delete an organization (owner only)',
+        tags,
+        params: OrgParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await orgs.remove(callerOf(req), req.params.org);
       return reply.code(204).send();

@@ -16,7 +16,15 @@ export const projectRoutes: Module = (app, { database }) => {
 
   app.post(
     '/api/v1/orgs/:org/projects',
-    { schema: { tags, params: OrgParams, body: CreateProjectBody, response: { 201: ProjectOut } } },
+    {
+      schema: {
+        summary: 'Create a project',
+        tags,
+        params: OrgParams,
+        body: CreateProjectBody,
+        response: { 201: ProjectOut },
+      },
+    },
     async (req, reply) =>
       reply.code(201).send(await projects.create(callerOf(req), req.params.org, req.body)),
   );
@@ -24,6 +32,7 @@ export const projectRoutes: Module = (app, { database }) => {
     '/api/v1/orgs/:org/projects',
     {
       schema: {
+        summary: "List the organization's projects",
         tags,
         params: OrgParams,
         querystring: PageQuery,
@@ -34,13 +43,21 @@ export const projectRoutes: Module = (app, { database }) => {
   );
   app.get(
     '/api/v1/orgs/:org/projects/:project',
-    { schema: { tags, params: ProjectParams, response: { 200: ProjectOut } } },
+    {
+      schema: {
+        summary: 'One project',
+        tags,
+        params: ProjectParams,
+        response: { 200: ProjectOut },
+      },
+    },
     (req) => projects.get(callerOf(req), req.params.org, req.params.project),
   );
   app.patch(
     '/api/v1/orgs/:org/projects/:project',
     {
       schema: {
+        summary: 'Change a project',
         tags,
         params: ProjectParams,
         body: UpdateProjectBody,

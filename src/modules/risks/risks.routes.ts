@@ -39,7 +39,14 @@ export const riskRoutes: Module = (app, { database, clock }) => {
   );
   app.get(
     `${base}/:id`,
-    { schema: { tags, params: RiskParams, response: { 200: RiskOut } } },
+    {
+      schema: {
+        summary: 'One risk with its mitigation',
+        tags,
+        params: RiskParams,
+        response: { 200: RiskOut },
+      },
+    },
     (req) => risks.get(callerOf(req), req.params),
   );
   app.patch(

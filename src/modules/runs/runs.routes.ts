@@ -9,6 +9,7 @@ import {
   RunDetailOut,
   RunOut,
   RunParams,
+  UploadBody,
   UploadHeaders,
   UploadQuery,
 } from './runs.schema.ts';
@@ -33,10 +34,13 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         tags,
         summary:
           'Upload JUnit XML (raw application/xml or text/xml, optionally gzip; or multipart/form-data with several files)',
+        description:
+          'The run is judged (gates, triage) once complete: at once, or with ?shards=N when N uploads have arrived.',
         consumes: ['application/xml', 'text/xml', 'multipart/form-data'],
         params: ProjectParams,
         querystring: UploadQuery,
         headers: UploadHeaders,
+        documentedBody: UploadBody,
         response: { 201: RunOut },
       },
     },
@@ -66,6 +70,7 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
     '/api/v1/orgs/:org/projects/:project/runs',
     {
       schema: {
+        summary: "List the project's runs, newest first",
         tags,
         params: ProjectParams,
         querystring: ListRunsQuery,
@@ -76,7 +81,14 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
   );
   app.get(
     '/api/v1/orgs/:org/projects/:project/runs/:runId',
-    { schema: { tags, params: RunParams, response: { 200: RunDetailOut } } },
+    {
+      schema: {
+        summary: 'One run with its totals and uploads',
+        tags,
+        params: RunParams,
+        response: { 200: RunDetailOut },
+      },
+    },
     (req) => runs.get(callerOf(req), req.params, req.params.runId),
   );
   app.post(
@@ -96,6 +108,7 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
     '/api/v1/orgs/:org/projects/:project/runs/:runId/results',
     {
       schema: {
+        summary: "A run's test results, optionally of one status",
         tags,
         params: RunParams,
         querystring: ResultsQuery,

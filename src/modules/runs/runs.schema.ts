@@ -29,8 +29,47 @@ export const UploadQuery = Type.Object(
 );
 
 export const UploadHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'Retrying with the same key answers the run the first request created, without a second upload',
+    }),
+  ),
 });
+
+const xmlFile = {
+  type: 'string',
+  format: 'binary',
+  description:
+    'JUnit XML (<testsuites> or <testsuite>), UTF-8 or as its declaration says; send with Content-Encoding: gzip to upload it compressed',
+};
+
+/**
+ * The upload's body as /openapi.json shows it (the route reads the body as a stream, so
+ * this is documentation, not validation): raw XML, or multipart with several files.
+ */
+export const UploadBody = {
+  description:
+    'One JUnit XML file as the raw body (gzip-compressed with Content-Encoding: gzip), or several as multipart/form-data parts (a part named *.gz or typed application/gzip is inflated)',
+  content: {
+    'application/xml': { schema: xmlFile },
+    'text/xml': { schema: xmlFile },
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        properties: {
+          files: {
+            type: 'array',
+            items: { type: 'string', format: 'binary' },
+            description: 'JUnit XML files (.xml, or .xml.gz gzip-compressed); any part name works',
+          },
+        },
+      },
+    },
+  },
+};
 
 export const ListRunsQuery = Type.Object(
   {

@@ -24,6 +24,7 @@ export const webhookRoutes: Module = (app, { database, clock, box, config }) => 
     '/api/v1/orgs/:org/webhooks',
     {
       schema: {
+        summary: 'Add an outbound webhook (its signing secret is shown once)',
         tags,
         params: OrgParams,
         body: CreateWebhookBody,
@@ -37,6 +38,7 @@ export const webhookRoutes: Module = (app, { database, clock, box, config }) => 
     '/api/v1/orgs/:org/webhooks',
     {
       schema: {
+        summary: 'List outbound webhooks',
         tags,
         params: OrgParams,
         querystring: PageQuery,
@@ -47,12 +49,26 @@ export const webhookRoutes: Module = (app, { database, clock, box, config }) => 
   );
   app.get(
     '/api/v1/orgs/:org/webhooks/:id',
-    { schema: { tags, params: WebhookParams, response: { 200: WebhookOut } } },
+    {
+      schema: {
+        summary: 'One outbound webhook',
+        tags,
+        params: WebhookParams,
+        response: { 200: WebhookOut },
+      },
+    },
     (req) => webhooks.get(callerOf(req), req.params.org, req.params.id),
   );
   app.delete(
     '/api/v1/orgs/:org/webhooks/:id',
-    { schema: { tags, params: WebhookParams, response: { 204: {} } } },
+    {
+      schema: {
+        summary: 'Delete an outbound webhook',
+        tags,
+        params: WebhookParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await webhooks.remove(callerOf(req), req.params.org, req.params.id);
       return reply.code(204).send();
@@ -62,6 +78,7 @@ export const webhookRoutes: Module = (app, { database, clock, box, config }) => 
     '/api/v1/orgs/:org/webhooks/:id/deliveries',
     {
       schema: {
+        summary: "A webhook's recent deliveries and their outcomes",
         tags,
         params: WebhookParams,
         querystring: PageQuery,
