@@ -3,6 +3,13 @@ import type { Kysely } from 'kysely';
 import type { DB } from './db/types.ts';
 import type { QualityConfig } from './domain/quality.ts';
 import type { App } from './http/types.ts';
+import { hashPassword } from './lib/password.ts';
+import {
+  findUserByEmail,
+  hasSignedIn,
+  revokeUserSessions,
+  setPasswordHash,
+} from './modules/auth/auth.queries.ts';
 import { SEED_QUALITY_CONFIG } from './seed-quality-config.ts';
 
 /*
@@ -537,4 +544,26 @@ export async function createDemoIfEmpty(app: App, db: Kysely<DB>): Promise<DemoL
   const any = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
   if (any !== undefined) return null;
   return createDemo(app);
+}
+
+/**
+ * The one-time demo login `gatehouse serve` prints once it is listening: on a fresh
+ * database, the demo organization and its login; when a login was printed before but nobody
+ * ever signed in with it (the terminal was lost, the first start failed after printing), a
+ * new password for it, which voids the old one. Only the hash is stored, so a login cannot be
+ * shown twice. null once the demo account has been used (or when it does not exist).
+ */
+export async function demoLoginOnStart(app: App, db: Kysely<DB>): Promise<DemoLogin | null> {
+  const created = await createDemoIfEmpty(app, db);
+  const user = await findUserByEmail(db, DEMO_EMAIL);
+  if (user === undefined) return null;
+  if (created !== null) {
+    // The set-up's own sign-ins do not count as the login being used.
+    await revokeUserSessions(db, user.id, 'demo_setup');
+    return created;
+  }
+  if (await hasSignedIn(db, user.id)) return null;
+  const password = randomBytes(12).toString('base64url');
+  await setPasswordHash(db, user.id, await hashPassword(password));
+  return { email: DEMO_EMAIL, password, org: 'demo', project: DEMO_PROJECT, issue: DEMO_ISSUE };
 }

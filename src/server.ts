@@ -1,7 +1,26 @@
 import type { Config } from './config.ts';
-import { createDemoIfEmpty } from './demo.ts';
+import { demoLoginOnStart } from './demo.ts';
 import { createLogger } from './logger.ts';
 import { openRuntime, openWorkerRuntime } from './runtime.ts';
+import { StartupError } from './startup-error.ts';
+
+/** What a failed listen means for the person starting Gatehouse. */
+function listenProblem(err: unknown, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `port ${config.port} is already in use on ${config.host} (another Gatehouse or another server); ` +
+        `stop it, or set PORT to a free port`,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `not allowed to listen on ${where}; set PORT to 1024 or above (or run with the privilege to bind it)`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new StartupError(`cannot listen on ${where}: HOST is not an address of this machine`);
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 /** `gatehouse serve`: storage, migrations, the HTTP server, and a clean stop on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {
@@ -31,16 +50,23 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
+  let address: string;
+  try {
+    // Listen before anything is printed: a port in use must not cost the one-time login.
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await runtime.close().catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'closing'));
+    throw listenProblem(err, config);
+  }
   if (storage.embedded && config.demo) {
-    const demo = await createDemoIfEmpty(app, storage.database.db);
+    const demo = await demoLoginOnStart(app, storage.database.db);
     if (demo !== null) {
       process.stdout.write(
-        `\nDemo organization "${demo.org}" created. Sign in once with:\n  email:    ${demo.email}\n  password: ${demo.password}\n` +
-          `(shown only now; GATEHOUSE_DEMO=0 turns this off)\n\n`,
+        `\nDemo organization "${demo.org}" is ready. Sign in once with:\n  email:    ${demo.email}\n  password: ${demo.password}\n` +
+          `(shown only now, and renewed at the next start until someone signs in with it; GATEHOUSE_DEMO=0 turns this off)\n\n`,
       );
     }
   }
-  const address = await app.listen({ port: config.port, host: config.host });
   logger.info(
     {
       address,

@@ -278,3 +278,43 @@ export async function retireRefreshTokens(db: Executor, sessionId: string): Prom
 export async function actAsUser(db: Executor, userId: string): Promise<void> {
   await sql`SELECT set_config('app.user_id', ${userId}, true)`.execute(db);
 }
+
+// The demo login (src/demo.ts) at start-up, run as the owner before any request is served.
+
+/** Ends a user's sessions, e.g. those the demo's own set-up signed in with. */
+export async function revokeUserSessions(
+  db: Executor,
+  userId: string,
+  reason: 'demo_setup',
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+/** Whether anyone ever signed in as this user, not counting the demo's own set-up. */
+export async function hasSignedIn(db: Executor, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where(sql<boolean>`revoked_reason IS DISTINCT FROM 'demo_setup'`)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function setPasswordHash(
+  db: Executor,
+  userId: string,
+  passwordHash: string,
+): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash })
+    .where('id', '=', userId)
+    .execute();
+}
