@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { StartupError } from '../startup-error.ts';
 import { createLogger } from '../logger.ts';
-import { gate, GATE_USAGE } from './gate.ts';
+import { COMMANDS, orgOfToken } from '@gatehouse/cli';
 import { report, REPORT_USAGE } from './report.ts';
-import { orgOfToken, upload, UPLOAD_USAGE } from './upload.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -17,6 +16,7 @@ Commands:
   keys rotate   add a new current signing key; the old one verifies until its tokens expire
   upload        upload JUnit XML results from CI (see "gatehouse upload --help")
   gate          print an issue's quality gates; exit 1 unless they passed ("gatehouse gate --help")
+  triage        print a run's failures by category and cluster ("gatehouse triage --help")
   report        print an issue's escalation tracking report as Markdown ("gatehouse report --help")
 
 Configuration comes from the environment; see README.md.`;
@@ -25,13 +25,14 @@ export async function main(argv: string[]): Promise<number> {
   // CI commands take their own options; they never need the server's configuration.
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   const help = argv.includes('--help') || argv.includes('-h');
-  if (argv[0] === 'upload') {
-    if (help) process.stdout.write(`${UPLOAD_USAGE}\n`);
-    return help ? 0 : upload(argv.slice(1), io);
-  }
-  if (argv[0] === 'gate') {
-    if (help) process.stdout.write(`${GATE_USAGE}\n`);
-    return help ? 0 : gate(argv.slice(1), io, orgOfToken);
+  // upload, gate and triage are the CI client package's own code (packages/cli).
+  const client =
+    argv[0] === 'upload' || argv[0] === 'gate' || argv[0] === 'triage'
+      ? COMMANDS[argv[0]]
+      : undefined;
+  if (client !== undefined) {
+    if (help) process.stdout.write(`${client.usage}\n`);
+    return help ? 0 : client.run(argv.slice(1), io);
   }
   if (argv[0] === 'report') {
     if (help) process.stdout.write(`${REPORT_USAGE}\n`);
