@@ -6,6 +6,7 @@ import * as runLifecycle from './migrations/0004_run_lifecycle.ts';
 import * as coordination from './migrations/0005_coordination.ts';
 import * as githubLookup from './migrations/0010_github_lookup.ts';
 import * as compactResults from './migrations/0011_compact_results.ts';
+import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0005_coordination': coordination,
   '0010_github_lookup': githubLookup,
   '0011_compact_results': compactResults,
+  '0012_auth_concurrency': authConcurrency,
 };
 
 /**
