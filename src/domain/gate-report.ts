@@ -1,4 +1,5 @@
 import { evaluateGates, type GateReport, type GateState } from './gates.ts';
+import type { Excused } from './history.ts';
 import type { QualityConfig } from './quality.ts';
 import { gateFacts, type IssueEvidence } from './run-analysis.ts';
 
@@ -10,6 +11,19 @@ export interface IssueReport extends GateReport {
   evaluatedAt: string;
   /** The judged run's flaky tests, with the runs as evidence. */
   flaky: { testId: string; test: string; reason: string; passedIn: string[]; failedIn: string[] }[];
+  /** Failures of the judged run that did not count: quarantined tests, known failures.
+   *  (Reports stored before excusal existed have none.) */
+  excused?: Excused[];
+  /** Tests flaky over the default branch's history (when a gate reads flaky_over_history),
+   *  with the runs where they flipped as evidence. */
+  flakyOverHistory?: {
+    testId: string;
+    test: string;
+    runs: number;
+    flips: number;
+    flipRate: number;
+    flippedIn: string[];
+  }[];
 }
 
 /** Evaluates an issue's gates on its evidence, at `now`. */
@@ -27,6 +41,7 @@ export function judgeIssue(config: QualityConfig, evidence: IssueEvidence, now: 
       passedIn: f.passedIn,
       failedIn: f.failedIn,
     })),
+    excused: evidence.analysis?.excused ?? [],
   };
 }
 

@@ -40,6 +40,8 @@ export interface GateFacts extends CoordinationFacts {
   uncategorizedFailures: number;
   blockingFailures: number;
   flakyTests: number;
+  /** Tests flaky over the default branch's history (quality config `flakiness`); 0 when not read. */
+  flakyOverHistory?: number;
   regressions: { total: number; byCategory: Record<string, number> };
   review: { verdict: string; openConditions: number } | null;
   manual: Record<string, { checked: boolean; by: string | null; at: string | null }>;
@@ -122,6 +124,11 @@ export const METRICS: Record<string, Metric> = {
     kind: 'count',
     value: (f) => (f.run === null ? null : f.flakyTests),
     describe: (a) => `${plural(a, 'flaky test')}`,
+  },
+  flaky_over_history: {
+    kind: 'count',
+    value: (f) => f.flakyOverHistory ?? 0,
+    describe: (a) => `${plural(a, 'test')} flaky over the default branch's history`,
   },
   regressions: {
     kind: 'count',

@@ -234,3 +234,16 @@ describe("an issue's gate states per run", () => {
     expect(overallFromStates({})).toBe('none');
   });
 });
+
+describe('excused totals of unknown kind', () => {
+  it('takes them from failed first, then errored', () => {
+    const run = { tests: 10, passed: 6, failed: 1, errored: 3, skipped: 0 };
+    expect(excuseTotals(run, { failed: 0, errored: 0, unknown: 3 })).toEqual({
+      tests: 10,
+      passed: 6,
+      failed: 0,
+      errored: 1,
+      skipped: 3,
+    });
+  });
+});

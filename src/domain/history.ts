@@ -94,6 +94,16 @@ export interface FlakinessSettings {
 
 export const DEFAULT_FLAKINESS: FlakinessSettings = { flipRate: 0.1, minRuns: 10, window: 30 };
 
+/** The configured flakiness settings with the defaults filled in. */
+export function flakinessSettings(config?: Partial<FlakinessSettings>): FlakinessSettings {
+  return { ...DEFAULT_FLAKINESS, ...config };
+}
+
+/** Automatic quarantine (quality config `quarantine`) with the defaults filled in. */
+export function quarantineSettings(config?: { auto?: boolean; afterDays?: number }) {
+  return { auto: config?.auto ?? false, afterDays: config?.afterDays ?? 3 };
+}
+
 export function isFlakyOverHistory(stats: FlipStats, settings: FlakinessSettings): boolean {
   return stats.runs >= settings.minRuns && stats.flipRate > settings.flipRate + 1e-12;
 }
@@ -310,12 +320,20 @@ export function excuseFailures<F extends { testKey: string; label: string }>(
   return { counted, excused };
 }
 
-/** A run's totals with its excused failures counted the way skipped tests are. */
+/**
+ * A run's totals with its excused failures counted the way skipped tests are. Excused
+ * failures of unknown kind are taken from failed first, then errored.
+ */
 export function excuseTotals<
   T extends { tests: number; passed: number; failed: number; errored: number; skipped: number },
->(run: T, excused: { failed: number; errored: number }): T {
-  const failed = Math.min(excused.failed, run.failed);
-  const errored = Math.min(excused.errored, run.errored);
+>(run: T, excused: { failed: number; errored: number; unknown?: number }): T {
+  let failed = Math.min(excused.failed, run.failed);
+  let errored = Math.min(excused.errored, run.errored);
+  let rest = excused.failed - failed + (excused.errored - errored) + (excused.unknown ?? 0);
+  const moreFailed = Math.min(rest, run.failed - failed);
+  failed += moreFailed;
+  rest -= moreFailed;
+  errored += Math.min(rest, run.errored - errored);
   return {
     ...run,
     failed: run.failed - failed,

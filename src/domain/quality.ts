@@ -11,6 +11,10 @@ export interface Category {
   label?: string;
   blocking?: boolean;
   match: Partial<Record<MatchField, string>>;
+  /** Known failures: matching failures are excused (not counted against gates) while set. */
+  known?: boolean;
+  /** Where the known failure is tracked (a link or ticket id). */
+  ticket?: string;
 }
 
 export const OPS = ['>=', '>', '<=', '<', '==', '!=', 'in'] as const;
@@ -59,10 +63,30 @@ export interface Criterion {
   manual?: boolean;
 }
 
+/** When a test is flaky over history: flipping between pass and fail on the default branch. */
+export interface FlakinessConfig {
+  /** Flaky when the flip rate is above this fraction (default 0.1). */
+  flipRate?: number;
+  /** ... over at least this many runs that passed or failed (default 10). */
+  minRuns?: number;
+  /** How many of the default branch's latest complete runs are read (default 30). */
+  window?: number;
+}
+
+/** Automatic quarantine of tests flaky over history. */
+export interface QuarantineConfig {
+  /** Quarantine tests flaky over history automatically (default false). */
+  auto?: boolean;
+  /** ... once they have been flaky for this many days (default 3). */
+  afterDays?: number;
+}
+
 export interface QualityConfig {
   categories: Category[];
   gates: Gate[];
   criteria: Criterion[];
+  flakiness?: FlakinessConfig;
+  quarantine?: QuarantineConfig;
 }
 
 export interface ConfigError {
@@ -157,7 +181,23 @@ export function validateConfig(
       if (typeof compiled === 'string')
         errors.push({ path: `body/categories/${i}/match/${field}`, message: compiled });
     }
+    if (c.ticket !== undefined && c.known !== true)
+      errors.push({
+        path: `body/categories/${i}/ticket`,
+        message: 'only applies to a category marked known: true',
+      });
   });
+  const flakiness = config.flakiness ?? {};
+  if (flakiness.flipRate !== undefined && (flakiness.flipRate < 0 || flakiness.flipRate > 1))
+    errors.push({
+      path: 'body/flakiness/flipRate',
+      message: 'must be a fraction between 0 and 1 (0.1 for 10%)',
+    });
+  if ((flakiness.minRuns ?? 10) > (flakiness.window ?? 30))
+    errors.push({
+      path: 'body/flakiness/window',
+      message: `must be at least minRuns (${flakiness.minRuns ?? 10}): the runs read must be able to hold that many`,
+    });
 
   const checkCondition = (cond: Condition, path: string) => {
     const kind = metricKinds[cond.metric];

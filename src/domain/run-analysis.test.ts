@@ -310,3 +310,61 @@ describe('the coordination facts gates are judged on', () => {
     ).toMatchObject(coordination);
   });
 });
+
+describe('excused failures', () => {
+  const now = new Date('2026-05-01T10:00:00Z');
+  const excusal = {
+    quarantines: new Map([
+      ['q', { testKey: 'q', reason: 'flaky on CI', expiresAt: null }],
+      ['old', { testKey: 'old', reason: 'lifted', expiresAt: new Date('2026-04-30T00:00:00Z') }],
+    ]),
+    known: new Map([['jwt', { ticket: 'JWT-12' }]]),
+    now,
+  };
+  const run = { id: 'r2', tests: 10, passed: 6, failed: 4, errored: 0, skipped: 0 };
+  const failures = [
+    { ...failure('q', 'timeout'), status: 'failed' as const },
+    { ...failure('j', 'JWT claim missing'), status: 'failed' as const },
+    { ...failure('old', 'ECONNREFUSED'), status: 'failed' as const },
+    { ...failure('x', 'boom'), status: 'failed' as const },
+  ];
+
+  it('leaves quarantined and known failures out of triage, flakiness and regressions, and lists them', () => {
+    const analysis = analyzeRun(
+      evidence({
+        failures,
+        observations: [seen('q', 'r1', 'passed'), seen('q', 'r2', 'failed')],
+        baseline: {
+          runId: 'r1',
+          statuses: new Map([
+            ['q', 'passed'],
+            ['j', 'passed'],
+          ]),
+        },
+      }),
+      categorize,
+      excusal,
+    );
+    expect(analysis.failures).toBe(2);
+    expect(analysis.groups.map((g) => [g.category, g.count])).toEqual([
+      ['database', 1],
+      [null, 1],
+    ]);
+    expect(analysis.flaky).toEqual([]);
+    expect(analysis.regressions.newFailures).toEqual([]);
+    expect(analysis.excused).toEqual([
+      { testId: 'q', test: 'app.OrgTest.q', why: 'quarantine', reason: 'flaky on CI' },
+      { testId: 'j', test: 'app.OrgTest.j', why: 'known', category: 'jwt', ticket: 'JWT-12' },
+    ]);
+  });
+
+  it('counts excused failures as skipped in the facts gates read', () => {
+    const analysis = analyzeRun(evidence({ failures }), categorize, excusal);
+    const facts = gateFacts(
+      { categories: [{ name: 'jwt', blocking: true, known: true, match: { message: 'JWT' } }] },
+      { issueNumber: 2, run, analysis, review: null, checks: [] },
+    );
+    expect(facts.run).toEqual({ ...run, failed: 2, skipped: 2 });
+    expect(facts.blockingFailures).toBe(0);
+  });
+});

@@ -1,4 +1,5 @@
 import { NO_COORDINATION, type CoordinationFacts, type GateFacts } from './gates.ts';
+import { excuseFailures, excuseTotals, type Excused, type Quarantine } from './history.ts';
 import type { QualityConfig, RiskSeverity } from './quality.ts';
 import { computeSchedule, DependencyCycleError, type ScheduleActivity } from './schedule.ts';
 import {
@@ -24,6 +25,28 @@ export interface RunAnalysis {
     byCategory: Record<string, number>;
   };
   failures: number;
+  /** Failures not counted: the test is quarantined, or the category is a known failure. */
+  excused?: Excused[];
+  /** How many excused failures were failed, errored, or of unknown kind. */
+  excusedCounts?: { failed: number; errored: number; unknown: number };
+}
+
+/** What excuses a failure: active quarantines by test key, known categories, at `now`. */
+export interface Excusal {
+  quarantines: ReadonlyMap<string, Quarantine>;
+  known: ReadonlyMap<string, { ticket?: string | undefined }>;
+  now: Date;
+}
+
+/** The known-failure marks of a configuration, by category. */
+export function knownCategories(
+  config: Pick<QualityConfig, 'categories'>,
+): Map<string, { ticket?: string | undefined }> {
+  return new Map(
+    config.categories
+      .filter((c) => c.known === true)
+      .map((c) => [c.name, c.ticket === undefined ? {} : { ticket: c.ticket }]),
+  );
 }
 
 /** What is known about one run when it is analyzed. */
@@ -40,12 +63,40 @@ export interface RunEvidence {
   baseline: { runId: string; statuses: ReadonlyMap<string, string> } | null;
 }
 
-/** Triage, flakiness and regressions of one run, from its evidence. */
-export function analyzeRun(evidence: RunEvidence, categorize: Categorizer): RunAnalysis {
-  const { runId, failures, baseline } = evidence;
-  // Only tests that are part of this run count against it.
+/**
+ * Triage, flakiness and regressions of one run, from its evidence. Excused failures
+ * (quarantined tests, known categories) are set apart first: they count nowhere, as if
+ * skipped, and are listed as excused.
+ */
+export function analyzeRun(
+  evidence: RunEvidence,
+  categorize: Categorizer,
+  excusal?: Excusal,
+): RunAnalysis {
+  const { runId, baseline } = evidence;
+  const split =
+    excusal === undefined
+      ? { counted: evidence.failures, excused: [] }
+      : excuseFailures(
+          evidence.failures.map((f) => ({ ...f, label: `${f.classname}.${f.name}` })),
+          categorize,
+          excusal.quarantines,
+          excusal.known,
+          excusal.now,
+        );
+  const failures: Failure[] = split.counted;
+  const excusedKeys = new Set(split.excused.map((e) => e.testId));
+  const excusedCounts = { failed: 0, errored: 0, unknown: 0 };
+  for (const e of split.excused) {
+    const status = e.failure.status;
+    if (status === 'failed') excusedCounts.failed++;
+    else if (status === 'error') excusedCounts.errored++;
+    else excusedCounts.unknown++;
+  }
+  // Only tests that are part of this run count against it; excused ones not at all.
   const flaky = findFlaky(evidence.observations).filter(
-    (f) => f.passedIn.includes(runId) || f.failedIn.includes(runId),
+    (f) =>
+      (f.passedIn.includes(runId) || f.failedIn.includes(runId)) && !excusedKeys.has(f.testKey),
   );
   const keys = [...new Set(failures.map((f) => f.testKey))];
   const before = new Map<string, string>();
@@ -67,6 +118,8 @@ export function analyzeRun(evidence: RunEvidence, categorize: Categorizer): RunA
     flaky,
     regressions: { baselineRunId: baseline?.runId ?? null, ...compared, byCategory },
     failures: failures.length,
+    excused: split.excused.map(({ failure: _failure, ...e }) => e),
+    excusedCounts,
   };
 }
 
@@ -92,6 +145,8 @@ export interface IssueEvidence {
   checks: readonly { criterion: string; checked: boolean; by: string | null; at: Date }[];
   /** Activities, escalations and risks (none when not given). */
   coordination?: CoordinationFacts;
+  /** Tests flaky over the default branch's history, when read. */
+  flakyOverHistory?: number;
 }
 
 /** What is known of an issue's coordination when its gates are judged. */
@@ -127,7 +182,12 @@ export function gateFacts(
   config: Pick<QualityConfig, 'categories'>,
   evidence: IssueEvidence,
 ): GateFacts {
-  const { run, analysis, review } = evidence;
+  const { analysis, review } = evidence;
+  // Excused failures count the way skipped tests do.
+  const run =
+    evidence.run === null || analysis?.excusedCounts === undefined
+      ? evidence.run
+      : excuseTotals(evidence.run, analysis.excusedCounts);
   const blocking = new Set(config.categories.filter((c) => c.blocking === true).map((c) => c.name));
   const failuresByCategory: Record<string, number> = {};
   let uncategorized = 0;
@@ -156,6 +216,9 @@ export function gateFacts(
     uncategorizedFailures: uncategorized,
     blockingFailures,
     flakyTests: analysis?.flaky.length ?? 0,
+    ...(evidence.flakyOverHistory === undefined
+      ? {}
+      : { flakyOverHistory: evidence.flakyOverHistory }),
     regressions: {
       total: analysis?.regressions.newFailures.length ?? 0,
       byCategory: analysis?.regressions.byCategory ?? {},

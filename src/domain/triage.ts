@@ -14,6 +14,8 @@ export interface Failure {
   type: string | null;
   message: string | null;
   text: string | null;
+  /** failed or error, when the reader knows it (excused failures leave the right total). */
+  status?: 'failed' | 'error';
 }
 
 const MASKS: [RegExp, string][] = [

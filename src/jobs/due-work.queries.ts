@@ -8,6 +8,7 @@ export const DUE_QUEUES = {
   'escalation.clock': QUEUES.escalationClock,
   'checkpoint.due': QUEUES.checkpointDue,
   'activity.overdue': QUEUES.issueRejudge,
+  'quarantine.expiry': QUEUES.quarantineExpiry,
 } as const;
 export type DueKind = keyof typeof DUE_QUEUES;
 

@@ -29,6 +29,12 @@ export const QUEUES = {
   githubSync: 'github-sync',
   /** Set the commit status of a completed run on GitHub. */
   githubStatus: 'github-status',
+  /** A project's test quarantine expired: judge its issues again. */
+  quarantineExpiry: 'quarantine-expiry',
+  /** Daily: quarantine tests flaky over history for `quarantine.afterDays` (where `auto`). */
+  quarantineAuto: 'quarantine-auto',
+  /** Daily: remove result details and per-result history past each project's retention. */
+  retention: 'retention',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -39,6 +45,8 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 const POLICIES: Partial<Record<QueueName, 'singleton' | 'short'>> = {
   [QUEUES.sweep]: 'singleton',
   [QUEUES.githubSync]: 'short',
+  [QUEUES.quarantineAuto]: 'singleton',
+  [QUEUES.retention]: 'singleton',
 };
 
 /** What every queue is created with: retries with exponential backoff, a bounded expiry. */

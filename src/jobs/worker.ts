@@ -21,6 +21,8 @@ import { rejudgeIssue } from './issue-rejudge.ts';
 import { fireDueCheckpoint } from './checkpoint-due.ts';
 import { tickEscalationClock } from './escalation-clock.ts';
 import { sweep } from './sweep.ts';
+import { enforceRetention } from './retention.ts';
+import { autoQuarantine, expireQuarantines } from './quarantine-auto.ts';
 
 export type JobHandler = (job: PgBoss.JobWithMetadata<object>) => Promise<unknown>;
 
@@ -82,6 +84,18 @@ export function jobHandlers(deps: WorkerDeps): Record<string, JobHandler> {
         throw err;
       }
     },
+    [QUEUES.quarantineExpiry]: async (job) => {
+      try {
+        return {
+          outcome: await expireQuarantines(deps, { id: job.id, data: job.data as DueJob }),
+        };
+      } catch (err) {
+        if (err instanceof NotFound) return { outcome: 'org-gone' };
+        throw err;
+      }
+    },
+    [QUEUES.quarantineAuto]: (job) => autoQuarantine(deps, { id: job.id }),
+    [QUEUES.retention]: (job) => enforceRetention(deps, { id: job.id }),
     [QUEUES.checkpointDue]: async (job) => {
       try {
         return {
@@ -146,6 +160,9 @@ export async function startWorker(
       );
     }
     if (QUEUES.sweep in all) await boss.schedule(QUEUES.sweep, '* * * * *');
+    // Daily, at quiet hours (UTC): automatic quarantine, then retention.
+    if (QUEUES.quarantineAuto in all) await boss.schedule(QUEUES.quarantineAuto, '10 3 * * *');
+    if (QUEUES.retention in all) await boss.schedule(QUEUES.retention, '40 3 * * *');
   } catch (err) {
     await boss.stop({ graceful: false, close: false });
     throw err;

@@ -9,15 +9,20 @@ import {
   type GateStateChange,
   type IssueReport,
 } from '../../domain/gate-report.ts';
+import { flakinessSettings } from '../../domain/history.ts';
 import type { QualityConfig } from '../../domain/quality.ts';
 import {
   analyzeRun as analyze,
   coordinationFacts,
+  knownCategories,
+  type Excusal,
   type RunAnalysis,
 } from '../../domain/run-analysis.ts';
 import { createCategorizer } from '../../domain/triage.ts';
 import { enqueueGithubSync } from '../github/github.hooks.ts';
 import { movePhase, returnFromPhase } from '../issues/phase.ts';
+import { flakyOnBranch, type FlakyTestOverHistory } from '../tests/test-window.ts';
+import { activeQuarantines } from '../tests/tests.queries.ts';
 import { emitEvent } from '../webhooks/events.ts';
 import {
   baselinesOf,
@@ -65,15 +70,66 @@ export interface RecomputeOptions {
   config?: QualityConfig;
 }
 
-/** Loads each run's evidence (failures, same-commit observations, baseline) and analyzes it. */
+/**
+ * What excuses failures at `now`: the project's quarantines in force and the categories
+ * marked known. Without `now`, only known categories (quarantines depend on the time).
+ */
+export async function excusalOf(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+  config: QualityConfig,
+  now: Date | undefined,
+): Promise<Excusal> {
+  return {
+    quarantines: now === undefined ? new Map() : await activeQuarantines(db, orgId, projectId, now),
+    known: knownCategories(config),
+    now: now ?? new Date(0),
+  };
+}
+
+/** Whether a gate or criterion of the configuration reads flaky_over_history. */
+const readsHistory = (config: QualityConfig) =>
+  config.gates.some((g) => g.conditions.some((c) => c.metric === 'flaky_over_history')) ||
+  config.criteria.some((c) => c.condition?.metric === 'flaky_over_history');
+
+/**
+ * The tests flaky over the default branch's history that are not quarantined, read only
+ * when the configuration uses flaky_over_history (it reads the window's blocks).
+ */
+export async function flakyOverHistoryOf(
+  db: Executor,
+  orgId: string,
+  project: ProjectRef,
+  config: QualityConfig,
+  excusal: Excusal,
+): Promise<FlakyTestOverHistory[] | null> {
+  if (!readsHistory(config)) return null;
+  const flaky = await flakyOnBranch(
+    db,
+    orgId,
+    project.id,
+    project.default_branch,
+    flakinessSettings(config.flakiness),
+  );
+  return flaky.filter((f) => !excusal.quarantines.has(f.testKey));
+}
+
+/**
+ * Loads each run's evidence (failures, same-commit observations, baseline) and analyzes it;
+ * failures of quarantined tests (at `now`) and of known categories are excused.
+ */
 export async function analyzeRuns(
   db: Executor,
   orgId: string,
   project: ProjectRef,
   runs: Run[],
   config: QualityConfig,
+  now?: Date,
+  given?: Excusal,
 ): Promise<Map<string, RunAnalysis>> {
   const categorize = createCategorizer(config);
+  const excusal = given ?? (await excusalOf(db, orgId, project.id, config, now));
   const ids = runs.map((r) => r.id);
   const failures = await failuresOfRuns(db, orgId, ids);
   const observations = await observationsFor(db, orgId, project.id, runs);
@@ -100,7 +156,7 @@ export async function analyzeRuns(
           : (observations.byCommit.get(run.commit_sha) ?? []),
       baseline: baseline === undefined ? null : { runId: baseline, statuses },
     };
-    out.set(run.id, analyze(evidence, categorize));
+    out.set(run.id, analyze(evidence, categorize, excusal));
   }
   return out;
 }
@@ -112,8 +168,9 @@ export async function analyzeRun(
   project: ProjectRef,
   run: Run,
   config: QualityConfig,
+  now?: Date,
 ): Promise<RunAnalysis> {
-  return (await analyzeRuns(db, orgId, project, [run], config)).get(run.id)!;
+  return (await analyzeRuns(db, orgId, project, [run], config, now)).get(run.id)!;
 }
 
 /**
@@ -144,7 +201,9 @@ export async function recomputeIssues(
     project.id,
     issues.map((i) => i.number),
   );
-  const analyses = await analyzeRuns(trx, orgId, project, [...runs.values()], config);
+  const excusal = await excusalOf(trx, orgId, project.id, config, now);
+  const analyses = await analyzeRuns(trx, orgId, project, [...runs.values()], config, now, excusal);
+  const flakyOverHistory = await flakyOverHistoryOf(trx, orgId, project, config, excusal);
   const reviews = await latestReviews(trx, orgId, issueIds);
   const checks = await criterionChecks(trx, orgId, issueIds);
   const coordination = await coordinationOfIssues(trx, orgId, issueIds);
@@ -170,9 +229,19 @@ export async function recomputeIssues(
               },
         checks: checks.get(issue.id) ?? [],
         coordination: coordinationFacts(coordination.get(issue.id)!, now),
+        ...(flakyOverHistory === null ? {} : { flakyOverHistory: flakyOverHistory.length }),
       },
       now,
     );
+    if (flakyOverHistory !== null)
+      report.flakyOverHistory = flakyOverHistory.map((f) => ({
+        testId: f.testKey,
+        test: f.label,
+        runs: f.runs,
+        flips: f.flips,
+        flipRate: f.flipRate,
+        flippedIn: f.flippedIn,
+      }));
     result.set(issue.id, report);
     const diff = diffGateStates(previous.get(issue.id) ?? null, report);
     if (diff.length > 0) changed.push({ issue, report, changes: diff });

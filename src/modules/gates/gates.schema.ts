@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { METRIC_KINDS } from '../../domain/gates.ts';
+import { ExcusedOut, FlakyOverHistoryOut } from '../tests/tests.schema.ts';
 
 const KEY = { pattern: '^[a-z0-9][a-z0-9_-]{0,49}$', maxLength: 50 };
 const Key = Type.String({
@@ -98,6 +99,19 @@ const CategorySchema = Type.Object(
           "Which failures belong to the category: patterns on the failure's type, message and text and the test's classname and name; every pattern given must match (at least one); each field's first 4096 characters are read",
       },
     ),
+    known: Type.Optional(
+      Type.Boolean({
+        description:
+          'Known failures: failures in this category are excused (left out of pass rate, failure counts and blocking conditions as if skipped, and listed as excused) until the mark is removed',
+      }),
+    ),
+    ticket: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'With known: true, where the known failure is tracked (a link or ticket id)',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -148,6 +162,63 @@ const CriterionSchema = Type.Object(
   },
 );
 
+const FlakinessSchema = Type.Object(
+  {
+    flipRate: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description:
+          'A test is flaky over history when it flips between pass and fail in more than this fraction of consecutive runs of the default branch (default 0.1)',
+      }),
+    ),
+    minRuns: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 1000,
+        description: 'Only over at least this many runs that passed or failed (default 10)',
+      }),
+    ),
+    window: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 1000,
+        description:
+          "How many of the default branch's latest complete runs are read, at least minRuns (default 30)",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'Flakiness',
+    description:
+      'Flakiness over history: read by the flaky_over_history metric, the test list and automatic quarantine',
+  },
+);
+
+const QuarantineSchema = Type.Object(
+  {
+    auto: Type.Optional(
+      Type.Boolean({
+        description: 'Quarantine tests flaky over history automatically (default false)',
+      }),
+    ),
+    afterDays: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 365,
+        description: 'Once they have been flaky over history for this many days (default 3)',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'Quarantine',
+    description:
+      'Automatic quarantine: a daily job quarantines tests flaky over history for afterDays (audited as the system); people quarantine with PUT .../tests/:testId/quarantine',
+  },
+);
+
 /**
  * The quality configuration's fields. Titles and descriptions are what editors show:
  * the served JSON Schema (`GET /schemas/quality-config.json`) is this schema.
@@ -168,6 +239,8 @@ const QualityConfigShape = Type.Object(
       default: [],
       description: 'Success criteria shown as a checklist (may be left out)',
     }),
+    flakiness: Type.Optional(FlakinessSchema),
+    quarantine: Type.Optional(QuarantineSchema),
   },
   {
     additionalProperties: false,
@@ -242,6 +315,18 @@ export const GateReportOut = Type.Object({
       }),
     ),
   ),
+  excused: Type.Optional(
+    Type.Array(ExcusedOut, {
+      description:
+        'Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures',
+    }),
+  ),
+  flakyOverHistory: Type.Optional(
+    Type.Array(FlakyOverHistoryOut, {
+      description:
+        'When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped',
+    }),
+  ),
 });
 
 /** `GET .../issues/:number/gates`: the last judged report, its history, and any run still open. */
@@ -314,5 +399,8 @@ export const TriageOut = Type.Object({
     baselineRunId: Type.Union([Type.String(), Type.Null()]),
     newFailures: Type.Array(TestRef),
     stillFailing: Type.Array(TestRef),
+  }),
+  excused: Type.Array(ExcusedOut, {
+    description: 'Failures not counted: quarantined tests and known failures',
   }),
 });

@@ -138,7 +138,7 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
       return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
-        const analysis = await analyzeRun(trx, ctx.orgId, project, run, config);
+        const analysis = await analyzeRun(trx, ctx.orgId, project, run, config, clock.now());
         const signatures = analysis.groups.flatMap((g) => g.clusters.map((c) => c.signature));
         const firstSeen = await firstSeenRuns(trx, ctx.orgId, project.id, signatures);
         const keys = [
@@ -178,6 +178,7 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
             newFailures: analysis.regressions.newFailures.map(ref),
             stillFailing: analysis.regressions.stillFailing.map(ref),
           },
+          excused: analysis.excused ?? [],
         };
       });
     },

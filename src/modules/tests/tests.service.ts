@@ -1,0 +1,366 @@
+import type { Kysely } from 'kysely';
+import type { Caller, TenantContext } from '../../db/tenant.ts';
+import type { DB } from '../../db/types.ts';
+import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
+import {
+  decodeStatus,
+  flakinessSettings,
+  gateStatesByRun,
+  overallFromStates,
+  summarizeTest,
+  trendBuckets,
+  type Bucket,
+  type ResultStatus,
+} from '../../domain/history.ts';
+import { passRate } from '../../domain/junit.ts';
+import { BadInput } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { loadQualityConfig } from '../gates/gates.queries.ts';
+import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
+import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
+import { readWindow } from './test-window.ts';
+import {
+  activeQuarantines,
+  completeRunsOfIssue,
+  deleteQuarantine,
+  deleteRun,
+  gateChangesOfIssue,
+  historyOfTest,
+  issuesJudgedOn,
+  putQuarantine,
+  requireProjectRun,
+  requireTest,
+  runTotalsBetween,
+  testsOfProject,
+} from './tests.queries.ts';
+
+type Sort = 'name' | 'failureRate' | 'flipRate' | 'duration' | 'p95';
+
+const DAY = 86_400_000;
+
+function quarantineOut(q: TestQuarantineRow | undefined) {
+  if (q === undefined) return null;
+  return {
+    reason: q.reason,
+    by: { type: q.by_type, id: q.by_id },
+    at: q.created_at.toISOString(),
+    expiresAt: q.expires_at?.toISOString() ?? null,
+  };
+}
+
+const whoActs = (ctx: TenantContext): Pick<TestQuarantineRow, 'by_type' | 'by_id'> => ({
+  by_type: ctx.actorType,
+  by_id: ctx.actorId,
+});
+
+export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
+  const { db, clock } = deps;
+  return {
+    /**
+     * The project's tests with their last status, failure and flip rates, mean and p95
+     * duration over the default branch's latest complete runs (quality config
+     * `flakiness.window`), flaky over history, quarantined. Computed from the runs' blocks.
+     */
+    list(
+      caller: Caller,
+      scope: ProjectScope,
+      q: {
+        query?: string | undefined;
+        status?: ResultStatus | undefined;
+        flaky?: boolean | undefined;
+        sort: Sort;
+        limit: number;
+        cursor?: string | undefined;
+      },
+    ) {
+      const offset = Number(decodeCursor(q.cursor, 'int') ?? 0);
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
+        const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
+        const settings = flakinessSettings(config.flakiness);
+        const branch = project.default_branch;
+        const window = await readWindow(trx, ctx.orgId, project.id, branch, settings.window, true);
+        const tests = await testsOfProject(trx, ctx.orgId, project.id, q.query);
+        const quarantines = await activeQuarantines(trx, ctx.orgId, project.id, clock.now());
+        let rows = tests.map((t) => {
+          const testId = t.test_key.toString('hex');
+          return {
+            testId,
+            suite: t.suite,
+            classname: t.classname,
+            name: t.name,
+            ...summarizeTest(
+              { statuses: window.statusesOf(t.ord), durations: window.durationsOf(t.ord) },
+              settings,
+            ),
+            quarantined: quarantineOut(quarantines.get(testId)?.row),
+          };
+        });
+        if (q.status !== undefined) rows = rows.filter((r) => r.lastStatus === q.status);
+        if (q.flaky !== undefined) rows = rows.filter((r) => r.flaky === q.flaky);
+        const byName = (a: (typeof rows)[number], b: (typeof rows)[number]) =>
+          a.classname.localeCompare(b.classname) ||
+          a.name.localeCompare(b.name) ||
+          a.testId.localeCompare(b.testId);
+        const desc = (f: (r: (typeof rows)[number]) => number | null) => {
+          return (a: (typeof rows)[number], b: (typeof rows)[number]) =>
+            (f(b) ?? -1) - (f(a) ?? -1) || byName(a, b);
+        };
+        const order = {
+          name: byName,
+          failureRate: desc((r) => r.failureRate),
+          flipRate: desc((r) => r.flipRate),
+          duration: desc((r) => r.meanMs),
+          p95: desc((r) => r.p95Ms),
+        }[q.sort];
+        rows.sort(order);
+        const page = rows.slice(offset, offset + q.limit + 1);
+        return {
+          ...toPage(
+            page.map((r, i) => ({ r, at: offset + i + 1 })),
+            q.limit,
+            (x) => String(x.at),
+            (x) => x.r,
+          ),
+          window: { branch, runs: window.runIds.length },
+        };
+      });
+    },
+
+    /** One test's results across runs (all branches, or one), newest first, paged. */
+    history(
+      caller: Caller,
+      scope: ProjectScope,
+      testId: string,
+      q: { branch?: string | undefined; limit: number; cursor?: string | undefined },
+    ) {
+      const before = decodeCursor(q.cursor);
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
+        const test = await requireTest(trx, ctx.orgId, project.id, testId);
+        const rows = await historyOfTest(trx, ctx.orgId, project.id, test.ord, {
+          branch: q.branch,
+          before,
+          limit: q.limit,
+        });
+        const quarantine = (await activeQuarantines(trx, ctx.orgId, project.id, clock.now())).get(
+          testId,
+        );
+        const page = toPage(
+          rows,
+          q.limit,
+          (r) => r.id,
+          (r) => {
+            const { status, flaky } = decodeStatus(r.code);
+            const micros = r.micros.length === 4 ? r.micros.readUInt32BE(0) : 0xffffffff;
+            const durationMs =
+              r.duration_ms ?? (micros >= 0xfffffffe ? null : Math.round(micros) / 1000);
+            return {
+              runId: r.id,
+              commit: r.commit_sha,
+              branch: r.branch,
+              build: r.build,
+              issue: r.issue_number,
+              runStatus: r.status,
+              at: (r.completed_at ?? r.created_at).toISOString(),
+              status: status ?? 'skipped',
+              flaky,
+              durationMs,
+              failureType: r.failure_type,
+              failureMessage: r.failure_message,
+            };
+          },
+        );
+        return {
+          test: {
+            testId,
+            suite: test.suite,
+            classname: test.classname,
+            name: test.name,
+            quarantined: quarantineOut(quarantine?.row),
+          },
+          ...page,
+        };
+      });
+    },
+
+    /** Pass rate, counts, mean run duration and flaky count per bucket, from run totals. */
+    trends(
+      caller: Caller,
+      scope: ProjectScope,
+      q: {
+        branch?: string | undefined;
+        from?: string | undefined;
+        to?: string | undefined;
+        bucket: Bucket;
+      },
+    ) {
+      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
+        const to = q.to === undefined ? clock.now() : new Date(q.to);
+        const from = q.from === undefined ? new Date(to.getTime() - 90 * DAY) : new Date(q.from);
+        if (!(from <= to))
+          throw new BadInput('querystring/from must not be after to', [
+            { path: 'querystring/from', message: 'must not be after to' },
+          ]);
+        if (to.getTime() - from.getTime() > 3 * 366 * DAY)
+          throw new BadInput('querystring/from spans more than three years', [
+            { path: 'querystring/from', message: 'must be within three years of to' },
+          ]);
+        const branch = q.branch ?? project.default_branch;
+        const runs = await runTotalsBetween(trx, ctx.orgId, project.id, branch, from, to);
+        return {
+          branch,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          bucket: q.bucket,
+          items: trendBuckets(
+            runs.map((r) => ({
+              at: r.completed_at,
+              tests: r.tests,
+              passed: r.passed,
+              failed: r.failed,
+              errored: r.errored,
+              skipped: r.skipped,
+              flaky: r.flaky,
+              durationMs: r.duration_ms,
+            })),
+            from,
+            to,
+            q.bucket,
+          ),
+          nextCursor: null,
+        };
+      });
+    },
+
+    /** The issue's complete runs (latest 500), oldest first: pass rate and the gate state each left. */
+    issueTrend(caller: Caller, scope: IssueScope) {
+      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { project, issue }) => {
+        const runs = await completeRunsOfIssue(trx, ctx.orgId, project.id, issue.number, 500);
+        const changes = await gateChangesOfIssue(trx, ctx.orgId, issue.id);
+        const states = gateStatesByRun(
+          runs.map((r) => ({ id: r.id, completedAt: r.completed_at })),
+          changes.map((c) => ({
+            gate: c.gate_key,
+            to: c.to_state,
+            runId: c.run_id,
+            at: c.created_at,
+          })),
+        );
+        return {
+          items: runs.map((r) => {
+            const gates = states.get(r.id) ?? {};
+            return {
+              runId: r.id,
+              at: r.completed_at.toISOString(),
+              commit: r.commit_sha,
+              branch: r.branch,
+              tests: r.tests,
+              passed: r.passed,
+              failed: r.failed,
+              errored: r.errored,
+              skipped: r.skipped,
+              passRate: passRate(r),
+              overall: overallFromStates(gates),
+              gates,
+            };
+          }),
+          nextCursor: null,
+        };
+      });
+    },
+
+    /**
+     * Quarantines a test (projects:write): its failures are excused from now until
+     * `expiresAt` or until lifted. Audited; the project's issues are judged again at once.
+     */
+    quarantine(
+      caller: Caller,
+      scope: ProjectScope,
+      testId: string,
+      body: { reason: string; expiresAt?: string | null | undefined },
+    ) {
+      return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
+        const now = clock.now();
+        const expiresAt =
+          body.expiresAt === undefined || body.expiresAt === null ? null : new Date(body.expiresAt);
+        if (expiresAt !== null && expiresAt <= now)
+          throw new BadInput('body/expiresAt is in the past', [
+            { path: 'body/expiresAt', message: 'must be in the future' },
+          ]);
+        const test = await requireTest(trx, ctx.orgId, project.id, testId);
+        const row: TestQuarantineRow = {
+          org_id: ctx.orgId,
+          project_id: project.id,
+          test_key: test.test_key,
+          reason: body.reason,
+          ...whoActs(ctx),
+          created_at: now,
+          expires_at: expiresAt,
+        };
+        const before = await putQuarantine(trx, row);
+        await ctx.audit({
+          action: 'test.quarantined',
+          targetType: 'test',
+          targetId: null,
+          data: {
+            project: project.key,
+            testId,
+            test: `${test.classname}.${test.name}`,
+            reason: body.reason,
+            expiresAt: expiresAt?.toISOString() ?? null,
+            ...(before === undefined ? {} : { replaced: quarantineOut(before) }),
+          },
+        });
+        await scheduleQuarantineExpiry(trx, ctx.orgId, project.id, now);
+        await rejudgeProject(trx, ctx, project, now);
+        return quarantineOut(row)!;
+      });
+    },
+
+    /** Lifts a test's quarantine (projects:write), audited; its failures count again. */
+    unquarantine(caller: Caller, scope: ProjectScope, testId: string) {
+      return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
+        const now = clock.now();
+        const test = await requireTest(trx, ctx.orgId, project.id, testId);
+        const lifted = await deleteQuarantine(trx, ctx.orgId, project.id, test.test_key);
+        if (lifted === undefined) return;
+        await ctx.audit({
+          action: 'test.unquarantined',
+          targetType: 'test',
+          targetId: null,
+          data: {
+            project: project.key,
+            testId,
+            test: `${test.classname}.${test.name}`,
+            was: quarantineOut(lifted),
+          },
+        });
+        await scheduleQuarantineExpiry(trx, ctx.orgId, project.id, now);
+        await rejudgeProject(trx, ctx, project, now);
+      });
+    },
+
+    /**
+     * Deletes a run with its results (projects:write), audited. Issues judged on it are
+     * judged again on their newest remaining complete run.
+     */
+    deleteRun(caller: Caller, scope: ProjectScope, runId: string) {
+      return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
+        const run = await requireProjectRun(trx, ctx.orgId, project.id, runId);
+        const judged = await issuesJudgedOn(trx, ctx.orgId, run.id);
+        await deleteRun(trx, ctx.orgId, run.id);
+        await ctx.audit({
+          action: 'run.deleted',
+          targetType: 'run',
+          targetId: run.id,
+          data: {
+            project: project.key,
+            issue: run.issue_number,
+            rejudged: judged.map((i) => i.number),
+          },
+        });
+        await rejudgeProject(trx, ctx, project, clock.now(), judged);
+      });
+    },
+  };
+}
