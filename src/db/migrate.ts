@@ -7,6 +7,7 @@ import * as coordination from './migrations/0005_coordination.ts';
 import * as githubLookup from './migrations/0010_github_lookup.ts';
 import * as compactResults from './migrations/0011_compact_results.ts';
 import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
+import * as history from './migrations/0014_history.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0010_github_lookup': githubLookup,
   '0011_compact_results': compactResults,
   '0012_auth_concurrency': authConcurrency,
+  '0014_history': history,
 };
 
 /**

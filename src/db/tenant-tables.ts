@@ -29,4 +29,6 @@ export const TENANT_TABLES = [
   'webhook_deliveries',
   'github_links',
   'github_comments',
+  'test_quarantines',
+  'test_flaky_since',
 ] as const;

@@ -30,6 +30,7 @@ import { riskRoutes } from '../modules/risks/risks.routes.ts';
 import { noteRoutes } from '../modules/notes/notes.routes.ts';
 import { communicationRoutes } from '../modules/communications/communications.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
+import { testRoutes } from '../modules/tests/tests.routes.ts';
 import { schemaRoutes } from './schemas.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
@@ -155,6 +156,7 @@ const MODULES: Module[] = [
   auditRoutes,
   projectRoutes,
   runRoutes,
+  testRoutes,
   issueRoutes,
   gateRoutes,
   githubRoutes,
