@@ -55,6 +55,22 @@ export interface Config {
     /** Let webhooks and GitHub `apiUrl` reach loopback and private addresses (local setups, tests). */
     readonly allowPrivate: boolean;
   };
+  /** The dashboard's server side (issue 13). */
+  readonly web: {
+    /** The built single-page app (Vite's output); a short page links /docs until it exists. */
+    readonly distDir: string;
+    /** Fastify's trustProxy: believe X-Forwarded-Proto/-For from this proxy (cookies get
+     *  `Secure` when the original request was https). false, true (any) or addresses. */
+    readonly trustProxy: boolean | string;
+  };
+  readonly events: {
+    /** Open live event streams per org, and per user, in one process. */
+    readonly maxStreamsPerOrg: number;
+    readonly maxStreamsPerUser: number;
+    readonly heartbeatSeconds: number;
+    /** How long a one-time stream ticket stays valid. */
+    readonly ticketSeconds: number;
+  };
   readonly uploads: {
     readonly maxBytes: number;
     readonly textCap: number;
@@ -170,6 +186,18 @@ export function loadConfig(env: Env = process.env): Config {
     outbound: {
       allowPrivate: allowPrivate === '1',
     },
+    web: {
+      distDir: path.resolve(
+        env['GATEHOUSE_WEB_DIST'] || path.join(import.meta.dirname, '..', 'web', 'dist'),
+      ),
+      trustProxy: parseTrustProxy(env['GATEHOUSE_TRUST_PROXY'], problems),
+    },
+    events: {
+      maxStreamsPerOrg: int('GATEHOUSE_EVENTS_MAX_PER_ORG', 200, 1, 100_000),
+      maxStreamsPerUser: int('GATEHOUSE_EVENTS_MAX_PER_USER', 10, 1, 1000),
+      heartbeatSeconds: int('GATEHOUSE_EVENTS_HEARTBEAT_SECONDS', 20, 1, 3600),
+      ticketSeconds: int('GATEHOUSE_EVENTS_TICKET_SECONDS', 60, 5, 3600),
+    },
     uploads: {
       maxBytes: int('GATEHOUSE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
       textCap: int('GATEHOUSE_RESULT_TEXT_CAP', 64 * 1024, 256, 16 * 1024 * 1024),
@@ -180,4 +208,15 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** GATEHOUSE_TRUST_PROXY: unset or 0 (trust nobody), 1/true (any proxy), or its addresses/CIDRs. */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | string {
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  if (/^[0-9a-fA-F.:/, ]+$/.test(raw)) return raw;
+  problems.push(
+    `GATEHOUSE_TRUST_PROXY must be 0, 1 or comma-separated proxy addresses (got "${raw}")`,
+  );
+  return false;
 }

@@ -1,5 +1,6 @@
 import type { CoordinationTables, DateOnly } from './types-coordination.ts';
 import type { HistoryTables } from './types-history.ts';
+import type { WebTables } from './types-web.ts';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -237,7 +238,7 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 
-export interface DB extends CoordinationTables, HistoryTables {
+export interface DB extends CoordinationTables, WebTables, HistoryTables {
   tracked_issues: TrackedIssuesTable;
   reviews: ReviewsTable;
   quality_configs: QualityConfigsTable;

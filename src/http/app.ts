@@ -7,8 +7,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifySchema } from 'fastify';
 import { uuidv7 } from 'uuidv7';
-import { BadInput, NotFound, Unauthorized } from '../errors.ts';
-import { parseOrgSecret } from '../lib/tokens.ts';
+import { BadInput, NotFound } from '../errors.ts';
 import { serializeRequest } from '../logger.ts';
 import { createAccessTokens } from '../modules/auth/access-tokens.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
@@ -32,7 +31,11 @@ import { communicationRoutes } from '../modules/communications/communications.ro
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { testRoutes } from '../modules/tests/tests.routes.ts';
 import { schemaRoutes } from './schemas.routes.ts';
+import { eventRoutes } from '../modules/events/events.routes.ts';
+import { badgeRoutes } from '../modules/badges/badges.routes.ts';
+import { callerFromHeader } from './authenticate.ts';
 import { systemRoutes } from './system.routes.ts';
+import { webRoutes } from './web.ts';
 import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
 import { createMetrics } from './metrics.ts';
 import { documentRoute, openapiTags } from './openapi.ts';
@@ -168,6 +171,8 @@ const MODULES: Module[] = [
   noteRoutes,
   communicationRoutes,
   reportRoutes,
+  eventRoutes,
+  badgeRoutes,
 ];
 
 export async function buildApp(deps: AppDeps): Promise<App> {
@@ -176,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
+    trustProxy: config.web.trustProxy,
     genReqId: () => uuidv7(),
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false } },
@@ -228,25 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('onRequest', async (request) => {
     if (request.is404 || request.routeOptions.config.auth === false) return;
-    const header = request.headers.authorization;
-    if (header === undefined) throw new Unauthorized();
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
-    if (match === null) throw new Unauthorized('Use "Authorization: Bearer <token>"');
-    const token = match[1]!;
-    if (token.startsWith('gth_')) {
-      const parsed = parseOrgSecret('gth', token);
-      if (parsed === null) throw new Unauthorized('The API token is invalid, expired or revoked');
-      request.caller = {
-        actor: { kind: 'token', orgId: parsed.orgId, tokenHash: parsed.hash },
-        requestId: request.id,
-      };
-      return;
-    }
-    const claims = await tokens.verify(token);
-    request.caller = {
-      actor: { kind: 'user', userId: claims.sub, sessionId: claims.sid, orgId: claims.org },
-      requestId: request.id,
-    };
+    request.caller = await callerFromHeader(request.headers.authorization, request.id, tokens);
   });
 
   // One gate for every route: text PostgreSQL cannot store is a 400 naming the field, not a 500.
@@ -311,7 +299,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // Security headers on every response; /docs replaces the CSP with swagger-ui's own
   // (staticCSP, set by its route hook after this one), so the browsable docs keep working.
-  await app.register(helmet, { global: true });
+  await app.register(helmet, {
+    global: true,
+    frameguard: { action: 'deny' },
+    contentSecurityPolicy: {
+      directives: {
+        // The dashboard: its own scripts only (no inline), never framed (clickjacking).
+        'script-src': ["'self'"],
+        'connect-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        // On plain http (a local install) upgrading requests would break every asset.
+        'upgrade-insecure-requests': config.publicUrl.startsWith('https:') ? [] : null,
+      },
+    },
+  });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { deepLinking: true },
@@ -319,5 +320,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   for (const register of MODULES) register(app, { ...deps, tokens });
+  await webRoutes(app, config);
   return app;
 }

@@ -10,8 +10,8 @@ import {
 } from './projects.schema.ts';
 import { createProjectService } from './projects.service.ts';
 
-export const projectRoutes: Module = (app, { database }) => {
-  const projects = createProjectService({ db: database.db });
+export const projectRoutes: Module = (app, { database, box, clock }) => {
+  const projects = createProjectService({ db: database.db, box, clock });
   const tags = ['projects'];
 
   app.post(

@@ -41,4 +41,10 @@ export const ProjectOut = Type.Object({
   defaultBranch: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  badgeToken: Type.Optional(
+    Type.String({
+      description:
+        'Only to members who may edit the project: the read-only token of its issue badges (.../issues/:number/badge.svg?token=)',
+    }),
+  ),
 });

@@ -3,6 +3,10 @@ import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, ProjectsTable } from '../../db/types.ts';
 import { Conflict } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import { can } from '../../domain/permissions.ts';
+import { badgeTokenOf } from '../badges/badges.service.ts';
 import {
   findProject,
   insertProject,
@@ -30,7 +34,7 @@ interface ProjectInput {
   defaultBranch?: string | undefined;
 }
 
-export function createProjectService(deps: { db: Kysely<DB> }) {
+export function createProjectService(deps: { db: Kysely<DB>; box: SecretBox; clock: Clock }) {
   const { db } = deps;
   return {
     create(caller: Caller, slug: string, input: ProjectInput) {
@@ -63,9 +67,13 @@ export function createProjectService(deps: { db: Kysely<DB> }) {
     },
 
     get(caller: Caller, slug: string, key: string) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) =>
-        projectOut(await requireProject(trx, ctx.orgId, key)),
-      );
+      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
+        const project = await requireProject(trx, ctx.orgId, key);
+        // The badge token (a capability) only to those who may edit the project.
+        if (!can(ctx.role, 'projects:write')) return projectOut(project);
+        const badgeToken = await badgeTokenOf(trx, deps, ctx.orgId, project.id);
+        return { ...projectOut(project), badgeToken };
+      });
     },
 
     update(caller: Caller, slug: string, key: string, input: Partial<Omit<ProjectInput, 'key'>>) {

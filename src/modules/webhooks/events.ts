@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { DB } from '../../db/types.ts';
 import { enqueueJob, QUEUES } from '../../jobs/queue.ts';
+import { notifyEvent } from '../events/event-bus.ts';
 
 /** What outbound webhooks can subscribe to. */
 export const EVENT_TYPES = [
@@ -45,4 +46,6 @@ export async function emitEvent(
     data,
   };
   await enqueueJob(trx, QUEUES.webhookFanout, event);
+  // The same event to open dashboards (server-sent events), on every process, after commit.
+  await notifyEvent(trx, event);
 }
