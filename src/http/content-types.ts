@@ -16,10 +16,16 @@ export function mediaType(request: FastifyRequest): string {
 const orList = (items: readonly string[]) =>
   items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 
+const GZIP = new Set(['application/gzip', 'application/x-gzip']);
+
 /** The 415 for a body in a type the route does not take, naming the types it does. */
 export function unsupportedMediaType(request: FastifyRequest, lead = ''): AppError {
   const accepted = acceptedTypes(request);
   const got = mediaType(request);
+  // A compressed file is sent as what it contains, with the compression as its encoding.
+  const xml = accepted.find((t) => t.endsWith('/xml'));
+  if (lead === '' && GZIP.has(got) && xml !== undefined)
+    lead = `Send gzip-compressed XML as Content-Type: ${xml} with Content-Encoding: gzip (or as a .gz part of multipart/form-data). `;
   return new AppError(
     415,
     'unsupported_media_type',

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -108,6 +109,19 @@ describe('a 415', () => {
         `This route accepts application/xml, text/xml or multipart/form-data, not ${type}`,
       );
     }
+  });
+
+  it('tells how to send a gzip file to an upload sent as application/gzip', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: runs,
+      headers: { ...ci.auth, 'content-type': 'application/gzip' },
+      payload: gzipSync(junitXml(1)),
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json<ProblemBody>().detail).toBe(
+      'Send gzip-compressed XML as Content-Type: application/xml with Content-Encoding: gzip (or as a .gz part of multipart/form-data). This route accepts application/xml, text/xml or multipart/form-data, not application/gzip',
+    );
   });
 
   it('tells a JSON route sent XML or text that it takes application/json', async () => {
