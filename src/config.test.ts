@@ -31,6 +31,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('caps uploads worked on at once below the pool, with a bounded line behind them', () => {
+    const c = loadConfig({ DATABASE_POOL_MAX: '6', GATEHOUSE_UPLOAD_CONCURRENCY: '2' });
+    expect(c.uploads).toMatchObject({ concurrency: 2, queue: 32 });
+    expect(loadConfig({ GATEHOUSE_UPLOAD_QUEUE: '0' }).uploads.queue).toBe(0);
+    expect(loadConfig({ DATABASE_POOL_MAX: '4' }).uploads.concurrency).toBeLessThanOrEqual(2);
+    expect(() => loadConfig({ DATABASE_POOL_MAX: '4', GATEHOUSE_UPLOAD_CONCURRENCY: '4' })).toThrow(
+      /GATEHOUSE_UPLOAD_CONCURRENCY must be less than DATABASE_POOL_MAX/,
+    );
+  });
+
   it('reports every problem at once', () => {
     try {
       loadConfig({

@@ -77,6 +77,11 @@ export interface Config {
     readonly maxDepth: number;
     readonly maxAttributeLength: number;
     readonly maxNameLength: number;
+    /** Uploads worked on at once (each holds a pooled connection): below the pool size, so
+     *  reads always find a connection. */
+    readonly concurrency: number;
+    /** Uploads that may wait for a slot (holding nothing); past it, 429 with Retry-After. */
+    readonly queue: number;
   };
 }
 
@@ -144,6 +149,21 @@ export function loadConfig(env: Env = process.env): Config {
     64,
   );
 
+  const poolMax = int('DATABASE_POOL_MAX', 10, 1, 1000);
+  // An upload holds a connection for its whole transaction and keeps a core busy parsing:
+  // as many at once as there are cores, and never more than half the pool by default.
+  const uploadConcurrency = int(
+    'GATEHOUSE_UPLOAD_CONCURRENCY',
+    Math.max(1, Math.min(os.availableParallelism(), Math.floor(poolMax / 2))),
+    1,
+    1000,
+  );
+  if (poolMax > 1 && uploadConcurrency >= poolMax) {
+    problems.push(
+      `GATEHOUSE_UPLOAD_CONCURRENCY must be less than DATABASE_POOL_MAX (${poolMax}), so reads keep a connection (got ${uploadConcurrency})`,
+    );
+  }
+
   const config: Config = {
     port,
     host,
@@ -155,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     demo,
     metricsToken: env['GATEHOUSE_METRICS_TOKEN'] || undefined,
     db: {
-      poolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
+      poolMax,
       statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
       connectionTimeoutMs: int('DATABASE_CONNECTION_TIMEOUT_MS', 5_000, 100, 600_000),
     },
@@ -204,6 +224,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: int('GATEHOUSE_XML_MAX_DEPTH', 64, 4, 10_000),
       maxAttributeLength: int('GATEHOUSE_XML_MAX_ATTRIBUTE', 64 * 1024, 256, 64 * 1024 * 1024),
       maxNameLength: int('GATEHOUSE_XML_MAX_NAME', 1024, 16, 1024 * 1024),
+      concurrency: uploadConcurrency,
+      queue: int('GATEHOUSE_UPLOAD_QUEUE', uploadConcurrency * 16, 0, 100_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -141,14 +141,15 @@ export async function withTenant<T>(
       orgId = actor.orgId;
       role = row.role;
       actorId = row.token_id;
-      // lastUsedAt to the minute: one write a minute per token, not one per request.
+      // lastUsedAt to the minute: one write a minute per token, not one per request. A row
+      // another transaction is writing (an upload with the same token, which holds its lock
+      // until it commits) is skipped, not waited for: that one records the use.
       if (row.last_used_at === null || Date.now() - row.last_used_at.getTime() > 60_000) {
-        await trx
-          .updateTable('api_tokens')
-          .set({ last_used_at: sql<Date>`now()` })
-          .where('org_id', '=', orgId)
-          .where('id', '=', actorId)
-          .execute();
+        await sql`
+          UPDATE api_tokens SET last_used_at = now()
+          WHERE org_id = ${orgId} AND id = (
+            SELECT id FROM api_tokens WHERE org_id = ${orgId} AND id = ${actorId}
+            FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
       }
     }
     if (!can(role, permission)) {

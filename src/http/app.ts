@@ -40,7 +40,14 @@ import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from '
 import { createMetrics } from './metrics.ts';
 import { documentRoute, openapiTags } from './openapi.ts';
 import type { AppDeps, Module } from './module.ts';
-import { Problem, sendProblem, toAppError } from './problem.ts';
+import {
+  answerClientError,
+  answerFrameworkError,
+  MAX_PATH_SEGMENT,
+  Problem,
+  sendProblem,
+  toAppError,
+} from './problem.ts';
 import type { App } from './types.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -183,7 +190,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: 'x-request-id',
     trustProxy: config.web.trustProxy,
     genReqId: () => uuidv7(),
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
+    // Headers over Node's limit (431), unparsable requests, over-long path parameters (414)
+    // and bad URL encoding answer problem+json too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false } },
     // Fastify's own request serializer logs the query string verbatim, secrets and all.
     childLoggerFactory: (logger, bindings, opts) =>

@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { uuidv7 } from 'uuidv7';
 import { isDatabaseUnavailable } from '../db/connection.ts';
 import { AppError, Conflict, Unavailable } from '../errors.ts';
 
@@ -24,11 +26,14 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -196,6 +201,17 @@ export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const fe = error as FastifyError & { code?: string };
   if (fe.validation !== undefined) return validationProblem(fe);
+  // pg-pool's words for "every connection stayed busy for connectionTimeoutMillis": the
+  // database is up, this process is overloaded (a connection that cannot be opened says
+  // "Connection terminated due to connection timeout" instead).
+  if (error.message === 'timeout exceeded when trying to connect')
+    return new AppError(
+      503,
+      'busy',
+      'The server is busy: every database connection stayed in use; try again shortly',
+      {},
+      { 'retry-after': '2' },
+    );
   if (isDatabaseUnavailable(error)) return new Unavailable();
   if (fe.code === '23505') return new Conflict('That already exists');
   if (fe.code === '57014')
@@ -217,23 +233,85 @@ export function toAppError(error: FastifyError | Error): AppError {
   );
 }
 
+function problemBody(error: AppError, instance: string, requestId: string) {
+  return {
+    type: `https://gatehouse.dev/problems/${error.code}`,
+    title: TITLES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.message,
+    instance,
+    code: error.code,
+    requestId,
+    ...error.extra,
+  };
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   error: AppError,
 ): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
+  // Refused before its body was read (an upload stopped at its first bad bytes): close the
+  // connection, or the rest of that body would be read as the next request on it and the
+  // client would wait for an answer that never comes.
+  if (!request.raw.complete) void reply.header('connection', 'close');
   return reply
     .code(error.status)
     .type('application/problem+json')
-    .send({
-      type: `https://gatehouse.dev/problems/${error.code}`,
-      title: TITLES[error.status] ?? 'Error',
-      status: error.status,
-      detail: error.message,
-      instance: request.url.split('?')[0] ?? request.url,
-      code: error.code,
-      requestId: request.id,
-      ...error.extra,
-    });
+    .send(problemBody(error, request.url.split('?')[0] ?? request.url, request.id));
+}
+
+/** Longest path segment a route takes (Fastify's maxParamLength). */
+export const MAX_PATH_SEGMENT = 200;
+
+/**
+ * Errors Fastify's router meets before a route runs (Fastify's `frameworkErrors`): a path
+ * parameter over MAX_PATH_SEGMENT characters is a 414, a path with broken percent-encoding
+ * a 400, both problem+json like every other error.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError(
+          414,
+          'uri_too_long',
+          `A path parameter is longer than ${MAX_PATH_SEGMENT} characters`,
+        )
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError(400, 'bad_url', 'The path is not valid URL encoding')
+        : toAppError(error);
+  void sendProblem(request, reply, problem);
+}
+
+/**
+ * Errors Node's HTTP parser meets before there is a request (headers over the size limit,
+ * a malformed request line, a timeout): the same problem+json as every other error, written
+ * on the socket, which is then closed. Fastify's `clientErrorHandler`.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError(
+          431,
+          'headers_too_large',
+          'The request headers are larger than the server accepts (16 KB in all)',
+        )
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError(408, 'request_timeout', 'The request did not arrive in time')
+        : new AppError(400, 'bad_request', 'The request is not valid HTTP');
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody(problem, '', uuidv7()));
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${TITLES[problem.status] ?? 'Error'}\r\n` +
+        `Content-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

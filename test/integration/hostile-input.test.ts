@@ -237,3 +237,32 @@ describe('security headers', () => {
     expect(String(docs.headers['content-security-policy'])).toMatch(/validator\.swagger\.io/);
   });
 });
+
+describe('errors outside any route are problem+json too', () => {
+  it('answers a 60 KB bearer token with a 431 problem', async () => {
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const res = await fetch(`${address}${project}/runs`, {
+      headers: { authorization: `Bearer ${'a'.repeat(60 * 1024)}` },
+    });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 431, code: 'headers_too_large' });
+    // The server goes on serving.
+    const next = await fetch(`${address}/healthz`);
+    expect(next.status).toBe(200);
+  });
+
+  it('answers a path parameter longer than any route takes with a 414 problem', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${'o'.repeat(5000)}/projects`,
+      headers: owner.auth,
+    });
+    expect(res.statusCode).toBe(414);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ status: 414, code: 'uri_too_long' });
+    // A short unknown path is still a 404.
+    const missing = await t.app.inject({ method: 'GET', url: '/api/v1/nothing' });
+    expect(missing.statusCode).toBe(404);
+  });
+});

@@ -1,3 +1,5 @@
+import { Gauge } from 'prom-client';
+import { createAdmission } from '../../http/admission.ts';
 import type { Module } from '../../http/module.ts';
 import { callerOf } from '../../http/types.ts';
 import { Page } from '../../lib/pagination.ts';
@@ -20,6 +22,24 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
   const runs = createRunService({ db: database.db, config, clock });
   const tags = ['runs'];
   const maxBytes = config.uploads.maxBytes;
+  // Uploads beyond what the machine works on at once wait in a bounded line, holding no
+  // connection and reading no body; past the line, 429 with Retry-After (the CLI retries
+  // with the same Idempotency-Key). Reads keep the rest of the pool.
+  const admission = createAdmission({
+    concurrency: config.uploads.concurrency,
+    queue: config.uploads.queue,
+    what: 'upload',
+  });
+  new Gauge({
+    name: 'gatehouse_uploads',
+    help: 'Uploads being stored (active) and waiting for a slot (waiting)',
+    labelNames: ['state'] as const,
+    registers: [app.metricsRegistry],
+    collect() {
+      this.set({ state: 'active' }, admission.active);
+      this.set({ state: 'waiting' }, admission.waiting);
+    },
+  });
 
   // XML bodies reach the handler as a stream: parsed as they arrive, never buffered whole.
   app.addContentTypeParser(['application/xml', 'text/xml'], (_request, payload, done) =>
@@ -47,22 +67,33 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
     async (req, reply) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > maxBytes) throw tooLarge(maxBytes);
-      const q = req.query;
-      const { run } = await runs.upload(
-        callerOf(req),
-        req.params,
-        {
-          commit: q.commit ?? null,
-          branch: q.branch ?? null,
-          build: q.build ?? null,
-          attempt: q.attempt,
-          issue: q.issue ?? null,
-          shards: q.shards ?? null,
-        },
-        req.headers['idempotency-key'],
-        uploadFiles(req, q.filename, maxBytes),
-      );
-      return reply.code(201).send(run);
+      // A client that goes away while waiting leaves the line.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      req.raw.once('close', onClose);
+      const release = await admission
+        .enter(gone.signal)
+        .finally(() => req.raw.off('close', onClose));
+      try {
+        const q = req.query;
+        const { run } = await runs.upload(
+          callerOf(req),
+          req.params,
+          {
+            commit: q.commit ?? null,
+            branch: q.branch ?? null,
+            build: q.build ?? null,
+            attempt: q.attempt,
+            issue: q.issue ?? null,
+            shards: q.shards ?? null,
+          },
+          req.headers['idempotency-key'],
+          uploadFiles(req, q.filename, maxBytes),
+        );
+        return reply.code(201).send(run);
+      } finally {
+        release();
+      }
     },
   );
 

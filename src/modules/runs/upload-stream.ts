@@ -1,4 +1,5 @@
-import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
+import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.ts';
@@ -34,11 +35,63 @@ export function displayName(raw: string | undefined, fallback = 'upload.xml'): s
   return last === '' || last === '.' || last === '..' ? fallback : last;
 }
 
+/** A multipart body that cannot be read: the client's mistake, told as a 400. */
+function badMultipart(reason: string): AppError {
+  return new AppError(400, 'bad_multipart', `The multipart/form-data body ${reason}`);
+}
+
+/**
+ * What busboy's errors mean for the client: a missing boundary, a body that ends before its
+ * closing boundary. Problems already typed (ours, or @fastify/multipart's 4xx limits) stay.
+ */
+function multipartProblem(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/boundary not found|boundary required/i.test(message))
+    return badMultipart('has no boundary: send "Content-Type: multipart/form-data; boundary=..."');
+  if (/unexpected end|terminated early/i.test(message))
+    return badMultipart('ends before its closing boundary (--boundary--): it is truncated');
+  return badMultipart(`cannot be read: ${message.slice(0, 200)}`);
+}
+
+/** A raw body that stops before its declared length (the client went away). */
+function rawBodyProblem(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+    return new AppError(400, 'truncated', 'The upload ended before all of its body arrived');
+  return err;
+}
+
+const SLICE = 64 * 1024;
+
+/**
+ * The source's chunks, its errors mapped to problems the client can act on. Each piece (at
+ * most SLICE bytes) is handed on in a turn of the event loop of its own, so a body that
+ * has arrived whole is parsed a slice at a time with other requests answered in between.
+ */
+async function* mapped(source: Readable, map: (err: unknown) => unknown): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) {
+      const bytes = chunk as Buffer;
+      for (let at = 0; at < bytes.length; at += SLICE) {
+        yield bytes.subarray(at, at + SLICE);
+        await nextTurn();
+      }
+    }
+  } catch (err) {
+    throw map(err);
+  }
+}
+
 function decoded(
   filename: string,
   source: Readable,
   gzip: boolean,
   wire: { used: number; max: number },
+  problem: (err: unknown) => unknown,
 ): UploadFile {
   const own = { bytes: 0 };
   const inflated = { used: 0, max: wire.max };
@@ -47,7 +100,8 @@ function decoded(
   // A gzip bomb is bounded too: the inflated size counts against the same limit.
   if (gzip) stages.push(createGunzip(), counter(inflated, { bytes: 0 }));
   // Errors reach the reader through `out`; ingestFile turns them into problems.
-  pipeline([source, ...stages, out], () => undefined);
+  const from = Readable.from(mapped(source, problem), { objectMode: false });
+  pipeline([from, ...stages, out], () => undefined);
   return { filename, stream: out, bytes: () => own.bytes };
 }
 
@@ -72,19 +126,23 @@ export async function* uploadFiles(
         `Content-Encoding "${encoding}" is not supported; use gzip or none`,
       );
     }
-    yield decoded(displayName(filename), request.body as Readable, encoding === 'gzip', wire);
+    const body = request.body as Readable;
+    yield decoded(displayName(filename), body, encoding === 'gzip', wire, rawBodyProblem);
     return;
   }
   if (request.isMultipart()) {
-    for await (const part of request.files({
-      limits: { fileSize: maxBytes, files: 1000, fieldSize: 1024 },
-    })) {
-      const name = displayName(part.filename);
-      const gzip =
-        name.endsWith('.gz') ||
-        part.mimetype === 'application/gzip' ||
-        part.mimetype === 'application/x-gzip';
-      yield decoded(name, part.file, gzip, wire);
+    const parts = request.files({ limits: { fileSize: maxBytes, files: 1000, fieldSize: 1024 } });
+    try {
+      for await (const part of parts) {
+        const name = displayName(part.filename);
+        const gzip =
+          name.endsWith('.gz') ||
+          part.mimetype === 'application/gzip' ||
+          part.mimetype === 'application/x-gzip';
+        yield decoded(name, part.file, gzip, wire, multipartProblem);
+      }
+    } catch (err) {
+      throw multipartProblem(err);
     }
     return;
   }

@@ -1,0 +1,278 @@
+import net from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { junitXml } from '../helpers/junit-gen.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const MAX_UPLOAD = 2 * 1024 * 1024;
+let t: TestApp;
+let owner: Session & { orgId: string };
+let ci: { auth: { authorization: string } };
+let port: number;
+
+beforeAll(async () => {
+  t = await startTestApp({ GATEHOUSE_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) });
+  owner = await ownerOfNewOrg(t.app, 'refusals');
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs/refusals/projects',
+    headers: owner.auth,
+    payload: { key: 'api', name: 'API' },
+  });
+  expect(res.statusCode).toBe(201);
+  ci = await apiToken(t.app, owner, 'refusals');
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  port = (t.app.server.address() as net.AddressInfo).port;
+});
+afterAll(() => t.close());
+
+const runsUrl = '/api/v1/orgs/refusals/projects/api/runs';
+
+/**
+ * Rows an upload can leave behind, per table. Result storage is being reshaped (one row
+ * per result, or compact blocks with test identities and details), so every table that
+ * holds results is counted when it exists.
+ */
+const TABLES = [
+  'test_runs',
+  'run_files',
+  'test_results',
+  'tests',
+  'run_blocks',
+  'result_details',
+  'idempotency_keys',
+  'audit_events',
+];
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of TABLES) {
+    const { rows } = await sql<{ exists: boolean }>`
+      SELECT to_regclass(${`public.${table}`}) IS NOT NULL AS exists`.execute(t.database.db);
+    if (rows[0]?.exists !== true) continue;
+    const counted = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(
+      t.database.db,
+    );
+    out[table] = Number(counted.rows[0]!.n);
+  }
+  return out;
+}
+
+/** Waits until no request holds a database connection (a refused upload has rolled back). */
+function settled(): Promise<true> {
+  const pool = t.database.pool;
+  return waitFor(() =>
+    Promise.resolve(
+      pool.totalCount === pool.idleCount && pool.waitingCount === 0 ? true : undefined,
+    ),
+  );
+}
+
+function nested(levels: number): string {
+  return `<testsuites><testsuite name="deep"><testcase classname="a" name="b">${'<x>'.repeat(levels)}${'</x>'.repeat(levels)}</testcase></testsuite></testsuites>`;
+}
+
+function multipart(
+  boundary: string,
+  parts: { filename: string; type: string; body: Buffer | string }[],
+  close = true,
+): Buffer {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${p.filename}"\r\nContent-Type: ${p.type}\r\n\r\n`,
+      ),
+      Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body),
+      Buffer.from('\r\n'),
+    );
+  }
+  if (close) chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+function expectProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown },
+  status: number,
+) {
+  expect(res.statusCode).toBe(status);
+  expect(String(res.headers['content-type'])).toContain('application/problem+json');
+  const body = res.json() as { status: number; code: string; requestId: string };
+  expect(body.status).toBe(status);
+  expect(body.requestId).toBeTruthy();
+  return body;
+}
+
+describe('refused uploads leave no trace', () => {
+  it('refuses a single file nested 65 levels deep and stores nothing of it', async () => {
+    const before = await counts();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=deep`,
+      headers: { ...ci.auth, 'content-type': 'application/xml' },
+      payload: nested(65),
+    });
+    expect(expectProblem(res, 400).code).toBe('invalid_junit');
+    await settled();
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a multipart upload whose second part is a gzip bomb, keeping not even the good first file', async () => {
+    const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD * 4, 0x20));
+    const boundary = 'bombboundary';
+    const before = await counts();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=bomb`,
+      headers: { ...ci.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: multipart(boundary, [
+        { filename: 'good.xml', type: 'application/xml', body: junitXml(200) },
+        { filename: 'bomb.xml.gz', type: 'application/gzip', body: bomb },
+      ]),
+    });
+    expectProblem(res, 413);
+    await settled();
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a shard that fails half-way and keeps the earlier shards of the open run', async () => {
+    const first = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=sharded&shards=2`,
+      headers: { ...ci.auth, 'content-type': 'application/xml' },
+      payload: junitXml(50),
+    });
+    expect(first.statusCode).toBe(201);
+    const run = first.json<{ id: string; status: string; uploadsReceived: number }>();
+    expect(run.status).toBe('open');
+    const before = await counts();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=sharded&shards=2`,
+      headers: { ...ci.auth, 'content-type': 'application/xml' },
+      payload: junitXml(50).slice(0, -40),
+    });
+    expectProblem(res, 400);
+    await settled();
+    expect(await counts()).toEqual(before);
+    const after = await t.app.inject({
+      method: 'GET',
+      url: `${runsUrl}/${run.id}`,
+      headers: ci.auth,
+    });
+    expect(after.json()).toMatchObject({
+      status: 'open',
+      uploadsReceived: 1,
+      totals: { tests: 50 },
+    });
+  });
+
+  it('stores nothing of an upload whose connection drops half-way through the body', async () => {
+    const body = Buffer.from(junitXml(8000));
+    expect(body.length).toBeLessThan(MAX_UPLOAD);
+    const before = await counts();
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST ${runsUrl}?build=dropped HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, body.length / 2));
+    // The server is ingesting (it holds a connection) when the client goes away.
+    const pool = t.database.pool;
+    await waitFor(() => Promise.resolve(pool.totalCount > pool.idleCount ? true : undefined));
+    socket.destroy();
+    await settled();
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a multipart upload that ends without its closing boundary with a 400, storing nothing', async () => {
+    const boundary = 'openended';
+    const before = await counts();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=unclosed`,
+      headers: { ...ci.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: multipart(
+        boundary,
+        [{ filename: 'a.xml', type: 'application/xml', body: junitXml(30) }],
+        false,
+      ),
+    });
+    expect(expectProblem(res, 400).code).toBe('bad_multipart');
+    await settled();
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses multipart without a boundary with a 400, storing nothing', async () => {
+    const before = await counts();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=noboundary`,
+      headers: { ...ci.auth, 'content-type': 'multipart/form-data' },
+      payload: multipart('x', [{ filename: 'a.xml', type: 'application/xml', body: junitXml(3) }]),
+    });
+    expect(expectProblem(res, 400).code).toBe('bad_multipart');
+    await settled();
+    expect(await counts()).toEqual(before);
+  });
+});
+
+/** Sends raw bytes on one connection and collects what comes back until `until` says so. */
+function exchange(socket: net.Socket) {
+  let received = '';
+  let ended = false;
+  const waiters: (() => void)[] = [];
+  const poke = () => waiters.splice(0).forEach((w) => w());
+  socket.on('data', (c: Buffer) => {
+    received += c.toString('latin1');
+    poke();
+  });
+  socket.on('close', () => {
+    ended = true;
+    poke();
+  });
+  return {
+    get received() {
+      return received;
+    },
+    get ended() {
+      return ended;
+    },
+    /** Resolves when `check` holds for what was received (or the connection closed). */
+    until(check: (text: string) => boolean): Promise<void> {
+      return new Promise((resolve) => {
+        const test = () => {
+          if (check(received) || ended) resolve();
+          else waiters.push(test);
+        };
+        test();
+      });
+    },
+  };
+}
+
+describe('keep-alive after an early refusal', () => {
+  it('never leaves the connection hanging: it closes, and the next request on a new one is answered', async () => {
+    const head = Buffer.from(nested(100));
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const io = exchange(socket);
+    // The body claims more than it sends: the refusal comes from its first bytes.
+    socket.write(
+      `POST ${runsUrl}?build=keepalive HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nContent-Length: ${MAX_UPLOAD}\r\n\r\n`,
+    );
+    socket.write(head);
+    await io.until((text) => text.includes('\r\n\r\n') && text.includes('}'));
+    expect(io.received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(io.received.toLowerCase()).toContain('content-type: application/problem+json');
+    expect(io.received.toLowerCase()).toContain('connection: close');
+    // The server ends the connection instead of waiting for the rest of the body.
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await io.until(() => false);
+    expect(io.ended).toBe(true);
+    const next = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(next.status).toBe(200);
+  }, 15_000);
+});
