@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -174,4 +175,54 @@ describe.skipIf(!embedded)('an embedded PostgreSQL that cannot be restarted', ()
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe.skipIf(!embedded)('gatehouse serve on a supervised embedded PostgreSQL', () => {
+  it('carries on after a kill -9 of its postmaster, and exits 1 saying why once it cannot restart it', async () => {
+    const dir = await scratchDir('serve-supervised');
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      GATEHOUSE_DATA_DIR: dir,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      GATEHOUSE_DEMO: '0',
+    };
+    delete env['DATABASE_URL'];
+    delete env['GATEHOUSE_SECRET'];
+    const child = spawn(process.execPath, ['bin/gatehouse.js', 'serve'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const ready = () =>
+      waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`gatehouse serve exited:\n${out}`);
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+        return res?.status === 200 ? true : undefined;
+      }, 120_000);
+    try {
+      await ready();
+      const first = await postmasterPid(dir);
+      process.kill(first, 'SIGKILL');
+      await waitFor(() => Promise.resolve(out.includes('exited unexpectedly') ? true : undefined));
+      await ready();
+      expect(await postmasterPid(dir)).not.toBe(first);
+      expect(child.exitCode).toBeNull();
+
+      // Now the cluster's directory goes away with its server: restarting cannot work.
+      process.kill(await postmasterPid(dir), 'SIGKILL');
+      await fs.rename(path.join(dir, 'pg'), path.join(dir, 'pg-gone'));
+      expect(await exited).toBe(1);
+      expect(out).toMatch(/giving up on the embedded PostgreSQL/);
+      expect(out).toMatch(/could not restart after \d+ attempts: .*did not start/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
