@@ -1,11 +1,13 @@
 import { authRead } from './auth-read.ts';
 import { ingest } from './ingest.ts';
+import { load } from './load.ts';
 import { triageBench } from './triage.ts';
 
 /** `npm run bench [name...]`: runs the benchmarks and prints each one's figures and ratio. */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'auth-read': authRead,
   ingest,
+  load,
   triage: triageBench,
 };
 
