@@ -377,4 +377,37 @@ describe('the escalation tracking report', () => {
     expect(md).toContain('1. **High Risk:** two ## lines');
     expect(md).not.toMatch(/^## lines/m);
   });
+
+  it('lists excused failures under the gates: quarantined with the reason, known with category and ticket', () => {
+    const md = renderReport(
+      buildReportModel(
+        {
+          ...SEED_FACTS,
+          gates: {
+            ...SEED_FACTS.gates,
+            excused: [
+              { testId: 'a', test: 'app.OrgTest.flaky', why: 'quarantine', reason: 'flaky on CI' },
+              {
+                testId: 'b',
+                test: 'app.JwtTest.claims',
+                why: 'known',
+                category: 'jwt',
+                ticket: 'JWT-12',
+              },
+            ],
+          },
+        },
+        NOW,
+      ),
+    );
+    expect(md).toContain(
+      [
+        '### Excused Failures (not counted against the gates):',
+        '- `app.OrgTest.flaky` - quarantined: flaky on CI',
+        '- `app.JwtTest.claims` - known failure (jwt, JWT-12)',
+      ].join('\n'),
+    );
+    // Nothing excused, no section (the seed's golden report stays as it is).
+    expect(renderReport(buildReportModel(SEED_FACTS, NOW))).not.toContain('Excused');
+  });
 });

@@ -57,6 +57,15 @@ export interface ReportFacts {
     evaluatedAt: string | null;
     gates: { key: string; name: string; state: string; reasons: string[] }[];
     criteria: { key: string; text: string; state: string }[];
+    /** Failures of the judged run that did not count: quarantined tests, known failures. */
+    excused?: {
+      testId: string;
+      test: string;
+      why: 'quarantine' | 'known';
+      reason?: string;
+      category?: string;
+      ticket?: string;
+    }[];
   };
   /** The issue's GitHub status comment, or a comment recorded as a communication. */
   githubComment: { id: string; url: string | null; at: string } | null;
@@ -677,7 +686,21 @@ function monitoring(m: ReportModel): string[] {
     const reasons = g.reasons.length > 0 ? `: ${g.reasons.map(inline).join('; ')}` : '';
     lines.push(`- ${gateIcon(g.state)} **${inline(g.name)}** - ${g.state.toUpperCase()}${reasons}`);
   }
+  const excused = m.gates.excused ?? [];
+  if (excused.length > 0) {
+    lines.push('', '### Excused Failures (not counted against the gates):');
+    for (const e of excused) lines.push(`- ${excusedLine(e)}`);
+  }
   return lines;
+}
+
+/** "app.OrgTest.login - quarantined: flaky on CI" or "... - known failure (jwt, JIRA-12)". */
+function excusedLine(e: NonNullable<ReportFacts['gates']['excused']>[number]): string {
+  const test = `\`${inline(e.test)}\``;
+  if (e.why === 'quarantine')
+    return `${test} - quarantined${e.reason === undefined ? '' : `: ${inline(e.reason)}`}`;
+  const where = [e.category, e.ticket].filter((x) => x !== undefined).map((x) => inline(x));
+  return `${test} - known failure${where.length > 0 ? ` (${where.join(', ')})` : ''}`;
 }
 
 function risks(m: ReportModel): string[] {

@@ -52,6 +52,12 @@ beforeAll(async () => {
       '<testsuite name="s"><testcase classname="c" name="ok"/><testcase classname="c" name="bad"><failure message="no"/></testcase></testsuite>',
   });
   victimIds['runs'] = run.json<{ id: string }>().id;
+  const tests = await t.app.inject({
+    method: 'GET',
+    url: '/api/v1/orgs/victim/projects/victim-app/tests',
+    headers: victim.auth,
+  });
+  victimIds['tests'] = tests.json<{ items: { testId: string }[] }>().items[0]!.testId;
   const seeded = await seedQualityData(t.app, victim.auth, 'victim');
   victimIds['issues'] = '2';
   const hooks = await t.app.inject({

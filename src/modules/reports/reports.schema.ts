@@ -1,3 +1,4 @@
+import { ExcusedOut } from '../tests/tests.schema.ts';
 import { Type, type TSchema } from 'typebox';
 
 // The report's model as report.json answers it (src/domain/report.ts ReportModel): the
@@ -94,6 +95,7 @@ export const ReportOut = Type.Object({
     evaluatedAt: Nullable(Time),
     gates: Type.Array(Type.Object({ key: Str, name: Str, state: Str, reasons: Strings })),
     criteria: Type.Array(Type.Object({ key: Str, text: Str, state: Str })),
+    excused: Type.Optional(Type.Array(ExcusedOut)),
   }),
   successMetrics: Type.Array(Checked),
   validationCriteria: Type.Array(Checked),

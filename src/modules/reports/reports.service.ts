@@ -90,6 +90,7 @@ async function gatherFacts(
       reasons: g.reasons,
     })),
     criteria: judged.criteria.map((c) => ({ key: c.key, text: c.text, state: c.state })),
+    excused: judged.excused ?? [],
   };
 
   // The risks' own evidence: the same failures and stored report their API shows.
