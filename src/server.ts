@@ -59,7 +59,11 @@ export async function serve(config: Config): Promise<void> {
     throw listenProblem(err, config);
   }
   if (storage.embedded && config.demo) {
-    const demo = await demoLoginOnStart(app, storage.database.db);
+    const demo = await demoLoginOnStart(app, storage.database.db).catch(async (err: unknown) => {
+      // Stop the embedded server too: the error ends the process.
+      await runtime.close().catch(() => undefined);
+      throw err;
+    });
     if (demo !== null) {
       process.stdout.write(
         `\nDemo organization "${demo.org}" is ready. Sign in once with:\n  email:    ${demo.email}\n  password: ${demo.password}\n` +

@@ -133,6 +133,9 @@ async function checkNotInUse(dataDir: string, databaseDir: string): Promise<void
   const lock = await fs.readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8').catch(() => '');
   const pid = Number(lock.split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return;
+  // After a reboot the pid may belong to something else: then the lock file is stale.
+  const command = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
+  if (command !== null && !command.includes('postgres')) return;
   throw new StartupError(
     `the data directory ${dataDir} is in use by another PostgreSQL (${await describeProcess(pid)}); ` +
       `stop that Gatehouse first, or set GATEHOUSE_DATA_DIR to another directory`,
