@@ -54,6 +54,7 @@ interface DocumentedSchema {
   body?: unknown;
   documentedBody?: unknown;
   response?: Record<string, unknown>;
+  security?: readonly Record<string, readonly string[]>[];
   [key: string]: unknown;
 }
 
@@ -127,7 +128,8 @@ export function documentRoute({
 }): { schema: DocumentedSchema; url: string } {
   const own = (schema ?? {}) as DocumentedSchema;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  const auth = route.config?.auth !== false;
+  // A public route that checks the caller itself says so with its own `security`.
+  const auth = route.config?.auth !== false || (own.security ?? []).length > 0;
   const response: Record<string, unknown> = {};
   for (const [status, value] of Object.entries(own.response ?? {}))
     if (!/^[45]/.test(status)) response[status] = value;

@@ -8,6 +8,7 @@ interface Parameter {
   in: string;
   name: string;
   required?: boolean;
+  description?: string;
   schema?: { default?: unknown };
 }
 interface Operation {
@@ -109,6 +110,14 @@ describe('/openapi.json', () => {
     expect(body.content['multipart/form-data']!.schema).toMatchObject({
       type: 'object',
       properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+    });
+  });
+
+  it('documents gzip-compressed XML as Content-Encoding: gzip', () => {
+    const params = doc.paths[uploadPath]!['post']!.parameters!;
+    expect(params.find((p) => p.in === 'header' && p.name === 'content-encoding')).toMatchObject({
+      required: false,
+      description: expect.stringMatching(/gzip/),
     });
   });
 

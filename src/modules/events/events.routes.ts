@@ -42,7 +42,15 @@ export const eventRoutes: Module = (app, { database, clock, tokens, config, logg
 
   app.post(
     '/api/v1/orgs/:org/events/ticket',
-    { schema: { tags, params: OrgParams, response: { 201: TicketOut } } },
+    {
+      schema: {
+        summary:
+          'A one-time ticket to open the event stream where no header can be sent (EventSource)',
+        tags,
+        params: OrgParams,
+        response: { 201: TicketOut },
+      },
+    },
     async (req, reply) => reply.code(201).send(await events.ticket(callerOf(req), req.params.org)),
   );
 

@@ -29,6 +29,13 @@ export const UploadQuery = Type.Object(
 );
 
 export const UploadHeaders = Type.Object({
+  'content-encoding': Type.Optional(
+    Type.String({
+      maxLength: 50,
+      description:
+        'gzip when the XML body is gzip-compressed (then keep Content-Type: application/xml)',
+    }),
+  ),
   'idempotency-key': Type.Optional(
     Type.String({
       minLength: 1,
