@@ -24,6 +24,8 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   else history.pushState(null, '', to);
   for (const fn of subscribers) fn();
   window.scrollTo(0, 0);
+  // As a page load would: keyboard and screen-reader users start at the new page's content.
+  requestAnimationFrame(() => document.getElementById('main')?.focus({ preventScroll: true }));
 }
 
 export function Link({

@@ -80,13 +80,17 @@ export function useOrgEvents(org: string | null): string {
             if (end < 0) continue;
             const complete = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
+            const said: string[] = [];
             for (const { event, data } of parseEvents(complete)) {
               const e = toEvent(event, data);
               if (e === null) continue;
-              invalidate(client, org, e);
-              if (LABELS[e.type] !== undefined)
-                setStatus(`${LABELS[e.type]} (${new Date().toLocaleTimeString()})`);
+              // `ready` opens every stream; anything else (resync included) may change data.
+              if (e.type !== 'ready') invalidate(client, org, e);
+              const label = LABELS[e.type];
+              if (label !== undefined && !said.includes(label)) said.push(label);
             }
+            if (said.length > 0)
+              setStatus(`${said.join('; ')} (${new Date().toLocaleTimeString()})`);
           }
         } catch {
           if (abort.signal.aborted) return;

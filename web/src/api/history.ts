@@ -25,7 +25,7 @@ export function toTestRow(t: Loose): TestRow {
     flipRate: num(t.flipRate),
     flaky: t.flaky === true,
     quarantined:
-      t.quarantined === true || (typeof t.quarantine === 'object' && t.quarantine !== null),
+      t.quarantined === true || (typeof t.quarantined === 'object' && t.quarantined !== null),
   };
 }
 
@@ -53,10 +53,11 @@ export async function testHistory(
     `${base(org, project)}/tests/${encodeURIComponent(testId)}/history`,
   );
   if (r === null) return null;
-  return (r.items ?? r.history ?? r.runs ?? []).map((e) => ({
+  const entries = (r.items ?? r.history ?? r.runs ?? []).map((e) => ({
     runId: str(e.runId ?? e.run),
     status: str(e.status),
     durationMs: num(e.durationMs),
     at: str(e.at ?? e.createdAt ?? e.completedAt),
   }));
+  return entries.sort((a, b) => a.at.localeCompare(b.at));
 }

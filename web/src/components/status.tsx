@@ -54,7 +54,7 @@ export function GateState({ state }: { state: GateStateName | null }) {
   const s = state ?? 'none';
   return (
     <span className={`state state-${s}`}>
-      <span aria-hidden="true">{ICON[s] ?? '–'}</span> {state ?? 'no runs yet'}
+      <span aria-hidden="true">{ICON[s] ?? '–'}</span> <span>{state ?? 'no runs yet'}</span>
     </span>
   );
 }
