@@ -25,11 +25,25 @@ export const CreateProjectBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 36500, description });
+const Retention = Type.Object(
+  {
+    detailsDays: Days(
+      'Days result details (failure messages, captured output) are kept after a run completes (default 30)',
+    ),
+    resultsDays: Days(
+      "Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good",
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const UpdateProjectBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     githubRepo: Type.Optional(Type.Union([GithubRepo, Type.Null()])),
     defaultBranch: Type.Optional(Branch),
+    retention: Type.Optional(Type.Partial(Retention, { minProperties: 1 })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -41,6 +55,7 @@ export const ProjectOut = Type.Object({
   defaultBranch: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  retention: Type.Optional(Retention),
   badgeToken: Type.Optional(
     Type.String({
       description:

@@ -3,6 +3,8 @@ import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB, ProjectsTable } from '../../db/types.ts';
 import { Conflict } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
+import type { ProjectRetentionColumns } from '../../db/types-history-reads.ts';
+import { setRetention } from '../tests/tests.queries.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { can } from '../../domain/permissions.ts';
@@ -24,7 +26,14 @@ export function projectOut(p: Selectable<ProjectsTable>) {
     defaultBranch: p.default_branch,
     createdAt: p.created_at.toISOString(),
     updatedAt: p.updated_at.toISOString(),
+    ...retentionOut(p as Partial<ProjectRetentionColumns>),
   };
+}
+
+/** How long the project keeps result details and per-result history (migration 0014). */
+function retentionOut(p: Partial<ProjectRetentionColumns>) {
+  if (p.details_days === undefined || p.results_days === undefined) return {};
+  return { retention: { detailsDays: p.details_days, resultsDays: p.results_days } };
 }
 
 interface ProjectInput {
@@ -76,10 +85,19 @@ export function createProjectService(deps: { db: Kysely<DB>; box: SecretBox; clo
       });
     },
 
-    update(caller: Caller, slug: string, key: string, input: Partial<Omit<ProjectInput, 'key'>>) {
+    update(
+      caller: Caller,
+      slug: string,
+      key: string,
+      input: Partial<Omit<ProjectInput, 'key'>> & {
+        retention?: { detailsDays?: number | undefined; resultsDays?: number | undefined };
+      },
+    ) {
       return withTenant(db, caller, slug, 'projects:write', async (trx, ctx) => {
         const before = await requireProject(trx, ctx.orgId, key);
-        const project = await updateProject(trx, ctx.orgId, before.id, input);
+        const { retention, ...changes } = input;
+        if (retention !== undefined) await setRetention(trx, ctx.orgId, before.id, retention);
+        const project = await updateProject(trx, ctx.orgId, before.id, changes);
         await ctx.audit({
           action: 'project.updated',
           targetType: 'project',
