@@ -11,6 +11,8 @@ interface Operation {
   path: string;
   body: Record<string, unknown> | undefined;
   query: Record<string, unknown>[];
+  /** False for a public route that takes no Authorization (the badge: its token is the key). */
+  authenticated: boolean;
 }
 
 let t: TestApp;
@@ -83,6 +85,7 @@ async function operations(): Promise<Operation[]> {
         {
           requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
           parameters?: { in: string; name: string; schema: Record<string, unknown> }[];
+          security?: unknown[];
         }
       >
     >;
@@ -97,6 +100,7 @@ async function operations(): Promise<Operation[]> {
         path,
         body,
         query: (op.parameters ?? []).filter((p) => p.in === 'query'),
+        authenticated: (op.security ?? []).length > 0,
       });
     }
   }
@@ -147,6 +151,7 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
   it("answers another org's slug with a 404, for a JWT and for an API token, and changes nothing", async () => {
     const before = await victimSnapshot();
     for (const op of await operations()) {
+      if (!op.authenticated) continue;
       for (const headers of [attacker.auth, attackerToken.auth]) {
         const res = await t.app.inject({ ...request(op, 'victim'), headers });
         expect(res.statusCode, `${op.method} ${op.path} ${res.body}`).toBe(404);
@@ -189,10 +194,42 @@ describe('cross-tenant matrix over every org-scoped route in /openapi.json', () 
   it('gives a member without the role a 403 on every mutation, and changes nothing', async () => {
     const before = await victimSnapshot();
     for (const op of await operations()) {
-      if (op.method === 'GET') continue;
+      // A stream ticket is how a reader (a viewer too) opens the live events: not a mutation.
+      if (op.method === 'GET' || op.path.endsWith('/events/ticket')) continue;
       const res = await t.app.inject({ ...request(op, 'victim'), headers: victimViewer.auth });
       expect(res.statusCode, `${op.method} ${op.path}`).toBe(403);
     }
     expect(await victimSnapshot()).toBe(before);
+  });
+
+  it("opens none of the victim's public badges with the attacker's badge token, or with none", async () => {
+    const project = async (slug: string, key: string, auth: Record<string, string>) =>
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/orgs/${slug}/projects/${key}`,
+          headers: auth,
+        })
+      ).json<{ badgeToken: string }>().badgeToken;
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/attacker/projects',
+      headers: attacker.auth,
+      payload: { key: 'app', name: 'Same key as the victim' },
+    });
+    expect(created.statusCode).toBe(201);
+    const attackers = await project('attacker', 'app', attacker.auth);
+    const victims = await project('victim', 'app', victim.auth);
+    const badge = (token?: string) =>
+      `/api/v1/orgs/victim/projects/app/issues/2/badge.svg${token === undefined ? '' : `?token=${token}`}`;
+    expect((await t.app.inject({ method: 'GET', url: badge(victims) })).statusCode).toBe(200);
+    for (const [url, headers] of [
+      [badge(attackers), {}],
+      [badge(), attacker.auth],
+      [badge(), victim.auth],
+    ] as const) {
+      const res = await t.app.inject({ method: 'GET', url, headers });
+      expect(res.statusCode, url).toBe(404);
+    }
   });
 });
