@@ -297,6 +297,7 @@ describe('the dashboard in Chromium', () => {
     expect(seen.at(-1)).toBe('Add a risk');
     // Operate a form by keyboard: open the disclosure, fill it, submit.
     await page.keyboard.press('Enter');
+    await page.getByLabel('Severity').waitFor(); // the disclosure's form renders on toggle
     await page.keyboard.press('Tab'); // severity
     await page.keyboard.press('Tab'); // title
     await page.keyboard.type('Refresh race between tabs');
