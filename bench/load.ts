@@ -131,7 +131,10 @@ export async function load(): Promise<Record<string, unknown>> {
   const dataDir = path.join(dir, 'data');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['bin/gatehouse.js', 'serve'], {
+  // BENCH_SERVER_CPU_PROF=<dir>: write a V8 CPU profile of the server to <dir>.
+  const profDir = process.env['BENCH_SERVER_CPU_PROF'];
+  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const server = spawn(process.execPath, [...profile, 'bin/gatehouse.js', 'serve'], {
     cwd: root,
     env: {
       ...process.env,
