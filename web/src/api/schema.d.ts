@@ -7,6 +7,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Liveness: the process answers */
         get: {
             parameters: {
                 query?: never;
@@ -27,22 +28,13 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -86,22 +78,13 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -121,6 +104,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The public keys access tokens are signed with (JWKS) */
         get: {
             parameters: {
                 query?: never;
@@ -143,22 +127,63 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schemas/quality-config.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The quality configuration as JSON Schema (draft-07), for editors
+         * @description The schema PUT .../quality-config validates its body with. Point an editor at it with "$schema": "<this URL>" in the file. The server also checks what a schema cannot: metric names and values, references between categories, gates and criteria, patterns.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A JSON Schema */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/schema+json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -214,22 +239,40 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -282,22 +325,40 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -317,6 +378,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description The refresh token from the body, or (the dashboard) from the httpOnly cookie set by sign-in; the answer sets the cookie to the new one. */
         post: {
             parameters: {
                 query?: never;
@@ -327,7 +389,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        refreshToken: string;
+                        refreshToken?: string;
                     };
                 };
             };
@@ -347,22 +409,40 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -392,7 +472,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        refreshToken: string;
+                        refreshToken?: string;
                     };
                 };
             };
@@ -406,22 +486,40 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -471,22 +569,67 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -545,22 +688,31 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -580,10 +732,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The organizations you belong to */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -612,22 +765,40 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -673,22 +844,67 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -706,6 +922,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One organization */
         get: {
             parameters: {
                 query?: never;
@@ -734,28 +951,56 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
         post?: never;
+        /** Delete an organization (owner only) */
         delete: {
             parameters: {
                 query?: never;
@@ -776,28 +1021,56 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         options?: never;
         head?: never;
+        /** Rename an organization */
         patch: {
             parameters: {
                 query?: never;
@@ -832,22 +1105,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -861,10 +1188,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the organization's members */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -895,22 +1223,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -933,6 +1288,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Remove a member */
         delete: {
             parameters: {
                 query?: never;
@@ -954,28 +1310,56 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         options?: never;
         head?: never;
+        /** Change a member's role */
         patch: {
             parameters: {
                 query?: never;
@@ -1011,22 +1395,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1040,10 +1478,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List pending invitations */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -1078,27 +1517,55 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
+        /** Invite someone with a role (the token is shown once) */
         post: {
             parameters: {
                 query?: never;
@@ -1142,22 +1609,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1178,6 +1699,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Withdraw an invitation */
         delete: {
             parameters: {
                 query?: never;
@@ -1199,22 +1721,49 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1233,6 +1782,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Accept an invitation as the signed-in user */
         post: {
             parameters: {
                 query?: never;
@@ -1265,22 +1815,67 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1298,10 +1893,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the organization's API tokens */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -1336,27 +1932,55 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
+        /** Create a CI token (its secret is shown once) */
         post: {
             parameters: {
                 query?: never;
@@ -1400,22 +2024,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1436,6 +2114,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /** Revoke an API token */
         delete: {
             parameters: {
                 query?: never;
@@ -1457,22 +2136,49 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1489,6 +2195,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Describe the API token making the request */
         get: {
             parameters: {
                 query?: never;
@@ -1518,22 +2225,31 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1553,10 +2269,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Read the audit log, newest first */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                     action?: string;
                 };
@@ -1595,22 +2312,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1630,10 +2374,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the organization's projects */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -1662,6 +2407,12 @@ export interface paths {
                                 createdAt: string;
                                 /** Format: date-time */
                                 updatedAt: string;
+                                retention?: {
+                                    /** @description Days result details (failure messages, captured output) are kept after a run completes (default 30) */
+                                    detailsDays: number;
+                                    /** @description Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good */
+                                    resultsDays: number;
+                                };
                                 /** @description Only to members who may edit the project: the read-only token of its issue badges (.../issues/:number/badge.svg?token=) */
                                 badgeToken?: string;
                             }[];
@@ -1669,27 +2420,55 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
+        /** Create a project */
         post: {
             parameters: {
                 query?: never;
@@ -1727,27 +2506,87 @@ export interface paths {
                             createdAt: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            retention?: {
+                                /** @description Days result details (failure messages, captured output) are kept after a run completes (default 30) */
+                                detailsDays: number;
+                                /** @description Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good */
+                                resultsDays: number;
+                            };
                             /** @description Only to members who may edit the project: the read-only token of its issue badges (.../issues/:number/badge.svg?token=) */
                             badgeToken?: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1765,6 +2604,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One project */
         get: {
             parameters: {
                 query?: never;
@@ -1794,27 +2634,60 @@ export interface paths {
                             createdAt: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            retention?: {
+                                /** @description Days result details (failure messages, captured output) are kept after a run completes (default 30) */
+                                detailsDays: number;
+                                /** @description Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good */
+                                resultsDays: number;
+                            };
                             /** @description Only to members who may edit the project: the read-only token of its issue badges (.../issues/:number/badge.svg?token=) */
                             badgeToken?: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1824,6 +2697,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** Change a project */
         patch: {
             parameters: {
                 query?: never;
@@ -1840,6 +2714,12 @@ export interface paths {
                         name?: string;
                         githubRepo?: string | null;
                         defaultBranch?: string;
+                        retention?: {
+                            /** @description Days result details (failure messages, captured output) are kept after a run completes (default 30) */
+                            detailsDays?: number;
+                            /** @description Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good */
+                            resultsDays?: number;
+                        };
                     };
                 };
             };
@@ -1861,27 +2741,87 @@ export interface paths {
                             createdAt: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            retention?: {
+                                /** @description Days result details (failure messages, captured output) are kept after a run completes (default 30) */
+                                detailsDays: number;
+                                /** @description Days per-result history (each test's status and duration per run) is kept (default 400); run totals, trends and gate history are kept for good */
+                                resultsDays: number;
+                            };
                             /** @description Only to members who may edit the project: the read-only token of its issue badges (.../issues/:number/badge.svg?token=) */
                             badgeToken?: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -1895,10 +2835,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the project's runs, newest first */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                     branch?: string;
                     commit?: string;
@@ -1981,47 +2922,102 @@ export interface paths {
                                         passedIn: string[];
                                         failedIn: string[];
                                     }[];
+                                    /** @description Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures */
+                                    excused?: {
+                                        testId: string;
+                                        /** @description classname.name */
+                                        test: string;
+                                        why: "quarantine" | "known";
+                                        /** @description Why the test was quarantined */
+                                        reason?: string;
+                                        /** @description The known category it matched */
+                                        category?: string;
+                                        /** @description The known category's ticket */
+                                        ticket?: string;
+                                    }[];
+                                    /** @description When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped */
+                                    flakyOverHistory?: {
+                                        testId: string;
+                                        test: string;
+                                        runs: number;
+                                        flips: number;
+                                        flipRate: number;
+                                        flippedIn: string[];
+                                    }[];
                                 };
                             }[];
                             nextCursor: string | null;
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
-        /** Upload JUnit XML (raw application/xml or text/xml, optionally gzip; or multipart/form-data with several files) */
+        /**
+         * Upload JUnit XML (raw application/xml or text/xml, optionally gzip; or multipart/form-data with several files)
+         * @description The run is judged (gates, triage) once complete: at once, or with ?shards=N when N uploads have arrived.
+         */
         post: {
             parameters: {
-                query: {
+                query?: {
                     commit?: string;
                     branch?: string;
                     build?: string;
-                    attempt: number;
+                    attempt?: number;
                     issue?: number;
                     /** @description Uploads this run expects (CI that splits a build across jobs, with the same build and attempt). The run stays open, without gates, until they have arrived, it has been quiet for GATEHOUSE_RUN_QUIET_SECONDS, or it is completed with POST .../runs/:runId/complete. */
                     shards?: number;
                     filename?: string;
                 };
                 header?: {
+                    /** @description gzip when the XML body is gzip-compressed (then keep Content-Type: application/xml) */
+                    "content-encoding"?: string;
+                    /** @description Retrying with the same key answers the run the first request created, without a second upload */
                     "idempotency-key"?: string;
                 };
                 path: {
@@ -2030,7 +3026,16 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/xml": string;
+                    "text/xml": string;
+                    "multipart/form-data": {
+                        /** @description JUnit XML files (.xml, or .xml.gz gzip-compressed); any part name works */
+                        files?: string[];
+                    };
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -2099,26 +3104,102 @@ export interface paths {
                                     passedIn: string[];
                                     failedIn: string[];
                                 }[];
+                                /** @description Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures */
+                                excused?: {
+                                    testId: string;
+                                    /** @description classname.name */
+                                    test: string;
+                                    why: "quarantine" | "known";
+                                    /** @description Why the test was quarantined */
+                                    reason?: string;
+                                    /** @description The known category it matched */
+                                    category?: string;
+                                    /** @description The known category's ticket */
+                                    ticket?: string;
+                                }[];
+                                /** @description When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped */
+                                flakyOverHistory?: {
+                                    testId: string;
+                                    test: string;
+                                    runs: number;
+                                    flips: number;
+                                    flipRate: number;
+                                    flippedIn: string[];
+                                }[];
                             };
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2136,6 +3217,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One run with its totals and uploads */
         get: {
             parameters: {
                 query?: never;
@@ -2216,6 +3298,28 @@ export interface paths {
                                     passedIn: string[];
                                     failedIn: string[];
                                 }[];
+                                /** @description Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures */
+                                excused?: {
+                                    testId: string;
+                                    /** @description classname.name */
+                                    test: string;
+                                    why: "quarantine" | "known";
+                                    /** @description Why the test was quarantined */
+                                    reason?: string;
+                                    /** @description The known category it matched */
+                                    category?: string;
+                                    /** @description The known category's ticket */
+                                    ticket?: string;
+                                }[];
+                                /** @description When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped */
+                                flakyOverHistory?: {
+                                    testId: string;
+                                    test: string;
+                                    runs: number;
+                                    flips: number;
+                                    flipRate: number;
+                                    flippedIn: string[];
+                                }[];
                             };
                             uploads: {
                                 /** Format: uuid */
@@ -2229,22 +3333,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2274,22 +3405,49 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2389,26 +3547,84 @@ export interface paths {
                                     passedIn: string[];
                                     failedIn: string[];
                                 }[];
+                                /** @description Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures */
+                                excused?: {
+                                    testId: string;
+                                    /** @description classname.name */
+                                    test: string;
+                                    why: "quarantine" | "known";
+                                    /** @description Why the test was quarantined */
+                                    reason?: string;
+                                    /** @description The known category it matched */
+                                    category?: string;
+                                    /** @description The known category's ticket */
+                                    ticket?: string;
+                                }[];
+                                /** @description When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped */
+                                flakyOverHistory?: {
+                                    testId: string;
+                                    test: string;
+                                    runs: number;
+                                    flips: number;
+                                    flipRate: number;
+                                    flippedIn: string[];
+                                }[];
                             };
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2426,10 +3642,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** A run's test results, optionally of one status */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                     status?: "passed" | "failed" | "error" | "skipped";
                 };
@@ -2478,22 +3695,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2516,14 +3760,14 @@ export interface paths {
         /** The project's tests: last status, failure and flip rates over the default branch's latest complete runs, mean and p95 duration, flaky, quarantined */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description Part of suite, class or name */
                     query?: string;
                     status?: "passed" | "failed" | "error" | "skipped";
                     /** @description Only tests flaky over history (or not) */
                     flaky?: boolean;
-                    sort: "name" | "failureRate" | "flipRate" | "duration" | "p95";
-                    limit: number;
+                    sort?: "name" | "failureRate" | "flipRate" | "duration" | "p95";
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -2573,22 +3817,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2611,9 +3882,9 @@ export interface paths {
         /** One test's results across runs, newest first */
         get: {
             parameters: {
-                query: {
+                query?: {
                     branch?: string;
-                    limit: number;
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -2668,22 +3939,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2743,22 +4041,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2787,22 +4139,49 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2822,11 +4201,11 @@ export interface paths {
         /** Pass rate, counts, mean run duration and flaky count per day or week (default: the default branch, the last 90 days) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     branch?: string;
                     from?: string;
                     to?: string;
-                    bucket: "day" | "week";
+                    bucket?: "day" | "week";
                 };
                 header?: never;
                 path: {
@@ -2864,22 +4243,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2940,22 +4346,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -2975,10 +4408,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the project's tracked issues */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -3015,27 +4449,55 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
+        /** Track an issue */
         post: {
             parameters: {
                 query?: never;
@@ -3079,22 +4541,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3112,6 +4628,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One tracked issue */
         get: {
             parameters: {
                 query?: never;
@@ -3147,22 +4664,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3172,6 +4716,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** Change an issue's title, phase or GitHub link */
         patch: {
             parameters: {
                 query?: never;
@@ -3216,22 +4761,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3246,6 +4845,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
+        /** Record a code review verdict, its conditions and notes */
         put: {
             parameters: {
                 query?: never;
@@ -3295,22 +4895,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3329,10 +4983,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Every review verdict recorded on an issue */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -3371,22 +5026,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3412,6 +5094,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** Check or uncheck a manual success criterion */
         patch: {
             parameters: {
                 query?: never;
@@ -3448,22 +5131,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3477,6 +5214,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's quality configuration (the default one until it is set) */
         get: {
             parameters: {
                 query?: never;
@@ -3496,52 +5234,157 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Gatehouse quality configuration
+                             * @description Categories, gates and success criteria of one project (PUT .../projects/:project/quality-config). Documented in docs/quality-config.md.
+                             */
                             config: {
-                                /** @default [] */
+                                /**
+                                 * @description Root-cause categories failures are sorted into (may be left out)
+                                 * @default []
+                                 */
                                 categories: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     name: string;
+                                    /** @description How the category reads in reports */
                                     label?: string;
+                                    /** @description Failures in a blocking category count in the blocking_failures metric */
                                     blocking?: boolean;
+                                    /**
+                                     * Match
+                                     * @description Which failures belong to the category: patterns on the failure's type, message and text and the test's classname and name; every pattern given must match (at least one); each field's first 4096 characters are read
+                                     */
                                     match: {
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         type?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         message?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         text?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         classname?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         name?: string;
                                     };
+                                    /** @description Known failures: failures in this category are excused (left out of pass rate, failure counts and blocking conditions as if skipped, and listed as excused) until the mark is removed */
+                                    known?: boolean;
+                                    /** @description With known: true, where the known failure is tracked (a link or ticket id) */
+                                    ticket?: string;
                                 }[];
+                                /** @description The quality gates; [] is a project with no gates */
                                 gates: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     key: string;
+                                    /** @description How the gate reads */
                                     name: string;
+                                    /** @description Keys of gates that must pass first: until they have, this gate is pending (no cycles) */
                                     requires?: string[];
+                                    /** @description Every condition must hold for the gate to pass */
                                     conditions: {
+                                        /**
+                                         * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                         * @example tests_total
+                                         * @example tests_passed
+                                         * @example tests_failed
+                                         * @example pass_rate
+                                         * @example failed_in_category
+                                         * @example uncategorized_failures
+                                         * @example blocking_failures
+                                         * @example flaky_tests
+                                         * @example flaky_over_history
+                                         * @example regressions
+                                         * @example review_verdict
+                                         * @example review_open_conditions
+                                         * @example activity_status
+                                         * @example open_escalations
+                                         * @example open_risks
+                                         * @example overdue_activities
+                                         */
                                         metric: string;
+                                        /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                         op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                        /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                         value: (number | string) | (number | string)[];
+                                        /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                         category?: string | string[];
-                                        /** @description For activity_status: the key */
+                                        /** @description activity_status (required): the key of the issue's activity whose status is read */
                                         activity?: string;
-                                        /** @description For open_risks: count only open risks of this severity */
+                                        /** @description open_risks (optional): count only open risks of this severity */
                                         severity?: "high" | "medium" | "low";
                                     }[];
                                 }[];
-                                /** @default [] */
+                                /**
+                                 * @description Success criteria shown as a checklist (may be left out)
+                                 * @default []
+                                 */
                                 criteria: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     key: string;
+                                    /** @description What the criterion says */
                                     text: string;
+                                    /** @description Met when this gate (its key) has passed */
                                     gate?: string;
+                                    /**
+                                     * Condition
+                                     * @description One check: metric op value, e.g. {"metric": "pass_rate", "op": ">=", "value": 0.9}
+                                     */
                                     condition?: {
+                                        /**
+                                         * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                         * @example tests_total
+                                         * @example tests_passed
+                                         * @example tests_failed
+                                         * @example pass_rate
+                                         * @example failed_in_category
+                                         * @example uncategorized_failures
+                                         * @example blocking_failures
+                                         * @example flaky_tests
+                                         * @example flaky_over_history
+                                         * @example regressions
+                                         * @example review_verdict
+                                         * @example review_open_conditions
+                                         * @example activity_status
+                                         * @example open_escalations
+                                         * @example open_risks
+                                         * @example overdue_activities
+                                         */
                                         metric: string;
+                                        /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                         op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                        /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                         value: (number | string) | (number | string)[];
+                                        /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                         category?: string | string[];
-                                        /** @description For activity_status: the key */
+                                        /** @description activity_status (required): the key of the issue's activity whose status is read */
                                         activity?: string;
-                                        /** @description For open_risks: count only open risks of this severity */
+                                        /** @description open_risks (optional): count only open risks of this severity */
                                         severity?: "high" | "medium" | "low";
                                     };
+                                    /** @description true: checked off by hand (a qa_lead or admin) */
                                     manual?: boolean;
                                 }[];
+                                /**
+                                 * Flakiness
+                                 * @description Flakiness over history: read by the flaky_over_history metric, the test list and automatic quarantine
+                                 */
+                                flakiness?: {
+                                    /** @description A test is flaky over history when it flips between pass and fail in more than this fraction of consecutive runs of the default branch (default 0.1) */
+                                    flipRate?: number;
+                                    /** @description Only over at least this many runs that passed or failed (default 10) */
+                                    minRuns?: number;
+                                    /** @description How many of the default branch's latest complete runs are read, at least minRuns (default 30) */
+                                    window?: number;
+                                };
+                                /**
+                                 * Quarantine
+                                 * @description Automatic quarantine: a daily job quarantines tests flaky over history for afterDays (audited as the system); people quarantine with PUT .../tests/:testId/quarantine
+                                 */
+                                quarantine?: {
+                                    /** @description Quarantine tests flaky over history automatically (default false) */
+                                    auto?: boolean;
+                                    /** @description Once they have been flaky over history for this many days (default 3) */
+                                    afterDays?: number;
+                                };
                             };
                             custom: boolean;
                             version: number;
@@ -3549,26 +5392,54 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
+        /** Set the quality configuration (categories, gates, criteria) and re-judge the project's issues */
         put: {
             parameters: {
                 query?: never;
@@ -3579,54 +5450,156 @@ export interface paths {
                 };
                 cookie?: never;
             };
+            /** @description Categories, gates and success criteria of one project (PUT .../projects/:project/quality-config). Documented in docs/quality-config.md. */
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default [] */
+                        /**
+                         * @description Root-cause categories failures are sorted into (may be left out)
+                         * @default []
+                         */
                         categories?: {
+                            /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                             name: string;
+                            /** @description How the category reads in reports */
                             label?: string;
+                            /** @description Failures in a blocking category count in the blocking_failures metric */
                             blocking?: boolean;
+                            /**
+                             * Match
+                             * @description Which failures belong to the category: patterns on the failure's type, message and text and the test's classname and name; every pattern given must match (at least one); each field's first 4096 characters are read
+                             */
                             match: {
+                                /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                 type?: string;
+                                /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                 message?: string;
+                                /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                 text?: string;
+                                /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                 classname?: string;
+                                /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                 name?: string;
                             };
+                            /** @description Known failures: failures in this category are excused (left out of pass rate, failure counts and blocking conditions as if skipped, and listed as excused) until the mark is removed */
+                            known?: boolean;
+                            /** @description With known: true, where the known failure is tracked (a link or ticket id) */
+                            ticket?: string;
                         }[];
+                        /** @description The quality gates; [] is a project with no gates */
                         gates: {
+                            /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                             key: string;
+                            /** @description How the gate reads */
                             name: string;
+                            /** @description Keys of gates that must pass first: until they have, this gate is pending (no cycles) */
                             requires?: string[];
+                            /** @description Every condition must hold for the gate to pass */
                             conditions: {
+                                /**
+                                 * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                 * @example tests_total
+                                 * @example tests_passed
+                                 * @example tests_failed
+                                 * @example pass_rate
+                                 * @example failed_in_category
+                                 * @example uncategorized_failures
+                                 * @example blocking_failures
+                                 * @example flaky_tests
+                                 * @example flaky_over_history
+                                 * @example regressions
+                                 * @example review_verdict
+                                 * @example review_open_conditions
+                                 * @example activity_status
+                                 * @example open_escalations
+                                 * @example open_risks
+                                 * @example overdue_activities
+                                 */
                                 metric: string;
+                                /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                 op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                 value: (number | string) | (number | string)[];
+                                /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                 category?: string | string[];
-                                /** @description For activity_status: the key */
+                                /** @description activity_status (required): the key of the issue's activity whose status is read */
                                 activity?: string;
-                                /** @description For open_risks: count only open risks of this severity */
+                                /** @description open_risks (optional): count only open risks of this severity */
                                 severity?: "high" | "medium" | "low";
                             }[];
                         }[];
-                        /** @default [] */
+                        /**
+                         * @description Success criteria shown as a checklist (may be left out)
+                         * @default []
+                         */
                         criteria?: {
+                            /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                             key: string;
+                            /** @description What the criterion says */
                             text: string;
+                            /** @description Met when this gate (its key) has passed */
                             gate?: string;
+                            /**
+                             * Condition
+                             * @description One check: metric op value, e.g. {"metric": "pass_rate", "op": ">=", "value": 0.9}
+                             */
                             condition?: {
+                                /**
+                                 * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                 * @example tests_total
+                                 * @example tests_passed
+                                 * @example tests_failed
+                                 * @example pass_rate
+                                 * @example failed_in_category
+                                 * @example uncategorized_failures
+                                 * @example blocking_failures
+                                 * @example flaky_tests
+                                 * @example flaky_over_history
+                                 * @example regressions
+                                 * @example review_verdict
+                                 * @example review_open_conditions
+                                 * @example activity_status
+                                 * @example open_escalations
+                                 * @example open_risks
+                                 * @example overdue_activities
+                                 */
                                 metric: string;
+                                /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                 op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                 value: (number | string) | (number | string)[];
+                                /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                 category?: string | string[];
-                                /** @description For activity_status: the key */
+                                /** @description activity_status (required): the key of the issue's activity whose status is read */
                                 activity?: string;
-                                /** @description For open_risks: count only open risks of this severity */
+                                /** @description open_risks (optional): count only open risks of this severity */
                                 severity?: "high" | "medium" | "low";
                             };
+                            /** @description true: checked off by hand (a qa_lead or admin) */
                             manual?: boolean;
                         }[];
+                        /**
+                         * Flakiness
+                         * @description Flakiness over history: read by the flaky_over_history metric, the test list and automatic quarantine
+                         */
+                        flakiness?: {
+                            /** @description A test is flaky over history when it flips between pass and fail in more than this fraction of consecutive runs of the default branch (default 0.1) */
+                            flipRate?: number;
+                            /** @description Only over at least this many runs that passed or failed (default 10) */
+                            minRuns?: number;
+                            /** @description How many of the default branch's latest complete runs are read, at least minRuns (default 30) */
+                            window?: number;
+                        };
+                        /**
+                         * Quarantine
+                         * @description Automatic quarantine: a daily job quarantines tests flaky over history for afterDays (audited as the system); people quarantine with PUT .../tests/:testId/quarantine
+                         */
+                        quarantine?: {
+                            /** @description Quarantine tests flaky over history automatically (default false) */
+                            auto?: boolean;
+                            /** @description Once they have been flaky over history for this many days (default 3) */
+                            afterDays?: number;
+                        };
                     };
                 };
             };
@@ -3638,52 +5611,157 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Gatehouse quality configuration
+                             * @description Categories, gates and success criteria of one project (PUT .../projects/:project/quality-config). Documented in docs/quality-config.md.
+                             */
                             config: {
-                                /** @default [] */
+                                /**
+                                 * @description Root-cause categories failures are sorted into (may be left out)
+                                 * @default []
+                                 */
                                 categories: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     name: string;
+                                    /** @description How the category reads in reports */
                                     label?: string;
+                                    /** @description Failures in a blocking category count in the blocking_failures metric */
                                     blocking?: boolean;
+                                    /**
+                                     * Match
+                                     * @description Which failures belong to the category: patterns on the failure's type, message and text and the test's classname and name; every pattern given must match (at least one); each field's first 4096 characters are read
+                                     */
                                     match: {
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         type?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         message?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         text?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         classname?: string;
+                                        /** @description A regular expression in RE2 syntax (linear-time: no backreferences or lookaround); prefix (?i) for case-insensitive; at most 500 characters */
                                         name?: string;
                                     };
+                                    /** @description Known failures: failures in this category are excused (left out of pass rate, failure counts and blocking conditions as if skipped, and listed as excused) until the mark is removed */
+                                    known?: boolean;
+                                    /** @description With known: true, where the known failure is tracked (a link or ticket id) */
+                                    ticket?: string;
                                 }[];
+                                /** @description The quality gates; [] is a project with no gates */
                                 gates: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     key: string;
+                                    /** @description How the gate reads */
                                     name: string;
+                                    /** @description Keys of gates that must pass first: until they have, this gate is pending (no cycles) */
                                     requires?: string[];
+                                    /** @description Every condition must hold for the gate to pass */
                                     conditions: {
+                                        /**
+                                         * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                         * @example tests_total
+                                         * @example tests_passed
+                                         * @example tests_failed
+                                         * @example pass_rate
+                                         * @example failed_in_category
+                                         * @example uncategorized_failures
+                                         * @example blocking_failures
+                                         * @example flaky_tests
+                                         * @example flaky_over_history
+                                         * @example regressions
+                                         * @example review_verdict
+                                         * @example review_open_conditions
+                                         * @example activity_status
+                                         * @example open_escalations
+                                         * @example open_risks
+                                         * @example overdue_activities
+                                         */
                                         metric: string;
+                                        /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                         op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                        /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                         value: (number | string) | (number | string)[];
+                                        /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                         category?: string | string[];
-                                        /** @description For activity_status: the key */
+                                        /** @description activity_status (required): the key of the issue's activity whose status is read */
                                         activity?: string;
-                                        /** @description For open_risks: count only open risks of this severity */
+                                        /** @description open_risks (optional): count only open risks of this severity */
                                         severity?: "high" | "medium" | "low";
                                     }[];
                                 }[];
-                                /** @default [] */
+                                /**
+                                 * @description Success criteria shown as a checklist (may be left out)
+                                 * @default []
+                                 */
                                 criteria: {
+                                    /** @description Lower-case letters, digits, - and _, starting with a letter or digit; at most 50 */
                                     key: string;
+                                    /** @description What the criterion says */
                                     text: string;
+                                    /** @description Met when this gate (its key) has passed */
                                     gate?: string;
+                                    /**
+                                     * Condition
+                                     * @description One check: metric op value, e.g. {"metric": "pass_rate", "op": ">=", "value": 0.9}
+                                     */
                                     condition?: {
+                                        /**
+                                         * @description What is measured: tests_total (count), tests_passed (count), tests_failed (count), pass_rate (rate), failed_in_category (count), uncategorized_failures (count), blocking_failures (count), flaky_tests (count), flaky_over_history (count), regressions (count), review_verdict (verdict), review_open_conditions (count), activity_status (status), open_escalations (count), open_risks (count), overdue_activities (count). A rate is a fraction from 0 to 1 (0.9 for 90%), a count a whole number from 0, a verdict pass, conditional_pass or fail, a status an activity status.
+                                         * @example tests_total
+                                         * @example tests_passed
+                                         * @example tests_failed
+                                         * @example pass_rate
+                                         * @example failed_in_category
+                                         * @example uncategorized_failures
+                                         * @example blocking_failures
+                                         * @example flaky_tests
+                                         * @example flaky_over_history
+                                         * @example regressions
+                                         * @example review_verdict
+                                         * @example review_open_conditions
+                                         * @example activity_status
+                                         * @example open_escalations
+                                         * @example open_risks
+                                         * @example overdue_activities
+                                         */
                                         metric: string;
+                                        /** @description How the metric is compared with value; verdicts and statuses take ==, != or in; in takes a list */
                                         op: ">=" | ">" | "<=" | "<" | "==" | "!=" | "in";
+                                        /** @description What the metric is compared with, in the metric's kind: a fraction for a rate, a whole number for a count, a word for a verdict or status; a list with in */
                                         value: (number | string) | (number | string)[];
+                                        /** @description failed_in_category (required) and regressions (optional): the name of a category, or several (their failures are added up) */
                                         category?: string | string[];
-                                        /** @description For activity_status: the key */
+                                        /** @description activity_status (required): the key of the issue's activity whose status is read */
                                         activity?: string;
-                                        /** @description For open_risks: count only open risks of this severity */
+                                        /** @description open_risks (optional): count only open risks of this severity */
                                         severity?: "high" | "medium" | "low";
                                     };
+                                    /** @description true: checked off by hand (a qa_lead or admin) */
                                     manual?: boolean;
                                 }[];
+                                /**
+                                 * Flakiness
+                                 * @description Flakiness over history: read by the flaky_over_history metric, the test list and automatic quarantine
+                                 */
+                                flakiness?: {
+                                    /** @description A test is flaky over history when it flips between pass and fail in more than this fraction of consecutive runs of the default branch (default 0.1) */
+                                    flipRate?: number;
+                                    /** @description Only over at least this many runs that passed or failed (default 10) */
+                                    minRuns?: number;
+                                    /** @description How many of the default branch's latest complete runs are read, at least minRuns (default 30) */
+                                    window?: number;
+                                };
+                                /**
+                                 * Quarantine
+                                 * @description Automatic quarantine: a daily job quarantines tests flaky over history for afterDays (audited as the system); people quarantine with PUT .../tests/:testId/quarantine
+                                 */
+                                quarantine?: {
+                                    /** @description Quarantine tests flaky over history automatically (default false) */
+                                    auto?: boolean;
+                                    /** @description Once they have been flaky over history for this many days (default 3) */
+                                    afterDays?: number;
+                                };
                             };
                             custom: boolean;
                             version: number;
@@ -3691,22 +5769,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3725,6 +5857,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** An issue's gate states with reasons, and its success criteria */
         get: {
             parameters: {
                 query?: never;
@@ -3772,6 +5905,28 @@ export interface paths {
                                 passedIn: string[];
                                 failedIn: string[];
                             }[];
+                            /** @description Failures of the judged run left out of pass rate, failure counts and blocking conditions (as if skipped): quarantined tests and known failures */
+                            excused?: {
+                                testId: string;
+                                /** @description classname.name */
+                                test: string;
+                                why: "quarantine" | "known";
+                                /** @description Why the test was quarantined */
+                                reason?: string;
+                                /** @description The known category it matched */
+                                category?: string;
+                                /** @description The known category's ticket */
+                                ticket?: string;
+                            }[];
+                            /** @description When a gate reads flaky_over_history: the tests flaky over the default branch history (not quarantined), with the runs where they flipped */
+                            flakyOverHistory?: {
+                                testId: string;
+                                test: string;
+                                runs: number;
+                                flips: number;
+                                flipRate: number;
+                                flippedIn: string[];
+                            }[];
                             /** @description Gate state changes, newest first (at most 100) */
                             history: {
                                 gate: string;
@@ -3792,22 +5947,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3827,6 +6009,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** A run's failures by category and cluster, flaky tests and regressions */
         get: {
             parameters: {
                 query?: never;
@@ -3886,25 +6069,65 @@ export interface paths {
                                     name: string;
                                 }[];
                             };
+                            /** @description Failures not counted: quarantined tests and known failures */
+                            excused: {
+                                testId: string;
+                                /** @description classname.name */
+                                test: string;
+                                why: "quarantine" | "known";
+                                /** @description Why the test was quarantined */
+                                reason?: string;
+                                /** @description The known category it matched */
+                                category?: string;
+                                /** @description The known category's ticket */
+                                ticket?: string;
+                            }[];
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -3924,6 +6147,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's GitHub link (without secrets) */
         get: {
             parameters: {
                 query?: never;
@@ -3954,26 +6178,54 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
+        /** Link the project to a GitHub repository */
         put: {
             parameters: {
                 query?: never;
@@ -4017,27 +6269,82 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         post?: never;
+        /** Unlink the project from GitHub */
         delete: {
             parameters: {
                 query?: never;
@@ -4050,22 +6357,49 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4084,6 +6418,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Create or update the issue's status comment on GitHub (queued) */
         post: {
             parameters: {
                 query?: never;
@@ -4109,22 +6444,58 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4142,10 +6513,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List outbound webhooks */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -4178,27 +6550,55 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
+        /** Add an outbound webhook (its signing secret is shown once) */
         post: {
             parameters: {
                 query?: never;
@@ -4241,22 +6641,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4274,6 +6728,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One outbound webhook */
         get: {
             parameters: {
                 query?: never;
@@ -4305,28 +6760,56 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
         post?: never;
+        /** Delete an outbound webhook */
         delete: {
             parameters: {
                 query?: never;
@@ -4348,22 +6831,49 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4380,10 +6890,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** A webhook's recent deliveries and their outcomes */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -4421,22 +6932,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4525,22 +7063,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4623,22 +7188,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4656,6 +7275,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One activity with its computed earliest and latest finish */
         get: {
             parameters: {
                 query?: never;
@@ -4715,22 +7335,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4818,22 +7465,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -4847,10 +7548,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List an issue's escalations */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                     status?: "open" | "acknowledged" | "answered" | "resolved";
                 };
@@ -4914,22 +7616,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5013,22 +7742,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5046,6 +7829,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One escalation with its questions and deadlines */
         get: {
             parameters: {
                 query?: never;
@@ -5107,22 +7891,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5201,22 +8012,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5230,6 +8095,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's escalation chain */
         get: {
             parameters: {
                 query?: never;
@@ -5257,22 +8123,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5314,22 +8207,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5348,10 +8295,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List an issue's checkpoints */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -5421,22 +8369,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5549,22 +8524,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5582,6 +8611,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One checkpoint */
         get: {
             parameters: {
                 query?: never;
@@ -5650,28 +8680,56 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         put?: never;
         post?: never;
+        /** Delete a checkpoint */
         delete: {
             parameters: {
                 query?: never;
@@ -5695,28 +8753,56 @@ export interface paths {
                         "application/json": unknown;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
         };
         options?: never;
         head?: never;
+        /** Change a checkpoint */
         patch: {
             parameters: {
                 query?: never;
@@ -5824,22 +8910,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5924,22 +9064,58 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -5960,8 +9136,8 @@ export interface paths {
         /** The issue's risks, each with its live signal */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -6018,22 +9194,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6120,22 +9323,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6153,6 +9410,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One risk with its mitigation */
         get: {
             parameters: {
                 query?: never;
@@ -6208,22 +9466,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6317,22 +9602,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6346,10 +9685,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List an issue's notes */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                     kind?: "lesson" | "decision" | "process" | "status" | "priority" | "other";
                 };
@@ -6383,22 +9723,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6445,22 +9812,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6481,8 +9902,8 @@ export interface paths {
         /** Who was told what, when and through which channel (GitHub comments, webhook deliveries, escalations, checkpoints, notes), newest first */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -6522,22 +9943,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6600,22 +10048,76 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content Too Large: the body is over the size limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported Media Type: the body is not in a type the route accepts (named in `accepted`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6656,22 +10158,49 @@ export interface paths {
                         "text/markdown": string;
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6780,6 +10309,18 @@ export interface paths {
                                     key: string;
                                     text: string;
                                     state: string;
+                                }[];
+                                excused?: {
+                                    testId: string;
+                                    /** @description classname.name */
+                                    test: string;
+                                    why: "quarantine" | "known";
+                                    /** @description Why the test was quarantined */
+                                    reason?: string;
+                                    /** @description The known category it matched */
+                                    category?: string;
+                                    /** @description The known category's ticket */
+                                    ticket?: string;
                                 }[];
                             };
                             successMetrics: {
@@ -6922,22 +10463,49 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -6959,6 +10527,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** A one-time ticket to open the event stream where no header can be sent (EventSource) */
         post: {
             parameters: {
                 query?: never;
@@ -6983,22 +10552,58 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -7034,22 +10639,49 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -7095,22 +10727,58 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Unauthorized: no token, or one that is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden: the caller lacks the permission (named in `permission`, with the `roles` that have it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: it already exists, or the change does not fit the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -7144,22 +10812,31 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                "4XX": {
+                /** @description Bad Request: a field, parameter or body is invalid (each problem in `errors`) */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Not Found: no such resource in an organization the caller belongs to */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -7181,6 +10858,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Receive a GitHub webhook (HMAC-verified) */
         post: {
             parameters: {
                 query?: never;
@@ -7202,22 +10880,13 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Default Response */
+                /** @description Server error, or the database unavailable (503 with Retry-After) */
                 "5XX": {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Problem"];
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };

@@ -91,7 +91,7 @@ export default function IssuePage(props: IssueProps) {
                     `; needs ${pct(r.passRate.required)}`}
                   {typeof r.passRate?.needed === 'number' &&
                     r.passRate.needed > 0 &&
-                    ` (${r.passRate.needed} more passing)`}
+                    ` (${r.passRate.needed} of ${r.passRate.ran} passing)`}
                 </dd>
               </div>
               <div>
