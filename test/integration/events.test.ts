@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/db/connection.ts';
@@ -252,6 +253,24 @@ describe('live events (server-sent events per org)', () => {
       other.app.server.closeAllConnections();
       await other.app.close();
       await database.close();
+    }
+  });
+
+  it('comes back after losing its database connection, and tells streams to resync', async () => {
+    const stream = await openStream(`${base}/api/v1/orgs/ev-alpha/events`, alpha.auth);
+    try {
+      await stream.next('ready');
+      const { rows } = await sql<{ ended: boolean }>`
+        SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+        WHERE application_name = 'gatehouse-events' AND datname = current_database()`.execute(
+        t.database.db,
+      );
+      expect(rows.map((r) => r.ended)).toEqual([true]);
+      await stream.next('resync');
+      const run = await upload(t.app, alpha, 'ev-alpha', 'b-after-reconnect');
+      expect(await stream.next('run.completed')).toMatchObject({ data: { runId: run.id } });
+    } finally {
+      stream.close();
     }
   });
 });
