@@ -1,5 +1,6 @@
 import { fastifyCookie } from '@fastify/cookie';
 import type { Module } from '../../http/module.ts';
+import { problems } from '../../http/schema.ts';
 import { callerOf } from '../../http/types.ts';
 import { Unauthorized } from '../../errors.ts';
 import { LoginBody, MeOut, SignupBody, SwitchOrgBody, TokenPair, UserOut } from './auth.schema.ts';
@@ -28,12 +29,29 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
 
   app.post(
     '/api/v1/auth/signup',
-    { config: open, schema: { tags, body: SignupBody, response: { 201: UserOut } } },
+    {
+      config: open,
+      schema: {
+        summary: 'Sign up',
+        tags,
+        body: SignupBody,
+        response: { 201: UserOut, ...problems(409) },
+      },
+    },
     async (req, reply) => reply.code(201).send(await auth.signup(req.body)),
   );
   app.post(
     '/api/v1/auth/login',
-    { config: open, schema: { tags, body: LoginBody, response: { 200: TokenPair } } },
+    {
+      config: open,
+      schema: {
+        summary:
+          'Sign in: an access and a refresh token, scoped to an organization if one is named',
+        tags,
+        body: LoginBody,
+        response: { 200: TokenPair, ...problems(401, 403, 429) },
+      },
+    },
     async (req, reply) => {
       checkOrigin(req, cookie, false);
       const pair = await auth.login(req.body);
@@ -47,11 +65,12 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
       config: open,
       preValidation: emptyBodyAsObject,
       schema: {
+        summary: 'Trade a refresh token for a new token pair',
         tags,
         description:
           'The refresh token from the body, or (the dashboard) from the httpOnly cookie set by sign-in; the answer sets the cookie to the new one.',
         body: CookieOrBodyRefresh,
-        response: { 200: TokenPair },
+        response: { 200: TokenPair, ...problems(401, 403) },
       },
     },
     async (req, reply) => {
@@ -67,7 +86,12 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
     {
       config: open,
       preValidation: emptyBodyAsObject,
-      schema: { tags, body: CookieOrBodyRefresh, response: { 204: {} } },
+      schema: {
+        summary: 'Sign out: revoke the session of a refresh token',
+        tags,
+        body: CookieOrBodyRefresh,
+        response: { 204: {}, ...problems(403) },
+      },
     },
     async (req, reply) => {
       const presented = presentedRefreshToken(req, cookie, req.body);
@@ -78,7 +102,14 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
   );
   app.post(
     '/api/v1/auth/switch-org',
-    { schema: { tags, body: SwitchOrgBody, response: { 200: TokenPair } } },
+    {
+      schema: {
+        summary: 'Switch organizations: a token pair scoped to another organization you belong to',
+        tags,
+        body: SwitchOrgBody,
+        response: { 200: TokenPair },
+      },
+    },
     async (req, reply) => {
       checkOrigin(req, cookie, false);
       const pair = await auth.switchOrg(callerOf(req), req.body.org);
@@ -86,7 +117,15 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
       return pair;
     },
   );
-  app.get('/api/v1/me', { schema: { tags, response: { 200: MeOut } } }, (req) =>
-    auth.me(callerOf(req)),
+  app.get(
+    '/api/v1/me',
+    {
+      schema: {
+        summary: 'The signed-in user and their memberships',
+        tags,
+        response: { 200: MeOut },
+      },
+    },
+    (req) => auth.me(callerOf(req)),
   );
 };
