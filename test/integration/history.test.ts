@@ -358,4 +358,18 @@ describe("an issue's trend and flakiness over history in gates", () => {
       },
     ]);
   });
+
+  it('sees a new run of the default branch and a new test at once (the list is never stale)', async () => {
+    expect((await testList('?query=steady')).items[0]!.lastStatus).toBe('passed');
+    t.clock.set(new Date(start.getTime() + 9 * DAY));
+    await upload(
+      'branch=main&commit=m12&build=main-12',
+      xml([{ name: 'steady', fail: 'finally' }, { name: 'newcomer' }]),
+    );
+    const list = await testList();
+    expect(list.window.runs).toBe(12);
+    const byName = Object.fromEntries(list.items.map((i) => [i.name, i]));
+    expect(byName['steady']!.lastStatus).toBe('failed');
+    expect(byName['newcomer']).toMatchObject({ lastStatus: 'passed', runs: 1 });
+  });
 });

@@ -34,8 +34,11 @@ export async function readWindow(
   branch: string,
   size: number,
   withDurations: boolean,
+  newestFirst?: { id: string }[],
 ): Promise<TestWindowReader> {
-  const runs = (await latestRunsOfBranch(db, orgId, projectId, branch, size)).reverse();
+  const runs = [
+    ...(newestFirst ?? (await latestRunsOfBranch(db, orgId, projectId, branch, size))),
+  ].reverse();
   const runIds = runs.map((r) => r.id);
   const index = new Map(runIds.map((id, i) => [id, i]));
   const blocks = await blocksOfRuns(db, orgId, runIds, withDurations);

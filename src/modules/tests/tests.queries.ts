@@ -9,20 +9,32 @@ import { NotFound } from '../../errors.ts';
 
 const key = (hex: string) => Buffer.from(hex, 'hex');
 
-/** The project's latest complete runs of a branch, newest first. */
+/**
+ * The project's latest complete runs of a branch whose per-result history is still kept,
+ * newest first; `updated_at` moves when a later upload joins a run.
+ */
 export async function latestRunsOfBranch(
   db: Executor,
   orgId: string,
   projectId: string,
   branch: string,
   limit: number,
-): Promise<{ id: string; completed_at: Date | null }[]> {
-  const { rows } = await sql<{ id: string; completed_at: Date | null }>`
-    SELECT id, completed_at FROM test_runs
+): Promise<{ id: string; updated_at: Date }[]> {
+  const { rows } = await sql<{ id: string; updated_at: Date }>`
+    SELECT id, updated_at FROM test_runs
     WHERE org_id = ${orgId} AND project_id = ${projectId} AND branch = ${branch}
-      AND status = 'complete'
+      AND status = 'complete' AND results_purged_at IS NULL
     ORDER BY id DESC LIMIT ${limit}`.execute(db);
   return rows;
+}
+
+/** The highest test ord of the project (-1 without tests): grows when a new test is seen. */
+export async function maxOrd(db: Executor, orgId: string, projectId: string): Promise<number> {
+  const { rows } = await sql<{ ord: number | null }>`
+    SELECT max(ord) AS ord FROM tests WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(
+    db,
+  );
+  return rows[0]?.ord ?? -1;
 }
 
 /** The runs' blocks (statuses, and durations when asked), by run. */

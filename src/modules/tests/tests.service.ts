@@ -7,7 +7,6 @@ import {
   flakinessSettings,
   gateStatesByRun,
   overallFromStates,
-  summarizeTest,
   trendBuckets,
   type Bucket,
   type ResultStatus,
@@ -19,7 +18,7 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { loadQualityConfig } from '../gates/gates.queries.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
-import { readWindow } from './test-window.ts';
+import { createTestListCache, type TestSort } from './test-list.ts';
 import {
   activeQuarantines,
   completeRunsOfIssue,
@@ -32,10 +31,7 @@ import {
   requireProjectRun,
   requireTest,
   runTotalsBetween,
-  testsOfProject,
 } from './tests.queries.ts';
-
-type Sort = 'name' | 'failureRate' | 'flipRate' | 'duration' | 'p95';
 
 const DAY = 86_400_000;
 
@@ -56,6 +52,7 @@ const whoActs = (ctx: TenantContext): Pick<TestQuarantineRow, 'by_type' | 'by_id
 
 export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
   const { db, clock } = deps;
+  const testLists = createTestListCache();
   return {
     /**
      * The project's tests with their last status, failure and flip rates, mean and p95
@@ -69,60 +66,38 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
         query?: string | undefined;
         status?: ResultStatus | undefined;
         flaky?: boolean | undefined;
-        sort: Sort;
+        sort: TestSort;
         limit: number;
         cursor?: string | undefined;
       },
     ) {
       const offset = Number(decodeCursor(q.cursor, 'int') ?? 0);
+      const needle = q.query?.toLowerCase();
       return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
         const settings = flakinessSettings(config.flakiness);
-        const branch = project.default_branch;
-        const window = await readWindow(trx, ctx.orgId, project.id, branch, settings.window, true);
-        const tests = await testsOfProject(trx, ctx.orgId, project.id, q.query);
+        const summaries = await testLists.summaries(trx, ctx.orgId, project, settings);
         const quarantines = await activeQuarantines(trx, ctx.orgId, project.id, clock.now());
-        let rows = tests.map((t) => {
-          const testId = t.test_key.toString('hex');
-          return {
-            testId,
-            suite: t.suite,
-            classname: t.classname,
-            name: t.name,
-            ...summarizeTest(
-              { statuses: window.statusesOf(t.ord), durations: window.durationsOf(t.ord) },
-              settings,
-            ),
-            quarantined: quarantineOut(quarantines.get(testId)?.row),
-          };
-        });
-        if (q.status !== undefined) rows = rows.filter((r) => r.lastStatus === q.status);
-        if (q.flaky !== undefined) rows = rows.filter((r) => r.flaky === q.flaky);
-        const byName = (a: (typeof rows)[number], b: (typeof rows)[number]) =>
-          a.classname.localeCompare(b.classname) ||
-          a.name.localeCompare(b.name) ||
-          a.testId.localeCompare(b.testId);
-        const desc = (f: (r: (typeof rows)[number]) => number | null) => {
-          return (a: (typeof rows)[number], b: (typeof rows)[number]) =>
-            (f(b) ?? -1) - (f(a) ?? -1) || byName(a, b);
-        };
-        const order = {
-          name: byName,
-          failureRate: desc((r) => r.failureRate),
-          flipRate: desc((r) => r.flipRate),
-          duration: desc((r) => r.meanMs),
-          p95: desc((r) => r.p95Ms),
-        }[q.sort];
-        rows.sort(order);
+        const rows = summaries
+          .sorted(q.sort)
+          .filter(
+            (r) =>
+              (needle === undefined ||
+                r.name.toLowerCase().includes(needle) ||
+                r.classname.toLowerCase().includes(needle) ||
+                r.suite.toLowerCase().includes(needle)) &&
+              (q.status === undefined || r.lastStatus === q.status) &&
+              (q.flaky === undefined || r.flaky === q.flaky),
+          );
         const page = rows.slice(offset, offset + q.limit + 1);
         return {
           ...toPage(
             page.map((r, i) => ({ r, at: offset + i + 1 })),
             q.limit,
             (x) => String(x.at),
-            (x) => x.r,
+            (x) => ({ ...x.r, quarantined: quarantineOut(quarantines.get(x.r.testId)?.row) }),
           ),
-          window: { branch, runs: window.runIds.length },
+          window: { branch: project.default_branch, runs: summaries.windowRuns },
         };
       });
     },

@@ -1,0 +1,120 @@
+import type { Executor } from '../../db/executor.ts';
+import { summarizeTest, type FlakinessSettings, type TestSummary } from '../../domain/history.ts';
+import { readWindow } from './test-window.ts';
+import { latestRunsOfBranch, maxOrd, testsOfProject } from './tests.queries.ts';
+
+export type TestSort = 'name' | 'failureRate' | 'flipRate' | 'duration' | 'p95';
+
+export interface TestRowSummary extends TestSummary {
+  testId: string;
+  suite: string;
+  classname: string;
+  name: string;
+}
+
+interface Entry {
+  key: string;
+  windowRuns: number;
+  byName: TestRowSummary[];
+  sorted: Map<TestSort, TestRowSummary[]>;
+}
+
+const byName = (a: TestRowSummary, b: TestRowSummary) =>
+  a.classname < b.classname
+    ? -1
+    : a.classname > b.classname
+      ? 1
+      : a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : a.testId < b.testId
+            ? -1
+            : 1;
+
+const desc = (f: (r: TestRowSummary) => number | null) => (a: TestRowSummary, b: TestRowSummary) =>
+  (f(b) ?? -1) - (f(a) ?? -1) || byName(a, b);
+
+const ORDERS: Record<TestSort, (a: TestRowSummary, b: TestRowSummary) => number> = {
+  name: byName,
+  failureRate: desc((r) => r.failureRate),
+  flipRate: desc((r) => r.flipRate),
+  duration: desc((r) => r.meanMs),
+  p95: desc((r) => r.p95Ms),
+};
+
+/**
+ * Each project's test summaries over its window, kept in memory while nothing they depend
+ * on changes: the window's runs (ids, and when each last changed), the project's newest
+ * test, and the flakiness settings. Checking that costs two small statements; recomputing
+ * reads window × tests/256 blocks and summarizes every test. Per process, bounded.
+ */
+export function createTestListCache(maxProjects = 64) {
+  const entries = new Map<string, Entry>();
+  return {
+    async summaries(
+      db: Executor,
+      orgId: string,
+      project: { id: string; default_branch: string },
+      settings: FlakinessSettings,
+    ): Promise<{
+      windowRuns: number;
+      sorted(sort: TestSort): TestRowSummary[];
+    }> {
+      const runs = await latestRunsOfBranch(
+        db,
+        orgId,
+        project.id,
+        project.default_branch,
+        settings.window,
+      );
+      const key = JSON.stringify([
+        runs.map((r) => `${r.id}@${r.updated_at.getTime()}`),
+        await maxOrd(db, orgId, project.id),
+        settings,
+        project.default_branch,
+      ]);
+      const cacheKey = `${orgId}:${project.id}`;
+      let entry = entries.get(cacheKey);
+      if (entry?.key !== key) {
+        const window = await readWindow(
+          db,
+          orgId,
+          project.id,
+          project.default_branch,
+          settings.window,
+          true,
+          runs,
+        );
+        const tests = await testsOfProject(db, orgId, project.id, undefined);
+        const rows = tests.map((t) => ({
+          testId: t.test_key.toString('hex'),
+          suite: t.suite,
+          classname: t.classname,
+          name: t.name,
+          ...summarizeTest(
+            { statuses: window.statusesOf(t.ord), durations: window.durationsOf(t.ord) },
+            settings,
+          ),
+        }));
+        rows.sort(byName);
+        entry = { key, windowRuns: runs.length, byName: rows, sorted: new Map([['name', rows]]) };
+        entries.delete(cacheKey);
+        entries.set(cacheKey, entry);
+        if (entries.size > maxProjects) entries.delete(entries.keys().next().value!);
+      }
+      const found = entry;
+      return {
+        windowRuns: found.windowRuns,
+        sorted(sort) {
+          let list = found.sorted.get(sort);
+          if (list === undefined) {
+            list = [...found.byName].sort(ORDERS[sort]);
+            found.sorted.set(sort, list);
+          }
+          return list;
+        },
+      };
+    },
+  };
+}
