@@ -17,6 +17,9 @@ import { APP_ROLE } from '../app-role.ts';
  * (`result_details`). test_results is converted in place, then dropped.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // No foreign key from tests to projects: its check locks the project row once per inserted
+  // test and took half the time of registering a batch of new tests (measured: 120 of 232 ms
+  // for 5,000). Tests are only written by an upload, after it resolved its project.
   await sql`
     CREATE TABLE tests (
       org_id uuid NOT NULL,
@@ -28,8 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       name text NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (org_id, project_id, ord),
-      UNIQUE (org_id, project_id, test_key),
-      FOREIGN KEY (org_id, project_id) REFERENCES projects (org_id, id)
+      UNIQUE (org_id, project_id, test_key)
     );
 
     -- ~1.4 KB a row: stays inline (no TOAST), one page read per block.

@@ -7,7 +7,8 @@ import { DEFAULT_CONFIG, type QualityConfig, type RiskSeverity } from '../../dom
 import type { ScheduleActivity } from '../../domain/schedule.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
 import type { PhasedIssue } from '../issues/phase.ts';
-import { resultId, statusOfCode } from '../runs/run-blocks.ts';
+import { BLOCK, FLAKY, resultId, statusOfCode } from '../runs/run-blocks.ts';
+import { ordsOf, testsByOrd } from '../runs/runs.queries.ts';
 
 export type Run = Selectable<TestRunsTable>;
 
@@ -83,8 +84,25 @@ export async function latestRunsOfIssues(
   return new Map(rows.map((r) => [r.issue_number!, r]));
 }
 
+/** The run's blocks holding the given block numbers, keyed "run:block". */
+async function blocksOf(db: Executor, orgId: string, runIds: string[], blocks: number[]) {
+  const out = new Map<string, Buffer>();
+  if (runIds.length === 0 || blocks.length === 0) return out;
+  const { rows } = await sql<{ run_id: string; block: number; statuses: Buffer }>`
+    SELECT run_id, block, statuses FROM run_blocks
+    WHERE org_id = ${orgId} AND run_id = ANY(${runIds}::uuid[]) AND block = ANY(${blocks}::int[])`.execute(
+    db,
+  );
+  for (const r of rows) out.set(`${r.run_id}:${r.block}`, r.statuses);
+  return out;
+}
+
+/** The status code of a test (by ord) in a run, from its blocks; 0 when absent. */
+const codeIn = (blocks: Map<string, Buffer>, runId: string, ord: number) =>
+  blocks.get(`${runId}:${Math.floor(ord / BLOCK)}`)?.[ord % BLOCK] ?? 0;
+
 /** Failed and errored testcases of the runs (all detail rows, by the partial index), by run,
- *  in the order they came. */
+ *  in the order they came. Statements are index lookups whatever the tables' statistics. */
 export async function failuresOfRuns(
   db: Executor,
   orgId: string,
@@ -92,36 +110,44 @@ export async function failuresOfRuns(
 ): Promise<Map<string, Failure[]>> {
   const out = new Map<string, Failure[]>(runIds.map((id) => [id, []]));
   if (runIds.length === 0) return out;
-  const { rows } = await sql<{
-    run_id: string;
-    ord: number;
-    seq: number;
-    duplicate: boolean;
-    status: 'failed' | 'error';
-    test_key: Buffer;
-    classname: string;
-    name: string;
-    failure_type: string | null;
-    failure_message: string | null;
-    failure_text: string | null;
-  }>`
-    SELECT d.run_id, d.ord, d.seq, d.duplicate, d.status, t.test_key, t.classname, t.name,
-      d.failure_type, d.failure_message, d.failure_text
-    FROM result_details d
-    JOIN tests t ON t.org_id = d.org_id AND t.project_id = d.project_id AND t.ord = d.ord
-    WHERE d.org_id = ${orgId} AND d.run_id = ANY(${runIds}::uuid[])
-      AND d.status IN ('failed', 'error')
-    ORDER BY d.run_id, d.seq`.execute(db);
+  const rows = await db
+    .selectFrom('result_details')
+    .select([
+      'run_id',
+      'project_id',
+      'ord',
+      'seq',
+      'duplicate',
+      'status',
+      'failure_type',
+      'failure_message',
+      'failure_text',
+    ])
+    .where('org_id', '=', orgId)
+    .where(sql<boolean>`run_id = ANY(${runIds}::uuid[])`)
+    .where('status', 'in', ['failed', 'error'])
+    .orderBy('run_id')
+    .orderBy('seq')
+    .execute();
+  const tests = new Map<string, Awaited<ReturnType<typeof testsByOrd>>>();
+  for (const projectId of new Set(rows.map((r) => r.project_id)))
+    tests.set(
+      projectId,
+      await testsByOrd(db, orgId, projectId, [
+        ...new Set(rows.filter((r) => r.project_id === projectId).map((r) => r.ord)),
+      ]),
+    );
   for (const r of rows) {
+    const test = tests.get(r.project_id)!.get(r.ord)!;
     const failure = {
       id: resultId(r.ord, r.seq, r.duplicate),
-      testKey: r.test_key.toString('hex'),
-      classname: r.classname,
-      name: r.name,
+      testKey: test.test_key.toString('hex'),
+      classname: test.classname,
+      name: test.name,
       type: r.failure_type,
       message: r.failure_message,
       text: r.failure_text,
-      status: r.status,
+      status: r.status as 'failed' | 'error',
     };
     out.get(r.run_id)!.push(failure);
   }
@@ -163,64 +189,83 @@ export async function observationsFor(
   });
   if (commits.length > 0) {
     // Suspects come from detail rows (every failure and flaky mark has one); each suspect's
-    // first occurrence in a run from its block, its repeats from detail rows again.
-    const { rows } = await sql<{
-      commit_sha: string;
-      test_key: Buffer;
-      run_id: string;
-      status: string;
-      flaky: boolean;
-      classname: string;
-      name: string;
-    }>`
-      WITH runs AS (
-        SELECT id, commit_sha FROM test_runs
-        WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
-          AND (status = 'complete' OR id = ANY(${asked}::uuid[]))
-      ), suspects AS (
-        SELECT DISTINCT runs.commit_sha, d.ord FROM result_details d JOIN runs ON d.run_id = runs.id
-        WHERE d.org_id = ${orgId} AND (d.status IN ('failed', 'error') OR d.flaky)
-      ), firsts AS (
-        SELECT s.commit_sha, s.ord, runs.id AS run_id, get_byte(b.statuses, s.ord % 256) AS code
-        FROM suspects s JOIN runs ON runs.commit_sha = s.commit_sha
-        JOIN run_blocks b ON b.org_id = ${orgId} AND b.run_id = runs.id AND b.block = s.ord / 256
-      ), results AS (
-        SELECT commit_sha, ord, run_id, (ARRAY['passed', 'failed', 'error', 'skipped'])[code & 15] AS status,
-          (code & 16) <> 0 AS flaky
-        FROM firsts WHERE code & 15 <> 0
-        UNION ALL
-        SELECT s.commit_sha, s.ord, d.run_id, d.status, d.flaky
-        FROM suspects s JOIN runs ON runs.commit_sha = s.commit_sha
-        JOIN result_details d ON d.org_id = ${orgId} AND d.run_id = runs.id AND d.ord = s.ord AND d.duplicate
-      )
-      SELECT results.commit_sha, results.run_id, results.status, results.flaky, t.test_key, t.classname, t.name
-      FROM results
-      JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId} AND t.ord = results.ord`.execute(
-      db,
-    );
-    for (const r of rows) {
-      const list = byCommit.get(r.commit_sha) ?? [];
-      list.push(obs(r));
-      byCommit.set(r.commit_sha, list);
+    // first occurrence in a run from its block, its repeats from detail rows again. Each
+    // step is an index lookup, whatever the tables' statistics.
+    const { rows: runRows } = await sql<{ id: string; commit_sha: string }>`
+      SELECT id, commit_sha FROM test_runs
+      WHERE org_id = ${orgId} AND project_id = ${projectId} AND commit_sha = ANY(${commits}::text[])
+        AND (status = 'complete' OR id = ANY(${asked}::uuid[]))
+      ORDER BY id`.execute(db);
+    const commitOf = new Map(runRows.map((r) => [r.id, r.commit_sha]));
+    const runIds = runRows.map((r) => r.id);
+    const flagged =
+      runIds.length === 0
+        ? []
+        : await db
+            .selectFrom('result_details')
+            .select(['run_id', 'ord'])
+            .where('org_id', '=', orgId)
+            .where(sql<boolean>`run_id = ANY(${runIds}::uuid[])`)
+            .where((eb) => eb.or([eb('status', 'in', ['failed', 'error']), eb('flaky', '=', true)]))
+            .execute();
+    const suspects = new Map<string, Set<number>>();
+    for (const f of flagged) {
+      const commit = commitOf.get(f.run_id)!;
+      const set = suspects.get(commit) ?? new Set<number>();
+      set.add(f.ord);
+      suspects.set(commit, set);
+    }
+    const ords = [...new Set(flagged.map((f) => f.ord))].sort((a, b) => a - b);
+    if (ords.length > 0) {
+      const blocks = await blocksOf(db, orgId, runIds, [
+        ...new Set(ords.map((o) => Math.floor(o / BLOCK))),
+      ]);
+      const repeats = await db
+        .selectFrom('result_details')
+        .select(['run_id', 'ord', 'status', 'flaky'])
+        .where('org_id', '=', orgId)
+        .where(sql<boolean>`run_id = ANY(${runIds}::uuid[])`)
+        .where('duplicate', '=', true)
+        .where(sql<boolean>`ord = ANY(${ords}::int[])`)
+        .orderBy('run_id')
+        .orderBy('seq')
+        .execute();
+      const tests = await testsByOrd(db, orgId, projectId, ords);
+      const add = (commit: string, ord: number, runId: string, status: string, flaky: boolean) => {
+        const test = tests.get(ord)!;
+        const list = byCommit.get(commit) ?? [];
+        list.push(obs({ ...test, run_id: runId, status, flaky }));
+        byCommit.set(commit, list);
+      };
+      for (const runId of runIds) {
+        const commit = commitOf.get(runId)!;
+        for (const ord of [...(suspects.get(commit) ?? [])].sort((a, b) => a - b)) {
+          const code = codeIn(blocks, runId, ord);
+          const status = statusOfCode(code);
+          if (status !== undefined) add(commit, ord, runId, status, (code & FLAKY) !== 0);
+        }
+      }
+      for (const r of repeats) {
+        const commit = commitOf.get(r.run_id)!;
+        if (suspects.get(commit)?.has(r.ord) === true)
+          add(commit, r.ord, r.run_id, r.status, r.flaky);
+      }
     }
   }
   if (loose.length > 0) {
     const rows = await db
-      .selectFrom('result_details as d')
-      .innerJoin('tests as t', (j) =>
-        j
-          .onRef('t.org_id', '=', 'd.org_id')
-          .onRef('t.project_id', '=', 'd.project_id')
-          .onRef('t.ord', '=', 'd.ord'),
-      )
-      .select(['t.test_key', 'd.run_id', 'd.status', 'd.flaky', 't.classname', 't.name'])
-      .where('d.org_id', '=', orgId)
-      .where('d.run_id', 'in', loose)
-      .where('d.flaky', '=', true)
+      .selectFrom('result_details')
+      .select(['run_id', 'ord', 'status', 'flaky'])
+      .where('org_id', '=', orgId)
+      .where(sql<boolean>`run_id = ANY(${loose}::uuid[])`)
+      .where('flaky', '=', true)
+      .orderBy('run_id')
+      .orderBy('seq')
       .execute();
+    const tests = await testsByOrd(db, orgId, projectId, [...new Set(rows.map((r) => r.ord))]);
     for (const r of rows) {
       const list = byRun.get(r.run_id) ?? [];
-      list.push(obs(r));
+      list.push(obs({ ...tests.get(r.ord)!, ...r }));
       byRun.set(r.run_id, list);
     }
   }
@@ -259,18 +304,23 @@ export async function statusesIn(
   runIds: string[],
   keys: string[],
 ): Promise<Map<string, string>> {
-  if (runIds.length === 0 || keys.length === 0) return new Map();
-  const { rows } = await sql<{ run_id: string; test_key: Buffer; code: number }>`
-    SELECT r.id AS run_id, t.test_key, get_byte(b.statuses, t.ord % 256) AS code
-    FROM test_runs r
-    JOIN tests t ON t.org_id = r.org_id AND t.project_id = r.project_id
-      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])
-    JOIN run_blocks b ON b.org_id = r.org_id AND b.run_id = r.id AND b.block = t.ord / 256
-    WHERE r.org_id = ${orgId} AND r.id = ANY(${runIds}::uuid[])`.execute(db);
   const out = new Map<string, string>();
-  for (const r of rows) {
-    const status = statusOfCode(r.code);
-    if (status !== undefined) out.set(`${r.run_id}:${r.test_key.toString('hex')}`, status);
+  if (runIds.length === 0 || keys.length === 0) return out;
+  const { rows: runs } = await sql<{ id: string; project_id: string }>`
+    SELECT id, project_id FROM test_runs WHERE org_id = ${orgId} AND id = ANY(${runIds}::uuid[])`.execute(
+    db,
+  );
+  for (const projectId of new Set(runs.map((r) => r.project_id))) {
+    const ords = await ordsOf(db, orgId, projectId, keys);
+    const ofProject = runs.filter((r) => r.project_id === projectId).map((r) => r.id);
+    const blocks = await blocksOf(db, orgId, ofProject, [
+      ...new Set([...ords.values()].map((o) => Math.floor(o / BLOCK))),
+    ]);
+    for (const runId of ofProject)
+      for (const [key, ord] of ords) {
+        const status = statusOfCode(codeIn(blocks, runId, ord));
+        if (status !== undefined) out.set(`${runId}:${key}`, status);
+      }
   }
   return out;
 }

@@ -58,6 +58,8 @@ export interface NewTest {
  * Gives tests the project has not seen the next ords, in the order given. Meant for a short
  * transaction of its own: the per-project advisory lock is held only while it runs, and a
  * concurrent upload waits for these few statements, never for another upload's commit.
+ * Every statement is an index lookup or a plain insert (no anti-join for the planner to
+ * misjudge on a young table).
  */
 export async function registerTests(
   trx: Executor,
@@ -67,20 +69,26 @@ export async function registerTests(
 ): Promise<void> {
   if (tests.length === 0) return;
   await sql`SELECT pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
+  // Another upload may have registered some of them since this one looked.
+  const known = await ordsOf(
+    trx,
+    orgId,
+    projectId,
+    tests.map((t) => t.key),
+  );
+  const fresh = tests.filter((t) => !known.has(t.key));
+  if (fresh.length === 0) return;
+  const { rows } = await sql<{ next: number }>`
+    SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
+    WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);
+  const next = rows[0]!.next;
   await sql`
     INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
-    SELECT ${orgId}::uuid, ${projectId}::uuid, (base.next + fresh.n - 1)::int, fresh.key,
-      fresh.suite, fresh.classname, fresh.name
-    FROM (SELECT coalesce(max(ord) + 1, 0) AS next FROM tests
-          WHERE org_id = ${orgId} AND project_id = ${projectId}) AS base,
-      (SELECT decode(u.k, 'hex') AS key, u.suite, u.classname, u.name,
-              row_number() OVER (ORDER BY u.i) AS n
-       FROM unnest(${tests.map((t) => t.key)}::text[], ${tests.map((t) => t.suite)}::text[],
-                   ${tests.map((t) => t.classname)}::text[], ${tests.map((t) => t.name)}::text[])
-            WITH ORDINALITY AS u(k, suite, classname, name, i)
-       WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.org_id = ${orgId}
-         AND t.project_id = ${projectId} AND t.test_key = decode(u.k, 'hex'))) AS fresh
-    ON CONFLICT DO NOTHING`.execute(trx);
+    SELECT ${orgId}::uuid, ${projectId}::uuid, u.ord, u.key, u.suite, u.classname, u.name
+    FROM unnest(${fresh.map((_, i) => next + i)}::int[],
+      ${fresh.map((t) => Buffer.from(t.key, 'hex'))}::bytea[], ${fresh.map((t) => t.suite)}::text[],
+      ${fresh.map((t) => t.classname)}::text[], ${fresh.map((t) => t.name)}::text[])
+      AS u(ord, key, suite, classname, name)`.execute(trx);
 }
 
 /** A result stored as a row of its own: more than a plain result, or a repeat in the run. */
