@@ -281,6 +281,16 @@ export async function seedQualityData(
     },
   });
   expect(comment.statusCode).toBe(201);
+  // The dashboard's rows: the project's badge token (made when an editor reads the project)
+  // and a live-events ticket not yet spent.
+  const read = await app.inject({ method: 'GET', url: `${base}/${project}`, headers: auth });
+  expect(read.json<{ badgeToken?: string }>().badgeToken).toMatch(/^gtb_/);
+  const ticket = await app.inject({
+    method: 'POST',
+    url: `/api/v1/orgs/${slug}/events/ticket`,
+    headers: auth,
+  });
+  expect(ticket.statusCode).toBe(201);
   if (deps !== undefined) await seedGithubComment(app, auth, slug, project, deps);
   return {
     project,
