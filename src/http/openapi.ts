@@ -112,6 +112,22 @@ function defaultsOptional(schema: unknown): unknown {
   return plain;
 }
 
+const SUCCESS: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted: queued',
+  204: 'No Content',
+};
+
+/** A success answer with a description: its schema's own, else what its status means. */
+function described(status: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const own = value as { description?: unknown; $ref?: unknown };
+  if (typeof own.description === 'string' || own.$ref !== undefined) return value;
+  const text = SUCCESS[status];
+  return text === undefined ? value : { ...own, description: text };
+}
+
 /**
  * @fastify/swagger's per-route transform: the error responses a route can give (problem+json),
  * a body documented for routes that read theirs as a stream (uploads), and query values
@@ -132,7 +148,10 @@ export function documentRoute({
   const auth = route.config?.auth !== false || (own.security ?? []).length > 0;
   const response: Record<string, unknown> = {};
   for (const [status, value] of Object.entries(own.response ?? {}))
-    if (!/^[45]/.test(status)) response[status] = value;
+    if (!/^[45]/.test(status)) response[status] = described(status, value);
+  // A route that declares no success answer (a stream, an image) still has one.
+  if (!Object.keys(response).some((s) => /^[23]/.test(s)))
+    response['200'] = { description: 'OK', content: { '*/*': { schema: {} } } };
   for (const status of errorStatuses({ method: String(methods[0]), url, auth, schema: own }))
     response[status] = problem(status);
   response['5XX'] = {

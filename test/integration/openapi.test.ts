@@ -17,7 +17,10 @@ interface Operation {
   security?: unknown[];
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { description?: string; content?: Record<string, { schema?: { $ref?: string } }> }
+  >;
 }
 interface Document {
   tags: { name: string; description?: string }[];
@@ -87,6 +90,22 @@ describe('/openapi.json', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('gives every operation a success answer', () => {
+    const none = operations
+      .filter((o) => !Object.keys(o.op.responses).some((s) => /^[23]/.test(s)))
+      .map(name);
+    expect(none).toEqual([]);
+  });
+
+  it('describes every success answer', () => {
+    const vague = operations.flatMap((o) =>
+      Object.entries(o.op.responses)
+        .filter(([status, r]) => status.startsWith('2') && r.description === 'Default Response')
+        .map(([status]) => `${name(o)} ${status}`),
+    );
+    expect(vague).toEqual([]);
   });
 
   it('names the answers particular to a route: 429 on sign-in, 409 on sign-up', () => {

@@ -45,7 +45,14 @@ export const githubRoutes: Module = (app, deps) => {
   );
   app.delete(
     link,
-    { schema: { summary: 'Unlink the project from GitHub', tags, params: ProjectParams } },
+    {
+      schema: {
+        summary: 'Unlink the project from GitHub',
+        tags,
+        params: ProjectParams,
+        response: { 204: {} },
+      },
+    },
     async (req, reply) => {
       await github.unlink(callerOf(req), req.params);
       return reply.code(204).send();
