@@ -45,6 +45,7 @@ import {
   answerFrameworkError,
   MAX_PATH_SEGMENT,
   Problem,
+  segmentTooLong,
   sendProblem,
   toAppError,
 } from './problem.ts';
@@ -242,6 +243,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     audience: config.auth.audience,
     ttlSeconds: config.auth.accessTokenTtlSeconds,
   });
+
+  // A path segment longer than any route takes is a 414 whichever route would have matched
+  // (the dashboard's static files take any path; the API's own routes refuse it themselves).
+  app.addHook('onRequest', (request, _reply, done) =>
+    done(segmentTooLong(request.url) ?? undefined),
+  );
 
   app.addHook('onRequest', async (request) => {
     if (request.is404 || request.routeOptions.config.auth === false) return;

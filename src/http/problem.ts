@@ -265,6 +265,20 @@ export function sendProblem(
 /** Longest path segment a route takes (Fastify's maxParamLength). */
 export const MAX_PATH_SEGMENT = 200;
 
+function uriTooLong(): AppError {
+  return new AppError(
+    414,
+    'uri_too_long',
+    `A path segment is longer than ${MAX_PATH_SEGMENT} characters`,
+  );
+}
+
+/** A 414 when a segment of the URL's path is longer than any route takes, else null. */
+export function segmentTooLong(url: string): AppError | null {
+  const path = url.split('?')[0] ?? url;
+  return path.split('/').some((segment) => segment.length > MAX_PATH_SEGMENT) ? uriTooLong() : null;
+}
+
 /**
  * Errors Fastify's router meets before a route runs (Fastify's `frameworkErrors`): a path
  * parameter over MAX_PATH_SEGMENT characters is a 414, a path with broken percent-encoding
@@ -277,11 +291,7 @@ export function answerFrameworkError(
 ): void {
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new AppError(
-          414,
-          'uri_too_long',
-          `A path parameter is longer than ${MAX_PATH_SEGMENT} characters`,
-        )
+      ? uriTooLong()
       : error.code === 'FST_ERR_BAD_URL'
         ? new AppError(400, 'bad_url', 'The path is not valid URL encoding')
         : toAppError(error);
