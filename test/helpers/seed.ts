@@ -7,6 +7,7 @@ import type { App } from '../../src/http/types.ts';
 import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { saveComment } from '../../src/modules/github/github.queries.ts';
+import { syncFlakySince } from '../../src/modules/tests/tests.queries.ts';
 import { junitXml } from './junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../../src/seed-quality-config.ts';
 
@@ -117,6 +118,28 @@ export async function seedGithubComment(
 /** A project with the seed's quality config, linked to GitHub, issue #2 with a run and a
  *  review, a manual check, and an open sharded run; a webhook, with one delivery, and issue
  *  #2's GitHub comment when `deps` is given. */
+/** The test noted as flaky over history since the clock's now, through the tests module's query. */
+async function seedFlakySince(
+  app: App,
+  auth: Record<string, string>,
+  slug: string,
+  project: string,
+  testId: string,
+  deps: SeedDeps,
+): Promise<void> {
+  const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
+  const orgId = org.json<{ id: string }>().id;
+  const read = await app.inject({
+    method: 'GET',
+    url: `/api/v1/orgs/${slug}/projects/${project}`,
+    headers: auth,
+  });
+  const projectId = read.json<{ id: string }>().id;
+  await withOrgAsSystem(deps.database.db, orgId, { reason: 'seed' }, (trx) =>
+    syncFlakySince(trx, orgId, projectId, [testId], deps.clock.now()),
+  );
+}
+
 export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
@@ -291,6 +314,22 @@ export async function seedQualityData(
     headers: auth,
   });
   expect(ticket.statusCode).toBe(201);
+  // A passing test quarantined (nothing judged changes) and, given the database, noted as
+  // flaky over history since now, as the automatic-quarantine job notes it.
+  const passing = await app.inject({
+    method: 'GET',
+    url: `${base}/${project}/tests?status=passed&limit=1`,
+    headers: auth,
+  });
+  const testId = passing.json<{ items: { testId: string }[] }>().items[0]!.testId;
+  const quarantine = await app.inject({
+    method: 'PUT',
+    url: `${base}/${project}/tests/${testId}/quarantine`,
+    headers: auth,
+    payload: { reason: 'seed: flaky on CI' },
+  });
+  expect(quarantine.statusCode).toBe(200);
+  if (deps !== undefined) await seedFlakySince(app, auth, slug, project, testId, deps);
   if (deps !== undefined) await seedGithubComment(app, auth, slug, project, deps);
   return {
     project,
