@@ -56,13 +56,13 @@ async function listedTests(): Promise<number> {
   let count = 0;
   let cursor: string | null = null;
   do {
-    const page = await t.app.inject({
+    const page: { statusCode: number; json: <T>() => T } = await t.app.inject({
       method: 'GET',
       url: `/api/v1/orgs/refusals/projects/api/tests?limit=200${cursor === null ? '' : `&cursor=${cursor}`}`,
       headers: owner.auth,
     });
     expect(page.statusCode).toBe(200);
-    const body = page.json<{ items: unknown[]; nextCursor: string | null }>();
+    const body: { items: unknown[]; nextCursor: string | null } = page.json();
     count += body.items.length;
     cursor = body.nextCursor;
   } while (cursor !== null);
