@@ -27,3 +27,17 @@ export async function callerFromHeader(
     requestId,
   };
 }
+
+/**
+ * When the access token in the header expires (ms since the epoch); null for a CI token,
+ * which has no expiry of its own. Call after callerFromHeader accepted the header (the
+ * verification is cached, so this costs no second signature check).
+ */
+export async function accessTokenExpiry(
+  header: string | undefined,
+  tokens: AccessTokens,
+): Promise<number | null> {
+  const token = header === undefined ? undefined : /^Bearer ([^\s]+)$/i.exec(header)?.[1];
+  if (token === undefined || token.startsWith('gth_')) return null;
+  return (await tokens.verify(token)).exp * 1000;
+}

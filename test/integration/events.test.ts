@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,34 +15,31 @@ let base: string;
 let alpha: Session & { orgId: string };
 let beta: Session & { orgId: string };
 
-/** An open event stream read through fetch: frames as they arrive, until closed. */
+/** An open event stream over plain HTTP: frames as they arrive, until closed. */
 interface Reader {
   status: number;
-  headers: Headers;
+  headers: http.IncomingHttpHeaders;
   text(): string;
   /** Waits (bounded) until the stream holds a frame of this event type; returns its data. */
   next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   close(): void;
 }
 
+/** Each stream on a connection of its own (no keep-alive), so closing it closes the socket. */
 async function openStream(url: string, headers: Record<string, string> = {}): Promise<Reader> {
-  const abort = new AbortController();
-  const res = await fetch(url, { headers, signal: abort.signal });
+  const req = http.get(url, { headers, agent: false });
+  req.on('error', () => undefined); // closing a stream aborts its request
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
   let buffer = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buffer += chunk;
+  });
+  res.on('error', () => undefined);
   const used = new Set<number>();
-  if (res.body !== null && res.status === 200) {
-    const decoder = new TextDecoder();
-    void (async () => {
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
-          buffer += decoder.decode(chunk, { stream: true });
-      } catch {
-        // aborted
-      }
-    })();
-  } else {
-    buffer = await res.text();
-  }
   const frames = () =>
     buffer
       .split('\n\n')
@@ -52,7 +50,7 @@ async function openStream(url: string, headers: Record<string, string> = {}): Pr
         return { event: field('event'), data: field('data') };
       });
   return {
-    status: res.status,
+    status: res.statusCode ?? 0,
     headers: res.headers,
     text: () => buffer,
     async next(type, timeoutMs = 10_000) {
@@ -69,7 +67,7 @@ async function openStream(url: string, headers: Record<string, string> = {}): Pr
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    close: () => abort.abort(),
+    close: () => req.destroy(),
   };
 }
 
@@ -107,8 +105,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // fetch leaves the sockets of aborted readers to its pool; the test does not wait on them.
-  t.app.server.closeAllConnections();
   await t.close();
 });
 
@@ -118,7 +114,7 @@ describe('live events (server-sent events per org)', () => {
     const theirs = await openStream(`${base}/api/v1/orgs/ev-beta/events`, beta.auth);
     try {
       expect(mine.status).toBe(200);
-      expect(mine.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(mine.headers['content-type']).toMatch(/^text\/event-stream/);
       expect(await mine.next('ready')).toEqual({ org: 'ev-alpha' });
       await theirs.next('ready');
 
@@ -250,7 +246,6 @@ describe('live events (server-sent events per org)', () => {
       expect(await stream.next('run.completed')).toMatchObject({ data: { runId: run.id } });
     } finally {
       stream.close();
-      other.app.server.closeAllConnections();
       await other.app.close();
       await database.close();
     }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { callerFromHeader } from '../../http/authenticate.ts';
+import { accessTokenExpiry, callerFromHeader } from '../../http/authenticate.ts';
 import type { Module } from '../../http/module.ts';
 import { callerOf } from '../../http/types.ts';
 import { OrgParams } from '../orgs/orgs.schema.ts';
@@ -74,15 +74,20 @@ export const eventRoutes: Module = (app, { database, clock, tokens, config, logg
       },
     },
     async (req, reply) => {
-      const caller =
-        req.query.ticket !== undefined
-          ? await events.redeem(req.query.ticket, req.id)
-          : await callerFromHeader(req.headers.authorization, req.id, tokens);
+      const { ticket } = req.query;
+      const ticketed = ticket !== undefined;
+      const caller = ticketed
+        ? await events.redeem(ticket, req.id)
+        : await callerFromHeader(req.headers.authorization, req.id, tokens);
       const { orgId, userKey } = await events.authorize(caller, req.params.org);
+      // Membership is checked when a stream opens, so a stream never outlives the access
+      // token it was opened with (a ticket or a CI token: one access token's lifetime).
+      const ttlMs = config.auth.accessTokenTtlSeconds * 1000;
+      const expiry = ticketed ? null : await accessTokenExpiry(req.headers.authorization, tokens);
+      const lifetimeMs = expiry === null ? ttlMs : Math.max(1000, expiry - clock.now().getTime());
       const out = new PassThrough();
       const unsubscribe = hub.subscribe(orgId, userKey, out);
-      // Membership is checked when a stream opens; one never outlives its access token.
-      const lifetime = setTimeout(unsubscribe, config.auth.accessTokenTtlSeconds * 1000);
+      const lifetime = setTimeout(unsubscribe, Math.min(lifetimeMs, ttlMs));
       lifetime.unref();
       const done = () => {
         clearTimeout(lifetime);
