@@ -65,6 +65,7 @@ describe('issue badges', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^image\/svg\+xml/);
     expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
     expect(res.body).toMatch(/^<svg/);
     expect(res.body).toContain('quality gates');
     expect(res.body).toContain(overall);

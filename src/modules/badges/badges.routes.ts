@@ -57,10 +57,15 @@ export const badgeRoutes: Module = (app, { database, box, clock }) => {
     async (req, reply) => {
       const { org, project, number } = req.params;
       const overall = await badges.overall(org, project, number, req.query.token);
-      return reply
-        .header('content-type', 'image/svg+xml; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .send(badgeSvg(overall));
+      return (
+        reply
+          .header('content-type', 'image/svg+xml; charset=utf-8')
+          .header('cache-control', 'no-cache')
+          // Embedded as an image by other sites (READMEs): helmet's same-origin default would
+          // have browsers refuse it there.
+          .header('cross-origin-resource-policy', 'cross-origin')
+          .send(badgeSvg(overall))
+      );
     },
   );
 };
