@@ -97,7 +97,16 @@ export default tseslint.config(
     files: ['web/src/**/*.{ts,tsx}'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'navigator', 'location', 'history', 'fetch', 'sessionStorage']
+        [
+          'window',
+          'document',
+          'navigator',
+          'location',
+          'history',
+          'fetch',
+          'sessionStorage',
+          'localStorage',
+        ]
           .concat([
             'URL',
             'URLSearchParams',

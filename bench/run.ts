@@ -2,6 +2,7 @@ import { authRead } from './auth-read.ts';
 import { ingest } from './ingest.ts';
 import { load } from './load.ts';
 import { triageBench } from './triage.ts';
+import { webBench } from './web.ts';
 
 /** `npm run bench [name...]`: runs the benchmarks and prints each one's figures and ratio. */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -9,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   ingest,
   load,
   triage: triageBench,
+  web: webBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -16,6 +16,12 @@ const SettingsPage = lazy(() => import('./pages/settings.tsx'));
 
 const PUBLIC = new Set(['/signin', '/signup']);
 
+// Fetch the opened page's code while the session is being restored, not after.
+const first = location.pathname;
+if (/\/issues\/\d+$/.test(first)) void import('./pages/issue.tsx');
+else if (/\/runs\/[^/]+$/.test(first)) void import('./pages/run.tsx');
+else if (/\/settings$/.test(first)) void import('./pages/settings.tsx');
+
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, isSignedIn);
 }

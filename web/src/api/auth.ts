@@ -54,10 +54,35 @@ function claims(token: string): { org?: string | null; exp?: number } {
   }
 }
 
+/**
+ * Which slug each org id the session was scoped to had, so a token refreshed from the cookie
+ * (which names the org by id) is known to fit a page's org without switching again. Ids and
+ * slugs are no secret.
+ */
+const SLUGS = 'gatehouse.orgSlugs';
+function slugOf(orgId: string): string | null {
+  try {
+    return (
+      (JSON.parse(localStorage.getItem(SLUGS) ?? '{}') as Record<string, string>)[orgId] ?? null
+    );
+  } catch {
+    return null;
+  }
+}
+function rememberSlug(orgId: string, slug: string): void {
+  try {
+    const map = JSON.parse(localStorage.getItem(SLUGS) ?? '{}') as Record<string, string>;
+    map[orgId] = slug;
+    localStorage.setItem(SLUGS, JSON.stringify(map));
+  } catch {
+    // storage refused: the next page switches org once more
+  }
+}
+
 function adopt(pair: Pair, orgSlug: string | null): Session {
   const orgId = claims(pair.accessToken).org ?? null;
-  const keepSlug =
-    orgSlug ?? (session !== null && session.orgId === orgId ? session.orgSlug : null);
+  if (orgId !== null && orgSlug !== null) rememberSlug(orgId, orgSlug);
+  const keepSlug = orgSlug ?? (orgId === null ? null : slugOf(orgId));
   session = {
     token: pair.accessToken,
     orgId,
@@ -111,7 +136,7 @@ async function refreshFromCookie(): Promise<Pair> {
 }
 
 /** Hands a refresh token we were given in a body to the refresh route, which rotates it and
- *  sets the cookie to the new one (the routes that answer pairs may not set the cookie). */
+ *  sets the cookie to the new one (creating an org answers a pair without the cookie). */
 async function settleCookie(pair: Pair): Promise<Pair> {
   const res = await post('/auth/refresh', { refreshToken: pair.refreshToken });
   return res.ok ? ((await res.json()) as Pair) : pair;
@@ -137,8 +162,8 @@ export async function tokenFor(org: string | null): Promise<string> {
     if (current.orgSlug === org) return current.token;
     const res = await post('/auth/switch-org', { org }, current.token);
     if (!res.ok) throw await problem(res);
-    const pair = await settleCookie((await res.json()) as Pair);
-    return adopt(pair, org).token;
+    // The answer sets the cookie to the new pair's refresh token.
+    return adopt((await res.json()) as Pair, org).token;
   });
 }
 
@@ -153,8 +178,7 @@ export async function signIn(email: string, password: string, org?: string): Pro
     post('/auth/login', org ? { email, password, org } : { email, password }),
   );
   if (!res.ok) throw await problem(res);
-  const pair = await exclusive(async () => settleCookie((await res.json()) as Pair));
-  adopt(pair, org ?? null);
+  adopt((await res.json()) as Pair, org ?? null);
 }
 
 export async function signUp(email: string, password: string, name: string): Promise<void> {

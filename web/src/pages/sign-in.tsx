@@ -3,6 +3,12 @@ import { useState, type FormEvent } from 'react';
 import { signIn, signUp } from '../api/auth.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 
+/** The org of the page the user is going to: the sign-in is scoped to it from the start. */
+function nextOrg(url: URL): string | undefined {
+  const m = /^\/orgs\/([a-z0-9-]+)(?:\/|$)/.exec(nextPath(url));
+  return m?.[1] === undefined || m[1] === 'new' ? undefined : m[1];
+}
+
 function nextPath(url: URL): string {
   const next = url.searchParams.get('next');
   // Only our own paths: never an open redirect.
@@ -18,7 +24,13 @@ export function SignIn() {
     const form = new FormData(e.currentTarget);
     setBusy(true);
     setError(null);
-    signIn(field(form, 'email'), field(form, 'password'))
+    signIn(field(form, 'email'), field(form, 'password'), nextOrg(url))
+      .catch((err: unknown) => {
+        // Not a member of that org (or no such org): sign in unscoped, the page will say so.
+        if ((err as { status?: number }).status === 404)
+          return signIn(field(form, 'email'), field(form, 'password'));
+        throw err;
+      })
       .then(() => navigate(nextPath(url), { replace: true }))
       .catch((err: Error) => setError(err.message))
       .finally(() => setBusy(false));
