@@ -17,6 +17,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let ciToken = '';
+let invitation = '';
 let openapi: { paths: Record<string, unknown> };
 const errors: string[] = [];
 
@@ -142,6 +143,20 @@ describe('the dashboard in Chromium', () => {
     expect(ciToken.length).toBeGreaterThan(20);
     await page.getByRole('button', { name: 'Copy token' }).waitFor();
     await expectAccessible(page, 'settings');
+    // Quality configuration: checked against the served JSON Schema as it is typed.
+    const editor = page.getByLabel('Configuration (JSON)');
+    await editor.fill(
+      '{\n  "gates": [\n    { "key": "r", "name": "R", "conditions": [{ "metric": "pass_rate", "op": "~", "value": 1 }] }\n  ]\n}',
+    );
+    await page.getByText(/^Line 3: .*\/op /).waitFor();
+    expect(await page.getByRole('button', { name: 'Save configuration' }).isDisabled()).toBe(true);
+    await editor.fill('{\n  "gates": [\n');
+    await page.getByText(/^Line \d+: /).waitFor();
+    // An invitation: the link to send, its token in the fragment.
+    await page.getByLabel('Invitee email').fill('mallory@example.test');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    invitation = (await page.getByText(/\/invitations\/accept#token=/).textContent()) ?? '';
+    expect(invitation).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invitations\/accept#token=.+/);
     // Shown once: back on the page, the token is listed by name without its secret.
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('link', { name: 'Settings' }).click();
@@ -331,7 +346,7 @@ describe('the dashboard in Chromium', () => {
     await expectAccessible(page, 'run page');
   });
 
-  it("keeps another user out of the first org's issue: the page says not found", async () => {
+  it("keeps another user out of the first org's issue (the page says not found) until they accept an invitation", async () => {
     const other = await browser.newContext();
     try {
       const p = await other.newPage();
@@ -342,6 +357,12 @@ describe('the dashboard in Chromium', () => {
       await p.getByRole('heading', { name: 'Not found' }).waitFor();
       expect(await p.getByText('Sign-in fails after token refresh').count()).toBe(0);
       await expectAccessible(p, 'not found');
+      // Invited, and having accepted, the same user gets in.
+      await p.goto(invitation);
+      await p.getByRole('button', { name: 'Accept invitation' }).click();
+      await p.waitForURL(`${base}/orgs/${ORG}`);
+      await p.getByRole('link', { name: `#${ISSUE} Sign-in fails after token refresh` }).click();
+      await p.locator('[data-gate="reliability"]').getByText('passed', { exact: true }).waitFor();
     } finally {
       await other.close();
     }
