@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { withOrgAsSystem } from '../../db/system.ts';
 import type { DB } from '../../db/types.ts';
@@ -80,6 +80,9 @@ export async function openRunWriter(
   ids: Ids,
   run: { uploads: number; tests: number },
 ): Promise<RunWriter> {
+  // Planned for each batch as it is: a prepared statement's generic plan, made while the
+  // project's tests were few, kept scanning them whole for every key once they were many.
+  await sql`SET LOCAL plan_cache_mode = force_custom_plan`.execute(trx);
   const blocks = new Map<number, Block>();
   if (run.uploads > 0)
     for (const b of await blocksOfRun(trx, ids.orgId, ids.runId))

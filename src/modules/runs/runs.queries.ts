@@ -30,7 +30,11 @@ export const isPlain = (c: TestCase) =>
   c.reruns.length === 0 &&
   Object.keys(c.properties).length === 0;
 
-/** The ords of the project's tests among `keys` (hex test keys), by key. */
+/**
+ * The ords of the project's tests among `keys` (hex test keys), by key. Run it with custom
+ * plans (plan_cache_mode, as the upload does): a generic plan cannot hash the array, and on
+ * a young table it compared every key with every row, seconds per batch.
+ */
 export async function ordsOf(
   trx: Executor,
   orgId: string,
@@ -68,6 +72,7 @@ export async function registerTests(
   tests: NewTest[],
 ): Promise<void> {
   if (tests.length === 0) return;
+  await sql`SET LOCAL plan_cache_mode = force_custom_plan`.execute(trx);
   await sql`SELECT pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
   // Another upload may have registered some of them since this one looked.
   const known = await ordsOf(
@@ -219,16 +224,24 @@ export function detailsOfRun(
 
 /** The project's tests with the given ords. */
 export async function testsByOrd(trx: Executor, orgId: string, projectId: string, ords: number[]) {
-  if (ords.length === 0)
-    return new Map<number, { test_key: Buffer; suite: string; classname: string; name: string }>();
-  const rows = await trx
-    .selectFrom('tests')
-    .select(['ord', 'test_key', 'suite', 'classname', 'name'])
-    .where('org_id', '=', orgId)
-    .where('project_id', '=', projectId)
-    .where(sql<boolean>`ord = ANY(${ords}::int[])`)
-    .execute();
-  return new Map(rows.map((r) => [r.ord, r]));
+  const out = new Map<
+    number,
+    { ord: number; test_key: Buffer; suite: string; classname: string; name: string }
+  >();
+  if (ords.length === 0) return out;
+  const { rows } = await sql<{
+    ord: number;
+    test_key: Buffer;
+    suite: string;
+    classname: string;
+    name: string;
+  }>`
+    SELECT ord, test_key, suite, classname, name FROM tests
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])`.execute(
+    trx,
+  );
+  for (const r of rows) out.set(r.ord, r);
+  return out;
 }
 
 export interface RunKeys {
