@@ -368,6 +368,14 @@ describe('the dashboard in Chromium', () => {
     }
   });
 
+  it('signs out: the session is over, even for a reload', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/signin/);
+    await page.goto(issueUrl());
+    await page.waitForURL(/\/signin\?next=/);
+    await page.getByRole('heading', { name: 'Sign in to Gatehouse' }).waitFor();
+  });
+
   it('raised no script errors on any page', () => {
     expect(errors).toEqual([]);
   });
