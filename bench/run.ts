@@ -1,4 +1,5 @@
 import { authRead } from './auth-read.ts';
+import { history } from './history.ts';
 import { ingest } from './ingest.ts';
 import { load } from './load.ts';
 import { triageBench } from './triage.ts';
@@ -7,6 +8,7 @@ import { webBench } from './web.ts';
 /** `npm run bench [name...]`: runs the benchmarks and prints each one's figures and ratio. */
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'auth-read': authRead,
+  history,
   ingest,
   load,
   triage: triageBench,

@@ -124,11 +124,13 @@ async function resolveOrds(
   if (fresh.size === 0) return ords;
   // Committed at once, apart from the upload: a concurrent upload of the same new tests
   // waits only for this short transaction, never for this upload to finish.
-  await withOrgAsSystem(writer.db, orgId, { reason: 'tests first seen in an upload' }, (reg) =>
-    registerTests(reg, orgId, projectId, [...fresh.values()]),
+  const registered = await withOrgAsSystem(
+    writer.db,
+    orgId,
+    { reason: 'tests first seen in an upload' },
+    (reg) => registerTests(reg, orgId, projectId, [...fresh.values()]),
   );
-  for (const [key, ord] of await ordsOf(trx, orgId, projectId, [...fresh.keys()]))
-    ords.set(key, ord);
+  for (const [key, ord] of registered) ords.set(key, ord);
   return ords;
 }
 

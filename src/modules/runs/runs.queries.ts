@@ -70,19 +70,22 @@ export async function registerTests(
   orgId: string,
   projectId: string,
   tests: NewTest[],
-): Promise<void> {
-  if (tests.length === 0) return;
-  await sql`SET LOCAL plan_cache_mode = force_custom_plan`.execute(trx);
-  await sql`SELECT pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
+): Promise<Map<string, number>> {
+  if (tests.length === 0) return new Map();
+  // Durable enough: the upload that uses these ords commits synchronously after this, and
+  // its commit flushes this one's WAL with it.
+  await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+    set_config('synchronous_commit', 'off', true),
+    pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
   // Another upload may have registered some of them since this one looked.
-  const known = await ordsOf(
+  const ords = await ordsOf(
     trx,
     orgId,
     projectId,
     tests.map((t) => t.key),
   );
-  const fresh = tests.filter((t) => !known.has(t.key));
-  if (fresh.length === 0) return;
+  const fresh = tests.filter((t) => !ords.has(t.key));
+  if (fresh.length === 0) return ords;
   const { rows } = await sql<{ next: number }>`
     SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
     WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);
@@ -94,6 +97,8 @@ export async function registerTests(
       ${fresh.map((t) => Buffer.from(t.key, 'hex'))}::bytea[], ${fresh.map((t) => t.suite)}::text[],
       ${fresh.map((t) => t.classname)}::text[], ${fresh.map((t) => t.name)}::text[])
       AS u(ord, key, suite, classname, name)`.execute(trx);
+  fresh.forEach((t, i) => ords.set(t.key, next + i));
+  return ords;
 }
 
 /** A result stored as a row of its own: more than a plain result, or a repeat in the run. */
