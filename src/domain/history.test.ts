@@ -156,6 +156,17 @@ describe('trend buckets', () => {
     ]);
   });
 
+  it('takes sums per bucket as well as single runs: runs count, mean duration over them', () => {
+    const [day] = trendBuckets(
+      [{ ...run('2026-03-01T00:00:00Z', 30, 10), runs: 4, durationMs: 10_000 }],
+      at('2026-03-01T06:00:00Z'),
+      at('2026-03-01T23:00:00Z'),
+      'day',
+    );
+    expect(day).toMatchObject({ runs: 4, passed: 30, failed: 10, passRate: 0.75 });
+    expect(day!.meanDurationMs).toBe(2500);
+  });
+
   it('starts weeks on Monday', () => {
     // 2026-03-05 is a Thursday
     expect(bucketStart(at('2026-03-05T12:00:00Z'), 'week').toISOString()).toBe(

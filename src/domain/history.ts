@@ -175,8 +175,11 @@ export function flakyOverHistory(
 
 export type Bucket = 'day' | 'week';
 
+/** A run's totals at its completion, or (with `runs`) several runs' totals summed. */
 export interface RunPoint {
   at: Date;
+  /** How many runs the point sums (default 1); `durationMs` is then their summed duration. */
+  runs?: number;
   tests: number;
   passed: number;
   failed: number;
@@ -212,7 +215,10 @@ export function bucketStart(at: Date, bucket: Bucket): Date {
   return new Date(day - weekday * DAY);
 }
 
-/** Every bucket from `from` to `to` (empty ones too), with the runs that fall in each. */
+/**
+ * Every bucket from `from` to `to` (empty ones too), with the runs that fall in each. The
+ * caller gives the runs completed between `from` and `to` (or their sums per bucket).
+ */
 export function trendBuckets(
   runs: readonly RunPoint[],
   from: Date,
@@ -236,10 +242,10 @@ export function trendBuckets(
       durationSum: 0,
     });
   for (const r of runs) {
-    if (r.at < from || r.at > to) continue;
+    if (r.at > to) continue;
     const b = buckets.get(bucketStart(r.at, bucket).getTime());
     if (b === undefined) continue;
-    b.runs++;
+    b.runs += r.runs ?? 1;
     b.tests += r.tests;
     b.passed += r.passed;
     b.failed += r.failed;

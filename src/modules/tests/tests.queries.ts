@@ -160,21 +160,30 @@ export interface RunTotalsRow {
   duration_ms: number;
 }
 
-/** A branch's complete runs that completed between `from` and `to`: their totals. */
-export async function runTotalsBetween(
+/**
+ * A branch's complete runs that completed between `from` and `to`, summed per day or week
+ * (UTC; weeks from Monday): one row per bucket, however many runs there are.
+ */
+export async function runTotalsByBucket(
   db: Executor,
   orgId: string,
   projectId: string,
   branch: string,
   from: Date,
   to: Date,
-): Promise<RunTotalsRow[]> {
-  const { rows } = await sql<RunTotalsRow>`
-    SELECT id, completed_at, tests, passed, failed, errored, skipped, flaky, duration_ms
+  bucket: 'day' | 'week',
+): Promise<(Omit<RunTotalsRow, 'id' | 'completed_at'> & { at: Date; runs: number })[]> {
+  const { rows } = await sql<
+    Omit<RunTotalsRow, 'id' | 'completed_at'> & { at: Date; runs: number }
+  >`
+    SELECT date_trunc(${bucket}, completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS at,
+      count(*)::int AS runs, sum(tests)::int AS tests, sum(passed)::int AS passed,
+      sum(failed)::int AS failed, sum(errored)::int AS errored, sum(skipped)::int AS skipped,
+      sum(flaky)::int AS flaky, sum(duration_ms)::float8 AS duration_ms
     FROM test_runs
     WHERE org_id = ${orgId} AND project_id = ${projectId} AND branch = ${branch}
       AND status = 'complete' AND completed_at >= ${from} AND completed_at <= ${to}
-    ORDER BY completed_at`.execute(db);
+    GROUP BY 1 ORDER BY 1`.execute(db);
   return rows;
 }
 

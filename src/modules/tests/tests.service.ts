@@ -30,7 +30,7 @@ import {
   putQuarantine,
   requireProjectRun,
   requireTest,
-  runTotalsBetween,
+  runTotalsByBucket,
 } from './tests.queries.ts';
 
 const DAY = 86_400_000;
@@ -181,15 +181,24 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
             { path: 'querystring/from', message: 'must be within three years of to' },
           ]);
         const branch = q.branch ?? project.default_branch;
-        const runs = await runTotalsBetween(trx, ctx.orgId, project.id, branch, from, to);
+        const sums = await runTotalsByBucket(
+          trx,
+          ctx.orgId,
+          project.id,
+          branch,
+          from,
+          to,
+          q.bucket,
+        );
         return {
           branch,
           from: from.toISOString(),
           to: to.toISOString(),
           bucket: q.bucket,
           items: trendBuckets(
-            runs.map((r) => ({
-              at: r.completed_at,
+            sums.map((r) => ({
+              at: r.at,
+              runs: r.runs,
               tests: r.tests,
               passed: r.passed,
               failed: r.failed,
