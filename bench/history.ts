@@ -9,6 +9,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
+import { historyReads } from './history-reads.ts';
 import { autocannon, machine, tempDir, type LoadResult } from './lib.ts';
 
 // `npm run bench history`: a project's history of BENCH_HISTORY_RUNS runs of
@@ -250,10 +251,9 @@ export async function readLatencies(
   const reads: Record<string, string> = {
     "a run's failed results": `${ctx.project}/runs/${lastRun}/results?status=failed&limit=100`,
     "an issue's gates": `${ctx.project}/issues/${ctx.issues[0]}/gates`,
-    // Plug in here, e.g.:
-    // 'test list': `${ctx.project}/tests?limit=50`,
-    // "a test's history (100 runs)": `${ctx.project}/tests/${ctx.testIds[0]}/history?limit=100`,
-    // 'trends over 90 days': `${ctx.project}/trends?bucket=day&from=...`,
+    // The history reads: test list, a test's history (100 runs), 90 days of trends, an
+    // issue's trend (bench/history-reads.ts).
+    ...(await historyReads(ctx)),
   };
   const out: Record<string, LoadResult> = {};
   for (const [what, url] of Object.entries(reads)) {
