@@ -5,9 +5,9 @@ import * as quality from './migrations/0003_quality.ts';
 import * as runLifecycle from './migrations/0004_run_lifecycle.ts';
 import * as coordination from './migrations/0005_coordination.ts';
 import * as githubLookup from './migrations/0010_github_lookup.ts';
-import * as badges from './migrations/0013_badges.ts';
 import * as compactResults from './migrations/0011_compact_results.ts';
 import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
+import * as badges from './migrations/0013_badges.ts';
 import * as history from './migrations/0014_history.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -17,9 +17,9 @@ export const migrations: Record<string, Migration> = {
   '0004_run_lifecycle': runLifecycle,
   '0005_coordination': coordination,
   '0010_github_lookup': githubLookup,
-  '0013_badges': badges,
   '0011_compact_results': compactResults,
   '0012_auth_concurrency': authConcurrency,
+  '0013_badges': badges,
   '0014_history': history,
 };
 

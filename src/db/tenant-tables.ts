@@ -29,8 +29,8 @@ export const TENANT_TABLES = [
   'webhook_deliveries',
   'github_links',
   'github_comments',
-  'project_badges',
-  'event_tickets',
   'test_quarantines',
   'test_flaky_since',
+  'project_badges',
+  'event_tickets',
 ] as const;

@@ -30,10 +30,10 @@ import { noteRoutes } from '../modules/notes/notes.routes.ts';
 import { communicationRoutes } from '../modules/communications/communications.routes.ts';
 import { reportRoutes } from '../modules/reports/reports.routes.ts';
 import { testRoutes } from '../modules/tests/tests.routes.ts';
-import { schemaRoutes } from './schemas.routes.ts';
 import { eventRoutes } from '../modules/events/events.routes.ts';
 import { badgeRoutes } from '../modules/badges/badges.routes.ts';
 import { callerFromHeader } from './authenticate.ts';
+import { schemaRoutes } from './schemas.routes.ts';
 import { systemRoutes } from './system.routes.ts';
 import { webRoutes } from './web.ts';
 import { looksLikeXml, refusedType, unsupportedMediaType, xmlSentAsJson } from './content-types.ts';
@@ -189,13 +189,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
-    trustProxy: config.web.trustProxy,
     genReqId: () => uuidv7(),
     routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
     // Headers over Node's limit (431), unparsable requests, over-long path parameters (414)
     // and bad URL encoding answer problem+json too.
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
+    trustProxy: config.web.trustProxy,
     ajv: { customOptions: { removeAdditional: false } },
     // Fastify's own request serializer logs the query string verbatim, secrets and all.
     childLoggerFactory: (logger, bindings, opts) =>
