@@ -11,6 +11,8 @@ export interface TestsTable {
   suite: string;
   classname: string;
   name: string;
+  /** Set once an upload holding the test commits (a refused upload can leave it false). */
+  stored: Generated<boolean>;
   created_at: Generated<Date>;
 }
 

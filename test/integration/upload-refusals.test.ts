@@ -160,35 +160,40 @@ describe('refused uploads leave no trace', () => {
     expect(await counts()).toEqual(before);
   });
 
-  // Known bug, kept visible: compact storage (818ee78) registers a file's new test
-  // identities in a transaction of their own, so the good first file's 200 tests outlive
-  // the refusal and show in the project's test list. `it.fails` turns red once that is
-  // fixed (identities registered with the upload, or the list leaving out tests that were
-  // never in a stored run): make it a plain `it` then.
-  it.fails(
-    'keeps the tests of a refused multipart upload out of the project test list',
-    async () => {
-      const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD * 4, 0x20));
-      const boundary = 'bombboundary2';
-      const before = await listedTests();
-      const res = await t.app.inject({
-        method: 'POST',
-        url: `${runsUrl}?build=bomb2`,
-        headers: { ...ci.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
-        payload: multipart(boundary, [
-          {
-            filename: 'other.xml',
-            type: 'application/xml',
-            body: junitXml(100, { suite: 'other' }),
-          },
-          { filename: 'bomb.xml.gz', type: 'application/gzip', body: bomb },
-        ]),
-      });
-      expectProblem(res, 413);
-      await settled();
-      expect(await listedTests()).toBe(before);
-    },
-  );
+  // New test identities are registered in a transaction of their own (so concurrent uploads
+  // of new tests never wait for each other's commit); they count as the project's only
+  // once an upload holding them commits.
+  it('keeps the tests of a refused multipart upload out of the project test list', async () => {
+    const bomb = gzipSync(Buffer.alloc(MAX_UPLOAD * 4, 0x20));
+    const boundary = 'bombboundary2';
+    const before = await listedTests();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=bomb2`,
+      headers: { ...ci.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: multipart(boundary, [
+        {
+          filename: 'other.xml',
+          type: 'application/xml',
+          body: junitXml(100, { suite: 'other' }),
+        },
+        { filename: 'bomb.xml.gz', type: 'application/gzip', body: bomb },
+      ]),
+    });
+    expectProblem(res, 413);
+    await settled();
+    expect(await listedTests()).toBe(before);
+    // The same tests uploaded for good are the project's from then on.
+    const good = await t.app.inject({
+      method: 'POST',
+      url: `${runsUrl}?build=good2`,
+      headers: { ...ci.auth, 'content-type': 'application/xml' },
+      payload: junitXml(100, { suite: 'other' }),
+    });
+    expect(good.statusCode).toBe(201);
+    await settled();
+    expect(await listedTests()).toBe(before + 100);
+  });
 
   it('refuses a shard that fails half-way and keeps the earlier shards of the open run', async () => {
     const first = await t.app.inject({

@@ -29,10 +29,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       suite text NOT NULL,
       classname text NOT NULL,
       name text NOT NULL,
+      -- False until an upload holding the test commits: identities are registered in a
+      -- transaction of their own, so a refused upload can leave some that were never stored.
+      stored boolean NOT NULL DEFAULT false,
       created_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (org_id, project_id, ord),
       UNIQUE (org_id, project_id, test_key)
     );
+
+    -- Tests a refused upload left unstored: usually none, so the test list's check is cheap.
+    CREATE INDEX tests_unstored_idx ON tests (org_id, project_id, ord) WHERE NOT stored;
 
     -- ~1.4 KB a row: stays inline (no TOAST), one page read per block.
     CREATE TABLE run_blocks (
@@ -77,10 +83,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       WHERE signature IS NOT NULL;
 
     -- Identities in the order each project first saw them.
-    INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
+    INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name, stored)
     SELECT org_id, project_id,
       (row_number() OVER (PARTITION BY org_id, project_id ORDER BY first_id) - 1)::int,
-      test_key, suite, classname, name
+      test_key, suite, classname, name, true
     FROM (
       SELECT DISTINCT ON (org_id, project_id, test_key) org_id, project_id, test_key, suite,
         classname, name, id AS first_id

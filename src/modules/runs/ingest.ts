@@ -21,6 +21,7 @@ import {
   blocksUpsert,
   detailsInsert,
   isPlain,
+  markStored,
   ordsOf,
   registerTests,
   testKey,
@@ -114,14 +115,18 @@ async function resolveOrds(
   keys: string[],
 ): Promise<Map<string, number>> {
   const { orgId, projectId } = writer.ids;
-  const ords = await ordsOf(trx, orgId, projectId, [...new Set(keys)]);
+  const unstored: number[] = [];
+  const ords = await ordsOf(trx, orgId, projectId, [...new Set(keys)], unstored);
   const fresh = new Map<string, NewTest>();
   keys.forEach((key, i) => {
     if (ords.has(key) || fresh.has(key)) return;
     const c = cases[i]!;
     fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
   });
-  if (fresh.size === 0) return ords;
+  if (fresh.size === 0) {
+    await markStored(trx, orgId, projectId, unstored);
+    return ords;
+  }
   // Committed at once, apart from the upload: a concurrent upload of the same new tests
   // waits only for this short transaction, never for this upload to finish.
   const registered = await withOrgAsSystem(
@@ -130,7 +135,11 @@ async function resolveOrds(
     { reason: 'tests first seen in an upload' },
     (reg) => registerTests(reg, orgId, projectId, [...fresh.values()]),
   );
-  for (const [key, ord] of registered) ords.set(key, ord);
+  for (const [key, ord] of registered) {
+    if (!ords.has(key)) unstored.push(ord);
+    ords.set(key, ord);
+  }
+  await markStored(trx, orgId, projectId, unstored);
   return ords;
 }
 

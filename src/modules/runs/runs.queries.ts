@@ -40,15 +40,41 @@ export async function ordsOf(
   orgId: string,
   projectId: string,
   keys: string[],
+  unstored?: number[],
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (keys.length === 0) return out;
-  const { rows } = await sql<{ ord: number; test_key: Buffer }>`
-    SELECT ord, test_key FROM tests
+  const { rows } = await sql<{ ord: number; test_key: Buffer; stored: boolean }>`
+    SELECT ord, test_key, stored FROM tests
     WHERE org_id = ${orgId} AND project_id = ${projectId}
       AND test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
-  for (const r of rows) out.set(r.test_key.toString('hex'), r.ord);
+  for (const r of rows) {
+    out.set(r.test_key.toString('hex'), r.ord);
+    if (!r.stored) unstored?.push(r.ord);
+  }
   return out;
+}
+
+/**
+ * Marks tests as stored, in the upload's transaction: a test counts as the project's once an
+ * upload holding it commits. A row another upload is marking right now is skipped rather
+ * than waited for (uploads of the same new tests never wait for each other's commit); should
+ * that upload fail, the next upload of the test marks it.
+ */
+export async function markStored(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  ords: number[],
+): Promise<void> {
+  if (ords.length === 0) return;
+  await sql`
+    UPDATE tests SET stored = true
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord IN (
+      SELECT ord FROM tests
+      WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])
+        AND NOT stored
+      FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
 }
 
 export interface NewTest {

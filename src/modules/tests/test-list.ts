@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.ts';
 import { summarizeTest, type FlakinessSettings, type TestSummary } from '../../domain/history.ts';
 import { readWindow } from './test-window.ts';
-import { latestRunsOfBranch, maxOrd, testsOfProject } from './tests.queries.ts';
+import { latestRunsOfBranch, testsFingerprint, testsOfProject } from './tests.queries.ts';
 
 export type TestSort = 'name' | 'failureRate' | 'flipRate' | 'duration' | 'p95';
 
@@ -46,7 +46,7 @@ const ORDERS: Record<TestSort, (a: TestRowSummary, b: TestRowSummary) => number>
 /**
  * Each project's test summaries over its window, kept in memory while nothing they depend
  * on changes: the window's runs (ids, and when each last changed), the project's newest
- * test, and the flakiness settings. Checking that costs two small statements; recomputing
+ * test and those awaiting their first stored upload, and the flakiness settings. Checking that costs two small statements; recomputing
  * reads window × tests/256 blocks and summarizes every test. Per process, bounded.
  */
 export function createTestListCache(maxProjects = 64) {
@@ -70,7 +70,7 @@ export function createTestListCache(maxProjects = 64) {
       );
       const key = JSON.stringify([
         runs.map((r) => `${r.id}@${r.updated_at.getTime()}`),
-        await maxOrd(db, orgId, project.id),
+        await testsFingerprint(db, orgId, project.id),
         settings,
         project.default_branch,
       ]);

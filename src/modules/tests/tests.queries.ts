@@ -28,13 +28,23 @@ export async function latestRunsOfBranch(
   return rows;
 }
 
-/** The highest test ord of the project (-1 without tests): grows when a new test is seen. */
-export async function maxOrd(db: Executor, orgId: string, projectId: string): Promise<number> {
-  const { rows } = await sql<{ ord: number | null }>`
-    SELECT max(ord) AS ord FROM tests WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(
+/**
+ * What the project's test list depends on besides its runs: the highest test ord (grows when
+ * a new test is seen) and how many tests await their first stored upload (falls when one
+ * commits). Two index lookups.
+ */
+export async function testsFingerprint(
+  db: Executor,
+  orgId: string,
+  projectId: string,
+): Promise<string> {
+  const { rows } = await sql<{ ord: number | null; unstored: number }>`
+    SELECT (SELECT max(ord) FROM tests WHERE org_id = ${orgId} AND project_id = ${projectId}) AS ord,
+      (SELECT count(*)::int FROM tests
+       WHERE org_id = ${orgId} AND project_id = ${projectId} AND NOT stored) AS unstored`.execute(
     db,
   );
-  return rows[0]?.ord ?? -1;
+  return `${rows[0]?.ord ?? -1}/${rows[0]?.unstored ?? 0}`;
 }
 
 /** The runs' blocks (statuses, and durations when asked), by run. */
@@ -74,7 +84,7 @@ export async function testsOfProject(
   const like = query === undefined ? null : `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const { rows } = await sql<TestRow>`
     SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId}
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored
       AND (${like}::text IS NULL OR name ILIKE ${like} OR classname ILIKE ${like} OR suite ILIKE ${like})
     ORDER BY ord`.execute(db);
   return rows;
@@ -89,7 +99,7 @@ export async function requireTest(
 ): Promise<TestRow> {
   const { rows } = await sql<TestRow>`
     SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND test_key = ${key(testId)}`.execute(
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored AND test_key = ${key(testId)}`.execute(
     db,
   );
   if (rows[0] === undefined) throw new NotFound('Test not found');
@@ -391,7 +401,7 @@ export async function testsWithOrds(
   if (ords.length === 0) return [];
   const { rows } = await sql<TestRow>`
     SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored AND ord = ANY(${ords}::int[])
     ORDER BY ord`.execute(db);
   return rows;
 }
