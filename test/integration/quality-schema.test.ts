@@ -90,6 +90,29 @@ describe('GET /schemas/quality-config.json', () => {
     });
     expect(ok.statusCode).toBe(200);
   });
+
+  it("takes an editor's $schema pointer in the body and does not keep it", async () => {
+    const owner = await ownerOfNewOrg(t.app, 'schema-pointer');
+    const project = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/schema-pointer/projects',
+      headers: owner.auth,
+      payload: { key: 'api', name: 'API' },
+    });
+    expect(project.statusCode).toBe(201);
+    const url = '/api/v1/orgs/schema-pointer/projects/api/quality-config';
+    const body = {
+      $schema: 'http://localhost/schemas/quality-config.json',
+      ...SEED_QUALITY_CONFIG,
+    };
+    expect(validate(body)).toBe(true);
+    const put = await t.app.inject({ method: 'PUT', url, headers: owner.auth, payload: body });
+    expect(put.statusCode).toBe(200);
+    const got = await t.app.inject({ method: 'GET', url, headers: owner.auth });
+    const config = got.json<{ config: Record<string, unknown> }>().config;
+    expect(config).not.toHaveProperty('$schema');
+    expect(config['gates']).toEqual(JSON.parse(JSON.stringify(SEED_QUALITY_CONFIG.gates)));
+  });
 });
 
 describe('docs/quality-config.md', () => {

@@ -225,6 +225,13 @@ const QuarantineSchema = Type.Object(
  */
 const QualityConfigShape = Type.Object(
   {
+    $schema: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        description:
+          'The JSON Schema the file follows, for editors (e.g. https://gatehouse.example/schemas/quality-config.json); not stored',
+      }),
+    ),
     categories: Type.Array(CategorySchema, {
       maxItems: 100,
       default: [],

@@ -66,7 +66,9 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
      * Validates (errors name the path; a cycle of waiting with an issue's activities is
      * refused, naming it), stores, and re-evaluates every tracked issue of the project.
      */
-    putConfig(caller: Caller, scope: ProjectScope, config: QualityConfig) {
+    putConfig(caller: Caller, scope: ProjectScope, body: QualityConfig & { $schema?: string }) {
+      // An editor's `$schema` pointer is accepted (files can name the served schema) and not kept.
+      const { $schema: _schema, ...config } = body;
       return inProject(db, caller, scope, 'projects:write', async (trx, ctx, project) => {
         let errors = validateConfig(config, METRIC_KINDS);
         if (errors.length === 0)

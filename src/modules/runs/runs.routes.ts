@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import { createAdmission } from '../../http/admission.ts';
 import type { Module } from '../../http/module.ts';
+import { problems } from '../../http/schema.ts';
 import { callerOf } from '../../http/types.ts';
 import { Page } from '../../lib/pagination.ts';
 import { ProjectParams } from '../projects/projects.schema.ts';
@@ -61,7 +62,8 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         querystring: UploadQuery,
         headers: UploadHeaders,
         documentedBody: UploadBody,
-        response: { 201: RunOut },
+        // 429: more uploads than admission control takes at once (Retry-After says when).
+        response: { 201: RunOut, ...problems(429) },
       },
     },
     async (req, reply) => {

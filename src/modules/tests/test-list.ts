@@ -46,8 +46,9 @@ const ORDERS: Record<TestSort, (a: TestRowSummary, b: TestRowSummary) => number>
 /**
  * Each project's test summaries over its window, kept in memory while nothing they depend
  * on changes: the window's runs (ids, and when each last changed), the project's newest
- * test and those awaiting their first stored upload, and the flakiness settings. Checking that costs two small statements; recomputing
- * reads window × tests/256 blocks and summarizes every test. Per process, bounded.
+ * test and those awaiting their first stored upload, and the flakiness settings. Checking
+ * that costs two small statements; recomputing reads window × tests/256 blocks and
+ * summarizes every test. Per process, bounded.
  */
 export function createTestListCache(maxProjects = 64) {
   const entries = new Map<string, Entry>();
