@@ -68,13 +68,18 @@ export async function markStored(
   ords: number[],
 ): Promise<void> {
   if (ords.length === 0) return;
+  // Joined from the array (index lookups by ord), never `ord = ANY(array)` tested row by
+  // row: on a young table without statistics that plan compared every row with every ord.
   await sql`
-    UPDATE tests SET stored = true
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord IN (
-      SELECT ord FROM tests
-      WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])
-        AND NOT stored
-      FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
+    WITH mine AS (
+      SELECT t.ord FROM unnest(${ords}::int[]) AS u(ord)
+      JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId} AND t.ord = u.ord
+      WHERE NOT t.stored
+      FOR NO KEY UPDATE OF t SKIP LOCKED)
+    UPDATE tests SET stored = true FROM mine
+    WHERE tests.org_id = ${orgId} AND tests.project_id = ${projectId} AND tests.ord = mine.ord`.execute(
+    trx,
+  );
 }
 
 export interface NewTest {
