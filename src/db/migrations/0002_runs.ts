@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /** Projects, test runs (one or more uploaded files) and their testcases. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -103,15 +103,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
   `.execute(db);
 
-  for (const table of ['projects', 'test_runs', 'run_files', 'test_results', 'idempotency_keys']) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  await isolateTenantTables(db, [
+    'projects',
+    'test_runs',
+    'run_files',
+    'test_results',
+    'idempotency_keys',
+  ]);
 }

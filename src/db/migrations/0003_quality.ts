@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /** Tracked issues, reviews, quality configuration, stored gate reports and their history. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -85,22 +85,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE INDEX test_results_signature_idx ON test_results (org_id, project_id, signature, run_id) WHERE signature IS NOT NULL;
   `.execute(db);
 
-  for (const table of [
+  await isolateTenantTables(db, [
     'tracked_issues',
     'reviews',
     'quality_configs',
     'criterion_checks',
     'gate_reports',
     'gate_state_changes',
-  ]) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  ]);
 }

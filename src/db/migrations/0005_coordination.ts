@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /**
  * Coordination: activities on a schedule, escalations with response clocks and a chain of
@@ -206,17 +206,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
   `.execute(db);
 
-  for (const table of COORDINATION_TABLES) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  await isolateTenantTables(db, COORDINATION_TABLES);
 }
 
 export const COORDINATION_TABLES = [

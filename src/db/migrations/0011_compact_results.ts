@@ -8,7 +8,7 @@
 //   own (no counter row): test identities commit before the upload does, so concurrent uploads
 //   never wait for each other's commit; a failed upload leaves its new tests known, resultless.
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /**
  * Compact results: a test's identity once per project (`tests`), each run's statuses and
@@ -136,15 +136,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     DROP TABLE test_results;
   `.execute(db);
 
-  for (const table of ['tests', 'run_blocks', 'result_details']) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  await isolateTenantTables(db, ['tests', 'run_blocks', 'result_details']);
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /**
  * What the dashboard (issue 13) stores: each project's badge token, a read-only capability
@@ -32,17 +32,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE INDEX event_tickets_expiry ON event_tickets (org_id, expires_at);
   `.execute(db);
 
-  for (const table of WEB_TABLES) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  await isolateTenantTables(db, WEB_TABLES);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

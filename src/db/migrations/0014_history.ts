@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { APP_ROLE } from '../app-role.ts';
+import { isolateTenantTables } from './tenant-isolation.ts';
 
 /**
  * History on top of compact results (issue 12): quarantined tests, when each test was first
@@ -47,15 +47,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       WHERE status = 'complete';
   `.execute(db);
 
-  for (const table of ['test_quarantines', 'test_flaky_since']) {
-    await sql
-      .raw(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${APP_ROLE};
-         ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY tenant_isolation ON ${table}
-           USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());`,
-      )
-      .execute(db);
-  }
+  await isolateTenantTables(db, ['test_quarantines', 'test_flaky_since']);
 }
