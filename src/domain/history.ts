@@ -1,3 +1,5 @@
+import type { Counts, Totals } from './junit.ts';
+
 /**
  * A project's test history as people read it: flip rate and failure rate over the last runs,
  * duration statistics, flakiness over history, trend buckets, excused failures (quarantined
@@ -176,29 +178,16 @@ export function flakyOverHistory(
 export type Bucket = 'day' | 'week';
 
 /** A run's totals at its completion, or (with `runs`) several runs' totals summed. */
-export interface RunPoint {
+export interface RunPoint extends Totals {
   at: Date;
   /** How many runs the point sums (default 1); `durationMs` is then their summed duration. */
   runs?: number;
-  tests: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  skipped: number;
-  flaky: number;
-  durationMs: number;
 }
 
-export interface TrendBucket {
+export interface TrendBucket extends Counts {
   /** Start of the bucket (UTC midnight; weeks start on Monday). */
   start: string;
   runs: number;
-  tests: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  skipped: number;
-  flaky: number;
   /** passed / (tests − skipped) over the bucket's runs; null when nothing ran. */
   passRate: number | null;
   /** Mean run duration; null without runs. */
