@@ -1,15 +1,13 @@
-import { parseArgs } from 'node:util';
 import {
   CliError,
   getJson,
   issueTarget,
-  optionProblem,
+  parseOptions,
   orgOfToken as tokenOrg,
   projectPath,
   refusal,
   unreachable,
   runCommand,
-  UsageError,
   type Auth,
 } from './api.ts';
 
@@ -67,9 +65,8 @@ export async function report(
 }
 
 function options(argv: string[], env: ReportIo['env']) {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseOptions(
+    {
       args: argv,
       options: {
         project: { type: 'string' },
@@ -77,14 +74,11 @@ function options(argv: string[], env: ReportIo['env']) {
         org: { type: 'string' },
         json: { type: 'boolean' },
       },
-    }));
-  } catch (err) {
-    throw new UsageError(
-      optionProblem(err as Error, {
-        '--issue': 'the issue number (e.g. --issue 2)',
-        '--project': 'the project key (e.g. --project portal)',
-      }),
-    );
-  }
+    },
+    {
+      '--issue': 'the issue number (e.g. --issue 2)',
+      '--project': 'the project key (e.g. --project portal)',
+    },
+  );
   return { ...issueTarget(values, env), json: values.json === true };
 }

@@ -1,5 +1,6 @@
 // @ts-check
 import { URL } from 'node:url';
+import { parseArgs } from 'node:util';
 /** How the client commands reach Gatehouse and how they say what went wrong. */
 
 /** Bad arguments or configuration: the command prints its usage and exits 2. */
@@ -116,6 +117,21 @@ export function optionProblem(err, hints = {}) {
   const option = missing?.[1];
   if (option === undefined) return err.message;
   return `${option} needs ${hints[option] ?? 'a value'}`;
+}
+
+/**
+ * parseArgs for a command, its refusals as UsageErrors about the option (optionProblem).
+ * @template {import('node:util').ParseArgsConfig} T
+ * @param {T} config
+ * @param {Record<string, string>} [hints] what each option's value is, for the messages
+ * @returns {ReturnType<typeof parseArgs<T>>}
+ */
+export function parseOptions(config, hints) {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError(optionProblem(/** @type {Error} */ (err), hints));
+  }
 }
 
 /**

@@ -1,13 +1,11 @@
 // @ts-check
-import { parseArgs } from 'node:util';
 import {
   getJson,
   issueTarget,
-  optionProblem,
+  parseOptions,
   orgOfToken as tokenOrg,
   projectPath,
   runCommand,
-  UsageError,
 } from './api.js';
 
 export const GATE_USAGE = `Usage: gatehouse gate --project KEY --issue N [--org SLUG] [--require GATE]...
@@ -136,9 +134,8 @@ export async function gate(argv, io, orgOfToken = tokenOrg) {
  * @param {import('./api.js').Env} env
  */
 function options(argv, env) {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseOptions(
+    {
       args: argv,
       options: {
         project: { type: 'string' },
@@ -146,15 +143,12 @@ function options(argv, env) {
         org: { type: 'string' },
         require: { type: 'string', multiple: true },
       },
-    }));
-  } catch (err) {
-    throw new UsageError(
-      optionProblem(/** @type {Error} */ (err), {
-        '--issue': 'the issue number (e.g. --issue 2)',
-        '--require': 'a gate key (e.g. --require reliability)',
-      }),
-    );
-  }
+    },
+    {
+      '--issue': 'the issue number (e.g. --issue 2)',
+      '--require': 'a gate key (e.g. --require reliability)',
+    },
+  );
   return { ...issueTarget(values, env), require: values.require ?? [] };
 }
 

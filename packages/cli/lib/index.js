@@ -12,6 +12,7 @@ export {
   issueTarget,
   networkFailure,
   optionProblem,
+  parseOptions,
   orgOfToken,
   projectPath,
   readJson,

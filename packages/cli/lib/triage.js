@@ -1,11 +1,10 @@
 // @ts-check
 import { URLSearchParams } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   CliError,
   connection,
   getJson,
-  optionProblem,
+  parseOptions,
   orgOfToken as tokenOrg,
   projectPath,
   runCommand,
@@ -139,9 +138,8 @@ async function newestCompleteRun(base, project, issue, auth) {
  * @param {import('./api.js').Env} env
  */
 function options(argv, env) {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseOptions(
+    {
       args: argv,
       options: {
         project: { type: 'string' },
@@ -150,16 +148,13 @@ function options(argv, env) {
         org: { type: 'string' },
         json: { type: 'boolean' },
       },
-    }));
-  } catch (err) {
-    throw new UsageError(
-      optionProblem(/** @type {Error} */ (err), {
-        '--issue': 'the issue number (e.g. --issue 2)',
-        '--run': 'a run id',
-        '--project': 'the project key (e.g. --project portal)',
-      }),
-    );
-  }
+    },
+    {
+      '--issue': 'the issue number (e.g. --issue 2)',
+      '--run': 'a run id',
+      '--project': 'the project key (e.g. --project portal)',
+    },
+  );
   if (values.project === undefined) throw new UsageError('--project is required');
   if ((values.run === undefined) === (values.issue === undefined))
     throw new UsageError('name the run: --run ID, or --issue N for its newest complete run');

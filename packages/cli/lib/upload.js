@@ -4,12 +4,11 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { URLSearchParams } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   CliError,
   connection,
   getJson,
-  optionProblem,
+  parseOptions,
   orgOfToken,
   projectPath,
   runCommand,
@@ -160,9 +159,8 @@ export async function upload(argv, io) {
  * @param {import('./api.js').Env} env
  */
 function options(argv, env) {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values, positionals } = parseOptions(
+    {
       args: argv,
       allowPositionals: true,
       options: {
@@ -178,18 +176,14 @@ function options(argv, env) {
         require: { type: 'string', multiple: true },
         wait: { type: 'string' },
       },
-    });
-  } catch (err) {
-    throw new UsageError(
-      optionProblem(/** @type {Error} */ (err), {
-        '--issue': 'the issue number (e.g. --issue 2)',
-        '--shards': 'the number of shards (e.g. --shards 3)',
-        '--wait': 'a number of seconds (e.g. --wait 600)',
-        '--require': 'a gate key (e.g. --require reliability)',
-      }),
-    );
-  }
-  const { values, positionals } = parsed;
+    },
+    {
+      '--issue': 'the issue number (e.g. --issue 2)',
+      '--shards': 'the number of shards (e.g. --shards 3)',
+      '--wait': 'a number of seconds (e.g. --wait 600)',
+      '--require': 'a gate key (e.g. --require reliability)',
+    },
+  );
   if (values.project === undefined) throw new UsageError('--project is required');
   const { base, token } = connection(env);
   if (positionals.length === 0)
