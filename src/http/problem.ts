@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { uuidv7 } from 'uuidv7';
 import { isDatabaseUnavailable } from '../db/connection.ts';
 import { AppError, Conflict, Unavailable } from '../errors.ts';
+import { lingerOnClose } from './linger.ts';
 
 export const Problem = Type.Object(
   {
@@ -255,7 +256,10 @@ export function sendProblem(
   // Refused before its body was read (an upload stopped at its first bad bytes): close the
   // connection, or the rest of that body would be read as the next request on it and the
   // client would wait for an answer that never comes.
-  if (!request.raw.complete) void reply.header('connection', 'close');
+  if (!request.raw.complete) {
+    void reply.header('connection', 'close');
+    lingerOnClose(request.raw.socket);
+  }
   return reply
     .code(error.status)
     .type('application/problem+json')

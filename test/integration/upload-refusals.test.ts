@@ -311,6 +311,41 @@ function exchange(socket: net.Socket) {
   };
 }
 
+describe('a client still sending after an early refusal', () => {
+  it('reads the whole answer: the server drains the rest of the body instead of resetting the connection', async () => {
+    const head = Buffer.from(nested(100));
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const errors: Error[] = [];
+    socket.on('error', (err) => errors.push(err));
+    const io = exchange(socket);
+    socket.write(
+      `POST ${runsUrl}?build=linger HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nContent-Length: ${MAX_UPLOAD}\r\n\r\n`,
+    );
+    socket.write(head);
+    await io.until((text) => text.includes('\r\n\r\n') && text.includes('}'));
+    expect(io.received).toMatch(/^HTTP\/1\.1 400 /);
+    // Like a CI uploader that streams its file without watching for an early answer, the
+    // client sends the rest of the body it announced. Had the server closed its socket, the
+    // kernel would answer these bytes with a reset and the client would see EPIPE/ECONNRESET.
+    const filler = Buffer.alloc(64 * 1024, 0x20);
+    for (let sent = head.length; sent < MAX_UPLOAD && errors.length === 0;) {
+      const chunk = filler.subarray(0, Math.min(filler.length, MAX_UPLOAD - sent));
+      if (!socket.write(chunk))
+        await new Promise((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
+      sent += chunk.length;
+    }
+    socket.end();
+    await io.until(() => false);
+    expect(errors).toEqual([]);
+    expect(io.ended).toBe(true);
+    expect(io.received).toContain('"status":400');
+  }, 15_000);
+});
+
 describe('keep-alive after an early refusal', () => {
   it('never leaves the connection hanging: it closes, and the next request on a new one is answered', async () => {
     const head = Buffer.from(nested(100));
