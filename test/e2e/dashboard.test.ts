@@ -22,6 +22,7 @@ let openapi: { paths: Record<string, unknown> };
 const errors: string[] = [];
 
 const ORG = 'acme-qa';
+const PASSWORD = 'correct horse battery staple';
 const PROJECT = 'web';
 const ISSUE = 2;
 const issueUrl = () => `${base}/orgs/${ORG}/projects/${PROJECT}/issues/${ISSUE}`;
@@ -40,6 +41,22 @@ interface PageGlobals {
   getComputedStyle: (el: PageElement) => { outlineStyle: string; outlineWidth: string };
 }
 
+/** The focused element: its id, its accessible label (or text), and whether its focus is
+ *  drawn (an outline); null when nothing but the body has focus. */
+async function focused(p: Page) {
+  return p.evaluate(() => {
+    const { document, getComputedStyle } = globalThis as unknown as PageGlobals;
+    const el = document.activeElement;
+    if (el === null || el === document.body) return null;
+    const style = getComputedStyle(el);
+    return {
+      id: el.id,
+      label: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 60),
+      outline: style.outlineStyle !== 'none' && style.outlineWidth !== '0px',
+    };
+  });
+}
+
 async function expectAccessible(p: Page, what: string) {
   expect(await axeViolations(p), `axe on ${what}`).toEqual([]);
 }
@@ -54,12 +71,13 @@ async function upload(cases: CaseSpec[]) {
   return (await res.json()) as { id: string };
 }
 
-/** A user's own API session (not the page's), for setup the UI has no form for. */
-async function userToken(email: string, password: string) {
+/** A user's own API session (not the page's), for setup the UI has no form for; scoped to
+ *  the org unless `org` is null. */
+async function userToken(email: string, password: string, org: string | null = ORG) {
   const res = await fetch(`${base}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password, org: ORG }),
+    body: JSON.stringify({ email, password, ...(org === null ? {} : { org }) }),
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { accessToken: string }).accessToken;
@@ -162,6 +180,102 @@ describe('the dashboard in Chromium', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByText(/^ci \(ci\)/).waitFor();
     expect(await page.getByTestId('token-secret').count()).toBe(0);
+  });
+
+  it('revokes an invitation after a confirmation made by keyboard: it leaves the pending list and its link stops working', async () => {
+    const invitations = page.locator('section[aria-labelledby="invitations"]');
+    await page.getByLabel('Invitee email').fill('eve@example.test');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    await invitations.getByText(/^Send this link to eve@example\.test/).waitFor();
+    const link = (await invitations.getByText(/\/invitations\/accept#token=/).textContent()) ?? '';
+    const token = decodeURIComponent(link.split('#token=')[1] ?? '');
+    expect(token.length).toBeGreaterThan(20);
+    const pending = invitations.getByRole('list', { name: 'Pending' });
+    await pending.getByRole('listitem').filter({ hasText: 'eve@example.test' }).waitFor();
+
+    const trigger = pending.getByRole('button', { name: 'Revoke invitation for eve@example.test' });
+    const dialog = page.getByRole('dialog', {
+      name: 'Revoke the invitation for eve@example.test?',
+    });
+    await trigger.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect((await focused(page))?.label).toBe('Cancel'); // the harmless choice first
+    await expectAccessible(page, 'settings with a confirmation open');
+    await screenshot(page, 'settings-confirm');
+    // Escape changes nothing and gives focus back to the trigger.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await focused(page))?.label).toBe('Revoke invitation for eve@example.test');
+    await pending.getByRole('listitem').filter({ hasText: 'eve@example.test' }).waitFor();
+    // Again, confirmed this time.
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toMatchObject({ label: 'Revoke invitation', outline: true });
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    await pending
+      .getByRole('listitem')
+      .filter({ hasText: 'eve@example.test' })
+      .waitFor({ state: 'detached' });
+    await pending.getByRole('listitem').filter({ hasText: 'mallory@example.test' }).waitFor(); // still pending
+    expect(await invitations.getByText(/^Send this link to eve/).count()).toBe(0);
+    await expect.poll(async () => (await focused(page))?.id).toBe('invitations');
+    await invitations.getByText('Past invitations (1)').click();
+    await invitations.getByText(/^eve@example\.test as developer: revoked/).waitFor();
+
+    // The link is dead: Eve, signed up, cannot accept it.
+    const signup = await fetch(`${base}/api/v1/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'eve@example.test', password: PASSWORD, name: 'Eve' }),
+    });
+    expect(signup.status, await signup.clone().text()).toBe(201);
+    const eve = await userToken('eve@example.test', PASSWORD, null);
+    const accept = await fetch(`${base}/api/v1/invitations/accept`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${eve}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    expect(accept.status).toBe(404);
+    expect(((await accept.json()) as { detail: string }).detail).toMatch(/revoked/);
+  });
+
+  it('adds a webhook and deletes it after a confirmation', async () => {
+    const url = 'https://hooks.example.test/gatehouse';
+    const webhooks = page.locator('section[aria-labelledby="webhooks"]');
+    await page.getByLabel('Webhook URL').fill(url);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    await webhooks.getByText(/^Signing secret \(shown once\)/).waitFor();
+    await webhooks.getByText(`${url} (`).waitFor();
+    await webhooks.getByRole('button', { name: `Delete webhook ${url}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Delete the webhook to ${url}?` });
+    await dialog.getByRole('button', { name: 'Delete webhook' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await webhooks.getByText(`${url} (`).waitFor({ state: 'detached' });
+    expect(await webhooks.getByText(/^Signing secret/).count()).toBe(0);
+    const owner = await userToken('quinn@example.test', PASSWORD);
+    const list = await fetch(`${base}/api/v1/orgs/${ORG}/webhooks`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
+    expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it("refuses to let the last owner leave, showing the API's reason in the dialog", async () => {
+    const members = page.locator('section[aria-labelledby="members"]');
+    await members.getByRole('button', { name: 'Leave Acme QA' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Leave Acme QA?' });
+    await dialog.getByRole('button', { name: 'Leave organization' }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText('The last owner cannot be removed; make someone else owner first')
+      .waitFor();
+    await expectAccessible(page, 'a refusal in a confirmation');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(page.url()).toBe(`${base}/orgs/${ORG}/settings`);
+    await members.getByRole('cell', { name: 'quinn@example.test' }).waitFor();
   });
 
   it('shows the issue blocked after a failing run, then passed after a better run without a reload', async () => {
@@ -291,20 +405,11 @@ describe('the dashboard in Chromium', () => {
     let invisible = 0;
     for (let i = 0; i < 60; i++) {
       await page.keyboard.press('Tab');
-      const focused = await page.evaluate(() => {
-        const { document, getComputedStyle } = globalThis as unknown as PageGlobals;
-        const el = document.activeElement;
-        if (el === null || el === document.body) return null;
-        const style = getComputedStyle(el);
-        return {
-          label: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 60),
-          outline: style.outlineStyle !== 'none' && style.outlineWidth !== '0px',
-        };
-      });
-      if (focused === null) continue;
-      seen.push(focused.label);
-      if (!focused.outline) invisible++;
-      if (focused.label === 'Add a risk') break;
+      const now = await focused(page);
+      if (now === null) continue;
+      seen.push(now.label);
+      if (!now.outline) invisible++;
+      if (now.label === 'Add a risk') break;
     }
     expect(invisible).toBe(0);
     expect(seen).toContain('Download report');
@@ -363,9 +468,47 @@ describe('the dashboard in Chromium', () => {
       await p.waitForURL(`${base}/orgs/${ORG}`);
       await p.getByRole('link', { name: `#${ISSUE} Sign-in fails after token refresh` }).click();
       await p.locator('[data-gate="reliability"]').getByText('passed', { exact: true }).waitFor();
+      // As a developer, settings lets them leave, and says who manages the rest.
+      await p.getByRole('link', { name: 'Settings' }).click();
+      const members = p.locator('section[aria-labelledby="members"]');
+      await members
+        .getByText('Only owners and admins can change roles or remove members.')
+        .waitFor();
+      await members.getByRole('button', { name: 'Leave Acme QA' }).waitFor();
+      expect(await members.getByRole('button', { name: /^Remove / }).count()).toBe(0);
+      expect(await members.getByRole('combobox').count()).toBe(0);
+      expect(await p.getByRole('heading', { name: 'Invitations' }).count()).toBe(0);
+      expect(await p.getByRole('heading', { name: 'Webhooks' }).count()).toBe(0);
+      await expectAccessible(p, 'settings as a developer');
     } finally {
       await other.close();
     }
+  });
+
+  it('changes the role of the member who accepted, then removes them: their access ends at once', async () => {
+    const mallory = await userToken('mallory@example.test', PASSWORD);
+    const issue = () =>
+      fetch(api(`/issues/${ISSUE}`), { headers: { authorization: `Bearer ${mallory}` } });
+    expect((await issue()).status).toBe(200);
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(`${base}/orgs/${ORG}/settings`);
+    const members = page.locator('section[aria-labelledby="members"]');
+    const role = members.getByLabel('Role of mallory@example.test');
+    await role.selectOption('reviewer');
+    await expect.poll(() => role.inputValue()).toBe('reviewer');
+    await members.getByRole('button', { name: 'Remove mallory@example.test' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove Mallory from Acme QA?' });
+    await dialog.getByText('Mallory (mallory@example.test) loses access').waitFor();
+    await dialog.getByRole('button', { name: 'Remove member' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await members
+      .getByRole('cell', { name: 'mallory@example.test' })
+      .waitFor({ state: 'detached' });
+    await expect.poll(async () => (await focused(page))?.id).toBe('members');
+    await expectAccessible(page, 'settings after removing a member');
+    // The same access token, still unexpired, no longer opens the org.
+    expect((await issue()).status).toBe(404);
   });
 
   it('signs out: the session is over, even for a reload', async () => {

@@ -2,7 +2,10 @@ import { field } from '../lib/form.ts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, done, ok } from '../api/client.ts';
+import { ConfirmAction } from '../components/confirm.tsx';
 import { CopyButton, ErrorView, Loaded, when } from '../components/status.tsx';
+import { useOrgMutation, useOrgQuery } from '../lib/org-resource.ts';
+import { navigate } from '../router.tsx';
 import { QualityConfigEditor } from './quality-config.tsx';
 
 const ROLES = [
@@ -35,20 +38,31 @@ function ErrorLine({ error }: { error: Error | null }) {
   ) : null;
 }
 
+/** Whether `granter` may grant a role, or change or remove a member who has it: the API's
+ *  canGrant (src/domain/permissions.ts) as it falls out for the two managing roles. */
+function canGrant(granter: string | undefined, role: string): boolean {
+  return granter === 'owner' || (granter === 'admin' && role !== 'owner');
+}
+
 export default function SettingsPage({ org }: { org: string }) {
   const me = useQuery({ queryKey: ['me'], queryFn: async () => ok(await api.GET('/api/v1/me')) });
   const role = me.data?.memberships.find((m) => m.org.slug === org)?.role;
   const admin = role === 'owner' || role === 'admin';
-  const info = useQuery({
-    queryKey: ['org', org, 'info'],
-    queryFn: async () => ok(await api.GET('/api/v1/orgs/{org}', { params: { path: { org } } })),
-  });
+  const info = useOrgQuery(org, 'info', async () =>
+    ok(await api.GET('/api/v1/orgs/{org}', { params: { path: { org } } })),
+  );
   if (info.error) return <ErrorView error={info.error} />;
+  const name = info.data?.name ?? org;
   return (
     <>
-      <h1>Settings of {info.data?.name ?? org}</h1>
+      <h1>Settings of {name}</h1>
       <p>Your role: {role ?? '…'}</p>
-      <Members org={org} admin={admin} />
+      {role !== undefined && !admin && (
+        <p className="muted">
+          Invitations, API tokens, webhooks and the audit log are managed by owners and admins.
+        </p>
+      )}
+      <Members org={org} orgName={name} role={role} userId={me.data?.user.id} />
       {admin && <Invitations org={org} />}
       {admin && <ApiTokens org={org} />}
       {admin && <Webhooks org={org} />}
@@ -58,30 +72,62 @@ export default function SettingsPage({ org }: { org: string }) {
   );
 }
 
-function Members({ org, admin }: { org: string; admin: boolean }) {
+function Members({
+  org,
+  orgName,
+  role,
+  userId,
+}: {
+  org: string;
+  orgName: string;
+  /** The signed-in user's role here, and their id. */
+  role: string | undefined;
+  userId: string | undefined;
+}) {
+  const manage = role === 'owner' || role === 'admin';
   const client = useQueryClient();
-  const list = useQuery({
-    queryKey: ['org', org, 'members'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/members', {
-          params: { path: { org }, query: { limit: 200 } },
-        }),
-      ),
-  });
-  const change = useMutation({
-    mutationFn: async (v: { userId: string; role: Role }) =>
-      ok(
-        await api.PATCH('/api/v1/orgs/{org}/members/{userId}', {
-          params: { path: { org, userId: v.userId } },
-          body: { role: v.role },
-        }),
-      ),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['org', org, 'members'] }),
+  const list = useOrgQuery(org, 'members', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/members', {
+        params: { path: { org }, query: { limit: 200 } },
+      }),
+    ),
+  );
+  const change = useOrgMutation(org, 'members', async (v: { userId: string; role: Role }) =>
+    ok(
+      await api.PATCH('/api/v1/orgs/{org}/members/{userId}', {
+        params: { path: { org, userId: v.userId } },
+        body: { role: v.role },
+      }),
+    ),
+  );
+  const removeMember = async (id: string) =>
+    done(
+      await api.DELETE('/api/v1/orgs/{org}/members/{userId}', {
+        params: { path: { org, userId: id } },
+      }),
+    );
+  const remove = useOrgMutation(org, 'members', removeMember);
+  // Leaving ends access to this org: the pages that list orgs are read again, and the
+  // user goes to them.
+  const leave = useMutation({
+    mutationFn: removeMember,
+    onSuccess: async () => {
+      await Promise.all([
+        client.invalidateQueries({ queryKey: ['me'] }),
+        client.invalidateQueries({ queryKey: ['orgs'] }),
+      ]);
+      navigate('/');
+    },
   });
   return (
     <section aria-labelledby="members" className="card">
-      <h2 id="members">Members and roles</h2>
+      <h2 id="members" tabIndex={-1}>
+        Members and roles
+      </h2>
+      {role !== undefined && !manage && (
+        <p className="muted">Only owners and admins can change roles or remove members.</p>
+      )}
       <ErrorLine error={change.error} />
       <Loaded query={list}>
         {(data) => (
@@ -93,6 +139,7 @@ function Members({ org, admin }: { org: string; admin: boolean }) {
                 <th scope="col">Email</th>
                 <th scope="col">Role</th>
                 <th scope="col">Joined</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -101,7 +148,7 @@ function Members({ org, admin }: { org: string; admin: boolean }) {
                   <td>{m.name}</td>
                   <td>{m.email}</td>
                   <td>
-                    {admin ? (
+                    {manage && canGrant(role, m.role) ? (
                       <select
                         aria-label={`Role of ${m.email}`}
                         value={m.role}
@@ -110,7 +157,9 @@ function Members({ org, admin }: { org: string; admin: boolean }) {
                         }
                       >
                         {ROLES.map((r) => (
-                          <option key={r}>{r}</option>
+                          <option key={r} disabled={!canGrant(role, r)}>
+                            {r}
+                          </option>
                         ))}
                       </select>
                     ) : (
@@ -118,6 +167,38 @@ function Members({ org, admin }: { org: string; admin: boolean }) {
                     )}
                   </td>
                   <td>{when(m.joinedAt)}</td>
+                  <td>
+                    {m.userId === userId ? (
+                      <ConfirmAction
+                        label="Leave"
+                        target={orgName}
+                        title={`Leave ${orgName}?`}
+                        confirm="Leave organization"
+                        action={() => leave.mutateAsync(m.userId)}
+                      >
+                        <p>
+                          You lose access to {orgName} at once; only a new invitation lets you back
+                          in.
+                        </p>
+                      </ConfirmAction>
+                    ) : manage && canGrant(role, m.role) ? (
+                      <ConfirmAction
+                        label="Remove"
+                        target={m.email}
+                        title={`Remove ${m.name} from ${orgName}?`}
+                        confirm="Remove member"
+                        action={() => remove.mutateAsync(m.userId)}
+                        focusAfter="members"
+                      >
+                        <p>
+                          {m.name} ({m.email}) loses access to {orgName} at once; only a new
+                          invitation lets them back in.
+                        </p>
+                      </ConfirmAction>
+                    ) : manage ? (
+                      <span className="muted">Only an owner can change or remove an owner</span>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -129,27 +210,31 @@ function Members({ org, admin }: { org: string; admin: boolean }) {
 }
 
 function Invitations({ org }: { org: string }) {
-  const client = useQueryClient();
-  const list = useQuery({
-    queryKey: ['org', org, 'invitations'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/invitations', {
-          params: { path: { org }, query: { limit: 200 } },
-        }),
-      ),
-  });
-  const invite = useMutation({
-    mutationFn: async (body: { email: string; role: Role }) =>
-      ok(await api.POST('/api/v1/orgs/{org}/invitations', { params: { path: { org } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['org', org, 'invitations'] }),
+  const list = useOrgQuery(org, 'invitations', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/invitations', {
+        params: { path: { org }, query: { limit: 200 } },
+      }),
+    ),
+  );
+  const invite = useOrgMutation(org, 'invitations', async (body: { email: string; role: Role }) =>
+    ok(await api.POST('/api/v1/orgs/{org}/invitations', { params: { path: { org } }, body })),
+  );
+  const revoke = useOrgMutation(org, 'invitations', async (id: string) => {
+    done(
+      await api.DELETE('/api/v1/orgs/{org}/invitations/{id}', { params: { path: { org, id } } }),
+    );
+    // The link shown for it no longer works: stop offering it.
+    if (invite.data?.id === id) invite.reset();
   });
   const link = invite.data
     ? `${location.origin}/invitations/accept#token=${encodeURIComponent(invite.data.token)}`
     : null;
   return (
     <section aria-labelledby="invitations" className="card">
-      <h2 id="invitations">Invitations</h2>
+      <h2 id="invitations" tabIndex={-1}>
+        Invitations
+      </h2>
       <form
         className="toolbar"
         onSubmit={(e: FormEvent<HTMLFormElement>) => {
@@ -180,43 +265,73 @@ function Invitations({ org }: { org: string }) {
         </p>
       )}
       <Loaded query={list}>
-        {(data) => (
-          <ul>
-            {data.items.map((i) => (
-              <li key={i.id}>
-                {i.email} as {i.role}: {i.state}, expires {when(i.expiresAt)}
-              </li>
-            ))}
-          </ul>
-        )}
+        {(data) => {
+          const pending = data.items.filter((i) => i.state === 'pending');
+          const past = data.items.filter((i) => i.state !== 'pending');
+          return (
+            <>
+              <h3 id="pending-invitations">Pending</h3>
+              {pending.length === 0 ? (
+                <p>No pending invitations.</p>
+              ) : (
+                <ul aria-labelledby="pending-invitations">
+                  {pending.map((i) => (
+                    <li key={i.id}>
+                      {i.email} as {i.role}, expires {when(i.expiresAt)}{' '}
+                      <ConfirmAction
+                        label="Revoke"
+                        target={`invitation for ${i.email}`}
+                        title={`Revoke the invitation for ${i.email}?`}
+                        confirm="Revoke invitation"
+                        action={() => revoke.mutateAsync(i.id)}
+                        focusAfter="invitations"
+                      >
+                        <p>
+                          The link sent to {i.email} stops working at once. You can invite them
+                          again later.
+                        </p>
+                      </ConfirmAction>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {past.length > 0 && (
+                <details>
+                  <summary>Past invitations ({past.length})</summary>
+                  <ul>
+                    {past.map((i) => (
+                      <li key={i.id}>
+                        {i.email} as {i.role}: {i.state}, sent {when(i.createdAt)}
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
+            </>
+          );
+        }}
       </Loaded>
     </section>
   );
 }
 
 function ApiTokens({ org }: { org: string }) {
-  const client = useQueryClient();
-  const list = useQuery({
-    queryKey: ['org', org, 'api-tokens'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/api-tokens', {
-          params: { path: { org }, query: { limit: 200 } },
-        }),
-      ),
-  });
-  const create = useMutation({
-    mutationFn: async (body: { name: string; role: TokenRole }) =>
+  const list = useOrgQuery(org, 'api-tokens', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/api-tokens', {
+        params: { path: { org }, query: { limit: 200 } },
+      }),
+    ),
+  );
+  const create = useOrgMutation(
+    org,
+    'api-tokens',
+    async (body: { name: string; role: TokenRole }) =>
       ok(await api.POST('/api/v1/orgs/{org}/api-tokens', { params: { path: { org } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['org', org, 'api-tokens'] }),
-  });
-  const revoke = useMutation({
-    mutationFn: async (id: string) =>
-      done(
-        await api.DELETE('/api/v1/orgs/{org}/api-tokens/{id}', { params: { path: { org, id } } }),
-      ),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['org', org, 'api-tokens'] }),
-  });
+  );
+  const revoke = useOrgMutation(org, 'api-tokens', async (id: string) =>
+    done(await api.DELETE('/api/v1/orgs/{org}/api-tokens/{id}', { params: { path: { org, id } } })),
+  );
   return (
     <section aria-labelledby="tokens" className="card">
       <h2 id="tokens">API tokens</h2>
@@ -279,24 +394,29 @@ function ApiTokens({ org }: { org: string }) {
 }
 
 function Webhooks({ org }: { org: string }) {
-  const client = useQueryClient();
-  const list = useQuery({
-    queryKey: ['org', org, 'webhooks'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/webhooks', {
-          params: { path: { org }, query: { limit: 100 } },
-        }),
-      ),
-  });
-  const create = useMutation({
-    mutationFn: async (body: { url: string; events: EventName[] }) =>
+  const list = useOrgQuery(org, 'webhooks', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/webhooks', {
+        params: { path: { org }, query: { limit: 100 } },
+      }),
+    ),
+  );
+  const create = useOrgMutation(
+    org,
+    'webhooks',
+    async (body: { url: string; events: EventName[] }) =>
       ok(await api.POST('/api/v1/orgs/{org}/webhooks', { params: { path: { org } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['org', org, 'webhooks'] }),
+  );
+  const remove = useOrgMutation(org, 'webhooks', async (id: string) => {
+    done(await api.DELETE('/api/v1/orgs/{org}/webhooks/{id}', { params: { path: { org, id } } }));
+    // Its signing secret, if still shown, signs nothing any more.
+    if (create.data?.id === id) create.reset();
   });
   return (
     <section aria-labelledby="webhooks" className="card">
-      <h2 id="webhooks">Webhooks</h2>
+      <h2 id="webhooks" tabIndex={-1}>
+        Webhooks
+      </h2>
       <form
         className="stack"
         onSubmit={(e: FormEvent<HTMLFormElement>) => {
@@ -342,6 +462,19 @@ function Webhooks({ org }: { org: string }) {
                   </summary>
                   <Deliveries org={org} id={w.id} />
                 </details>
+                <ConfirmAction
+                  label="Delete"
+                  target={`webhook ${w.url}`}
+                  title={`Delete the webhook to ${w.url}?`}
+                  confirm="Delete webhook"
+                  action={() => remove.mutateAsync(w.id)}
+                  focusAfter="webhooks"
+                >
+                  <p>
+                    No more events are sent to {w.url}, including deliveries still queued, and its
+                    delivery log is deleted with it.
+                  </p>
+                </ConfirmAction>
               </li>
             ))}
           </ul>
@@ -352,15 +485,13 @@ function Webhooks({ org }: { org: string }) {
 }
 
 function Deliveries({ org, id }: { org: string; id: string }) {
-  const list = useQuery({
-    queryKey: ['org', org, 'webhooks', id, 'deliveries'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/webhooks/{id}/deliveries', {
-          params: { path: { org, id }, query: { limit: 50 } },
-        }),
-      ),
-  });
+  const list = useOrgQuery(org, ['webhooks', id, 'deliveries'], async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/webhooks/{id}/deliveries', {
+        params: { path: { org, id }, query: { limit: 50 } },
+      }),
+    ),
+  );
   return (
     <Loaded query={list}>
       {(data) =>
@@ -398,15 +529,13 @@ function Deliveries({ org, id }: { org: string; id: string }) {
 
 /** Per project: the GitHub link and the quality configuration. */
 function Projects({ org, admin }: { org: string; admin: boolean }) {
-  const projects = useQuery({
-    queryKey: ['org', org, 'projects'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/projects', {
-          params: { path: { org }, query: { limit: 100 } },
-        }),
-      ),
-  });
+  const projects = useOrgQuery(org, 'projects', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/projects', {
+        params: { path: { org }, query: { limit: 100 } },
+      }),
+    ),
+  );
   const [chosen, setChosen] = useState('');
   const project = chosen || projects.data?.items[0]?.key || '';
   return (
@@ -448,27 +577,24 @@ function Projects({ org, admin }: { org: string; admin: boolean }) {
 }
 
 function GithubLink({ org, project, admin }: { org: string; project: string; admin: boolean }) {
-  const client = useQueryClient();
-  const link = useQuery({
-    queryKey: ['org', org, 'project', project, 'github'],
-    queryFn: async () => {
-      const r = await api.GET('/api/v1/orgs/{org}/projects/{project}/github', {
-        params: { path: { org, project } },
-      });
-      return r.response.status === 404 ? null : ok(r);
-    },
+  const key = ['project', project, 'github'];
+  const link = useOrgQuery(org, key, async () => {
+    const r = await api.GET('/api/v1/orgs/{org}/projects/{project}/github', {
+      params: { path: { org, project } },
+    });
+    return r.response.status === 404 ? null : ok(r);
   });
-  const save = useMutation({
-    mutationFn: async (body: { repo: string; token: string; apiUrl?: string }) =>
+  const save = useOrgMutation(
+    org,
+    key,
+    async (body: { repo: string; token: string; apiUrl?: string }) =>
       ok(
         await api.PUT('/api/v1/orgs/{org}/projects/{project}/github', {
           params: { path: { org, project } },
           body,
         }),
       ),
-    onSuccess: () =>
-      client.invalidateQueries({ queryKey: ['org', org, 'project', project, 'github'] }),
-  });
+  );
   return (
     <div>
       <h3>GitHub link</h3>
@@ -518,15 +644,13 @@ function GithubLink({ org, project, admin }: { org: string; project: string; adm
 }
 
 function Audit({ org }: { org: string }) {
-  const list = useQuery({
-    queryKey: ['org', org, 'audit'],
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/audit-events', {
-          params: { path: { org }, query: { limit: 100 } },
-        }),
-      ),
-  });
+  const list = useOrgQuery(org, 'audit', async () =>
+    ok(
+      await api.GET('/api/v1/orgs/{org}/audit-events', {
+        params: { path: { org }, query: { limit: 100 } },
+      }),
+    ),
+  );
   return (
     <section aria-labelledby="audit" className="card">
       <h2 id="audit">Audit log</h2>
