@@ -79,8 +79,18 @@ async function entriesAfter(
     if (blocks.length === 0) break;
     const last = blocks.length < window ? undefined : blocks[blocks.length - 1]!.block;
     const toOrd = last === undefined ? undefined : last * BLOCK + BLOCK - 1;
+    // The window's detail rows, firsts and repeats alike, in one ord range: the firsts fill
+    // in the DETAILED results of the blocks, the repeats come after their first occurrence.
+    const details = await detailsOfRun(db, orgId, runId, {
+      after: lower ?? { ord: blocks[0]!.block * BLOCK, seq: -2 },
+      status: q.status,
+      toOrd,
+    });
+    const firsts = new Map<number, Detail>();
     const found: Entry[] = [];
-    const detailed: number[] = [];
+    for (const d of details)
+      if (d.duplicate) found.push(fromDetail(d));
+      else firsts.set(d.ord, d);
     for (const b of blocks) {
       for (let i = 0; i < BLOCK; i++) {
         const code = b.statuses[i]!;
@@ -89,6 +99,11 @@ async function entriesAfter(
         const ord = b.block * BLOCK + i;
         if (q.status !== undefined && status !== q.status) continue;
         if (!after({ ord, seq: -1 }, from)) continue;
+        const d = (code & DETAILED) !== 0 ? firsts.get(ord) : undefined;
+        if (d !== undefined) {
+          found.push(fromDetail(d));
+          continue;
+        }
         const micros = b.durations.readUInt32BE(i * 4);
         found.push({
           ord,
@@ -98,28 +113,9 @@ async function entriesAfter(
           flaky: (code & FLAKY) !== 0,
           detail: null,
         });
-        if ((code & DETAILED) !== 0) detailed.push(ord);
       }
     }
-    const repeats = await detailsOfRun(db, orgId, runId, {
-      after: lower ?? { ord: blocks[0]!.block * BLOCK, seq: -2 },
-      duplicates: true,
-      status: q.status,
-      toOrd,
-    });
-    const firsts = new Map(
-      (detailed.length === 0
-        ? []
-        : await detailsOfRun(db, orgId, runId, { duplicates: false, ords: detailed })
-      ).map((d) => [d.ord, d]),
-    );
-    for (const e of found) {
-      const d = firsts.get(e.ord);
-      if (d !== undefined) Object.assign(e, fromDetail(d));
-    }
-    out.push(
-      ...[...found, ...repeats.map(fromDetail)].sort((a, b) => a.ord - b.ord || a.seq - b.seq),
-    );
+    out.push(...found.sort((a, b) => a.ord - b.ord || a.seq - b.seq));
     if (out.length > q.limit || last === undefined) break;
     nextBlock = last + 1;
     lower = undefined;

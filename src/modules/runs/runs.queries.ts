@@ -216,7 +216,7 @@ export interface ResultPosition {
 
 /**
  * A run's detail rows after `after` in result order (ord, then first occurrence, then
- * repeats by seq): repeats only, or of one status, or first occurrences of given ords.
+ * repeats by seq), up to `toOrd`, of one status or all.
  */
 export function detailsOfRun(
   trx: Executor,
@@ -225,8 +225,6 @@ export function detailsOfRun(
   q: {
     after?: ResultPosition | undefined;
     status?: string | undefined;
-    duplicates?: boolean;
-    ords?: number[];
     toOrd?: number | undefined;
     limit?: number;
   },
@@ -236,29 +234,36 @@ export function detailsOfRun(
     .selectAll()
     .where('org_id', '=', orgId)
     .where('run_id', '=', runId)
+    // The order of result_details_ord_idx, so a LIMIT stops after its rows (ORDER BY ord,
+    // duplicate, seq sorted every row after the cursor first). The same order as ord, then
+    // first occurrence, then repeats: a test's first occurrence in a run has its lowest seq.
     .orderBy('ord')
-    .orderBy('duplicate')
     .orderBy('seq');
   const after = q.after;
   if (after !== undefined)
-    query = query.where((eb) =>
-      eb.or([
-        eb('ord', '>', after.ord),
-        eb.and([
-          eb('ord', '=', after.ord),
+    // `ord >= after.ord` on its own is what bounds the index scan: the OR alone left the scan
+    // starting at the run's first ord, so each page read every row before its cursor.
+    query = query
+      .where('ord', '>=', after.ord)
+      .where((eb) =>
+        eb.or([
+          eb('ord', '>', after.ord),
           eb(sql`CASE WHEN duplicate THEN seq ELSE -1 END`, '>', after.seq),
         ]),
-      ]),
-    );
+      );
   if (q.status !== undefined) query = query.where('status', '=', q.status);
-  if (q.duplicates !== undefined) query = query.where('duplicate', '=', q.duplicates);
-  if (q.ords !== undefined) query = query.where(sql<boolean>`ord = ANY(${q.ords}::int[])`);
   if (q.toOrd !== undefined) query = query.where('ord', '<=', q.toOrd);
   if (q.limit !== undefined) query = query.limit(q.limit);
   return query.execute();
 }
 
-/** The project's tests with the given ords. */
+/**
+ * The project's tests with the given ords: one primary-key lookup per ord, LATERAL with LIMIT
+ * 1 so the planner cannot turn it into a join. On a young `tests` table (no statistics yet)
+ * `ord = ANY(array)`, generic or custom, and a plain join with the unnested array were all
+ * planned as a scan of every test of the project: for 1,000 ords of 100,000 tests, 681 ms
+ * (generic), 121 ms (custom), 126 ms (join); 6.6 ms as lookups.
+ */
 export async function testsByOrd(trx: Executor, orgId: string, projectId: string, ords: number[]) {
   const out = new Map<
     number,
@@ -272,10 +277,12 @@ export async function testsByOrd(trx: Executor, orgId: string, projectId: string
     classname: string;
     name: string;
   }>`
-    SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])`.execute(
-    trx,
-  );
+    SELECT t.ord, t.test_key, t.suite, t.classname, t.name
+    FROM unnest(${ords}::int[]) AS u(ord)
+    CROSS JOIN LATERAL (
+      SELECT ord, test_key, suite, classname, name FROM tests
+      WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = u.ord
+      LIMIT 1) AS t`.execute(trx);
   for (const r of rows) out.set(r.ord, r);
   return out;
 }
