@@ -4,6 +4,7 @@ import { StartupError } from '../startup-error.ts';
 import { createLogger } from '../logger.ts';
 import { COMMANDS, orgOfToken } from '@gatehouse/cli';
 import { report, REPORT_USAGE } from './report.ts';
+import { sizeHeap } from './heap-sizing.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -53,9 +54,11 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     // Server code is loaded only by the commands that need it: CI commands start fast.
     case 'serve':
+      sizeHeap();
       await (await import('../server.ts')).serve(config);
       return -1; // keeps running
     case 'worker':
+      sizeHeap();
       await (await import('../server.ts')).runWorker(config);
       return -1; // keeps running
     case 'demo':

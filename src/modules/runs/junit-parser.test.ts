@@ -25,6 +25,23 @@ describe('the JUnit parser over the corpus', () => {
 });
 
 describe('the JUnit parser', () => {
+  it("gives a testcase its own reruns and properties, never another testcase's", () => {
+    const { cases } = parse(`<testsuite>
+        <testcase name="a"/>
+        <testcase name="b"><properties><property name="owner" value="qa"/></properties>
+          <flakyFailure message="once"/></testcase>
+        <testcase name="c"/>
+        <testcase name="d"><rerunFailure message="again"/></testcase>
+      </testsuite>`);
+    expect(cases.map((c) => [c.name, c.properties, c.reruns.length])).toEqual([
+      ['a', {}, 0],
+      ['b', { owner: 'qa' }, 1],
+      ['c', {}, 0],
+      ['d', {}, 1],
+    ]);
+    expect(cases[1]!.reruns).not.toBe(cases[3]!.reruns);
+  });
+
   it('reads suites, statuses, failure details, output, properties and thousands-separated times', () => {
     const { cases, totals } = parse(`<?xml version="1.0"?>
       <testsuites><testsuite name="outer"><testsuite name="inner">
