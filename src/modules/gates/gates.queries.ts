@@ -473,31 +473,6 @@ export async function insertStateChanges(
       .execute();
 }
 
-/** The issue's latest gate state changes, newest first. */
-export function stateHistory(db: Executor, orgId: string, issueId: string, limit: number) {
-  return db
-    .selectFrom('gate_state_changes')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('issue_id', '=', issueId)
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
-}
-
-/** The issue's newest run, whatever its state. */
-export function newestRunOfIssue(db: Executor, orgId: string, projectId: string, number: number) {
-  return db
-    .selectFrom('test_runs')
-    .select(['id', 'status', 'uploads', 'shards'])
-    .where('org_id', '=', orgId)
-    .where('project_id', '=', projectId)
-    .where('issue_number', '=', number)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}
-
 /** What an issue's coordination gates read: its activities, open escalations, open risks. */
 export interface CoordinationRows {
   activities: ScheduleActivity[];

@@ -1,23 +1,26 @@
 import type { Kysely } from 'kysely';
-import type { Caller } from '../../db/tenant.ts';
+import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { describeCycle, findGateActivityCycle } from '../../domain/gate-activity-cycle.ts';
 import { unjudgedReport } from '../../domain/gate-report.ts';
 import { METRIC_KINDS } from '../../domain/gates.ts';
-import { validateConfig, type ConfigError, type QualityConfig } from '../../domain/quality.ts';
-import { BadInput } from '../../errors.ts';
+import {
+  DEFAULT_CONFIG,
+  validateConfig,
+  type ConfigError,
+  type QualityConfig,
+} from '../../domain/quality.ts';
+import { BadInput, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { issuesOfProject } from '../issues/issues.queries.ts';
-import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
+import { inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { requireRun } from '../runs/runs.queries.ts';
 import { analyzeRun, recomputeIssues } from './gate-engine.ts';
+import { issueGatesState } from './gates-reads.queries.ts';
 import {
   firstSeenRuns,
   loadQualityConfig,
-  newestRunOfIssue,
   saveQualityConfig,
-  stateHistory,
-  storedReport,
   testNamesInRun,
   waitingActivitiesOfProject,
 } from './gates.queries.ts';
@@ -105,25 +108,24 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
      */
     report(caller: Caller, scope: IssueScope) {
       const { number } = scope;
-      return inIssue(db, caller, scope, 'org:read', async (trx, ctx, { project, issue }) => {
+      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
+        const state = await issueGatesState(trx, ctx.orgId, scope.project, number, 100);
+        if (state.found === 'no project') throw new NotFound('Project not found');
+        if (state.found === 'no issue')
+          throw new NotFound(`Issue #${number} is not tracked in this project`);
         // Every issue gets its first report when it starts being tracked; one without is
         // answered as never judged rather than judged here.
         const report =
-          (await storedReport(trx, ctx.orgId, issue.id)) ??
-          unjudgedReport(
-            (await loadQualityConfig(trx, ctx.orgId, project.id)).config,
-            number,
-            clock.now(),
-          );
-        const history = await stateHistory(trx, ctx.orgId, issue.id, 100);
-        const newest = await newestRunOfIssue(trx, ctx.orgId, project.id, number);
+          state.report ??
+          unjudgedReport((state.config ?? DEFAULT_CONFIG) as QualityConfig, number, clock.now());
+        const newest = state.newestRun;
         return {
           ...report,
           openRun:
             newest?.status === 'open'
               ? { runId: newest.id, uploads: newest.uploads, shards: newest.shards }
               : null,
-          history: history.map((h) => ({
+          history: state.history.map((h) => ({
             gate: h.gate_key,
             from: h.from_state,
             to: h.to_state,

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.ts';
 import { summarizeTest, type FlakinessSettings, type TestSummary } from '../../domain/history.ts';
 import { readWindow } from './test-window.ts';
-import { latestRunsOfBranch, testsFingerprint, testsOfProject } from './tests.queries.ts';
+import { testsOfProject } from './tests.queries.ts';
 
 export type TestSort = 'name' | 'failureRate' | 'flipRate' | 'duration' | 'p95';
 
@@ -46,63 +46,86 @@ const ORDERS: Record<TestSort, (a: TestRowSummary, b: TestRowSummary) => number>
 /**
  * Each project's test summaries over its window, kept in memory while nothing they depend
  * on changes: the window's runs (ids, and when each last changed), the project's newest
- * test and those awaiting their first stored upload, and the flakiness settings. Checking
- * that costs two small statements; recomputing reads window × tests/256 blocks and
- * summarizes every test. Per process, bounded.
+ * test and those awaiting their first stored upload, and the flakiness settings. The caller
+ * reads those (testListState, in the statement that finds the project); recomputing reads
+ * window × tests/256 blocks and summarizes every test. Concurrent requests that find the
+ * summaries stale compute them once: they share the computation in flight (its data is the
+ * project's, whoever's transaction reads it). Per process, bounded.
  */
 export function createTestListCache(maxProjects = 64) {
   const entries = new Map<string, Entry>();
+  const computing = new Map<string, { key: string; entry: Promise<Entry> }>();
+
+  const compute = async (
+    db: Executor,
+    orgId: string,
+    project: { id: string; default_branch: string },
+    settings: FlakinessSettings,
+    runs: { id: string }[],
+    key: string,
+  ): Promise<Entry> => {
+    const window = await readWindow(
+      db,
+      orgId,
+      project.id,
+      project.default_branch,
+      settings.window,
+      true,
+      runs,
+    );
+    const tests = await testsOfProject(db, orgId, project.id, undefined);
+    const rows = tests.map((t) => ({
+      testId: t.test_key.toString('hex'),
+      suite: t.suite,
+      classname: t.classname,
+      name: t.name,
+      ...summarizeTest(
+        { statuses: window.statusesOf(t.ord), durations: window.durationsOf(t.ord) },
+        settings,
+      ),
+    }));
+    rows.sort(byName);
+    return { key, windowRuns: runs.length, byName: rows, sorted: new Map([['name', rows]]) };
+  };
+
   return {
     async summaries(
       db: Executor,
       orgId: string,
       project: { id: string; default_branch: string },
       settings: FlakinessSettings,
+      seen: { runs: { id: string; updated_at: Date }[]; fingerprint: string },
     ): Promise<{
       windowRuns: number;
       sorted(sort: TestSort): TestRowSummary[];
     }> {
-      const runs = await latestRunsOfBranch(
-        db,
-        orgId,
-        project.id,
-        project.default_branch,
-        settings.window,
-      );
+      const runs = seen.runs.slice(0, settings.window);
       const key = JSON.stringify([
         runs.map((r) => `${r.id}@${r.updated_at.getTime()}`),
-        await testsFingerprint(db, orgId, project.id),
+        seen.fingerprint,
         settings,
         project.default_branch,
       ]);
       const cacheKey = `${orgId}:${project.id}`;
       let entry = entries.get(cacheKey);
       if (entry?.key !== key) {
-        const window = await readWindow(
-          db,
-          orgId,
-          project.id,
-          project.default_branch,
-          settings.window,
-          true,
-          runs,
-        );
-        const tests = await testsOfProject(db, orgId, project.id, undefined);
-        const rows = tests.map((t) => ({
-          testId: t.test_key.toString('hex'),
-          suite: t.suite,
-          classname: t.classname,
-          name: t.name,
-          ...summarizeTest(
-            { statuses: window.statusesOf(t.ord), durations: window.durationsOf(t.ord) },
-            settings,
-          ),
-        }));
-        rows.sort(byName);
-        entry = { key, windowRuns: runs.length, byName: rows, sorted: new Map([['name', rows]]) };
-        entries.delete(cacheKey);
-        entries.set(cacheKey, entry);
-        if (entries.size > maxProjects) entries.delete(entries.keys().next().value!);
+        let pending = computing.get(cacheKey);
+        if (pending?.key !== key) {
+          pending = { key, entry: compute(db, orgId, project, settings, runs, key) };
+          computing.set(cacheKey, pending);
+          const mine = pending;
+          // Settled either way: a failed computation is not shared with later requests.
+          mine.entry.then(
+            () => computing.get(cacheKey) === mine && computing.delete(cacheKey),
+            () => computing.get(cacheKey) === mine && computing.delete(cacheKey),
+          );
+        }
+        entry = await pending.entry;
+        if (entries.get(cacheKey)?.key !== key) {
+          entries.delete(cacheKey);
+          entries.set(cacheKey, entry);
+          if (entries.size > maxProjects) entries.delete(entries.keys().next().value!);
+        }
       }
       const found = entry;
       return {

@@ -28,25 +28,6 @@ export async function latestRunsOfBranch(
   return rows;
 }
 
-/**
- * What the project's test list depends on besides its runs: the highest test ord (grows when
- * a new test is seen) and how many tests await their first stored upload (falls when one
- * commits). Two index lookups.
- */
-export async function testsFingerprint(
-  db: Executor,
-  orgId: string,
-  projectId: string,
-): Promise<string> {
-  const { rows } = await sql<{ ord: number | null; unstored: number }>`
-    SELECT (SELECT max(ord) FROM tests WHERE org_id = ${orgId} AND project_id = ${projectId}) AS ord,
-      (SELECT count(*)::int FROM tests
-       WHERE org_id = ${orgId} AND project_id = ${projectId} AND NOT stored) AS unstored`.execute(
-    db,
-  );
-  return `${rows[0]?.ord ?? -1}/${rows[0]?.unstored ?? 0}`;
-}
-
 /** The runs' blocks (statuses, and durations when asked), by run. */
 export async function blocksOfRuns(
   db: Executor,
@@ -106,58 +87,6 @@ export async function requireTest(
   return rows[0];
 }
 
-export interface HistoryRow {
-  id: string;
-  commit_sha: string | null;
-  branch: string | null;
-  build: string | null;
-  issue_number: number | null;
-  status: string;
-  completed_at: Date | null;
-  created_at: Date;
-  code: number;
-  micros: Buffer;
-  failure_type: string | null;
-  failure_message: string | null;
-  duration_ms: number | null;
-}
-
-/**
- * One test's results across runs, newest first: the status byte and duration of its ord in
- * each run's block, and, when the result has details, its first occurrence's failure.
- * Runs whose blocks retention removed, and runs without the test, are not listed.
- */
-export async function historyOfTest(
-  db: Executor,
-  orgId: string,
-  projectId: string,
-  ord: number,
-  opts: { branch: string | undefined; before: string | undefined; limit: number },
-): Promise<HistoryRow[]> {
-  const block = Math.floor(ord / 256);
-  const pos = ord % 256;
-  const { rows } = await sql<HistoryRow>`
-    SELECT r.id, r.commit_sha, r.branch, r.build, r.issue_number, r.status, r.completed_at,
-      r.created_at, get_byte(b.statuses, ${pos}) AS code,
-      substring(b.durations FROM ${pos * 4 + 1} FOR 4) AS micros,
-      d.failure_type, d.failure_message, d.duration_ms
-    FROM test_runs r
-    JOIN run_blocks b ON b.org_id = r.org_id AND b.run_id = r.id AND b.block = ${block}
-    LEFT JOIN LATERAL (
-      SELECT failure_type, failure_message, duration_ms FROM result_details d
-      WHERE d.org_id = r.org_id AND d.run_id = r.id AND d.ord = ${ord}
-        AND (get_byte(b.statuses, ${pos}) & 32) <> 0
-      ORDER BY d.seq LIMIT 1
-    ) d ON true
-    WHERE r.org_id = ${orgId} AND r.project_id = ${projectId}
-      AND (${opts.branch ?? null}::text IS NULL OR r.branch = ${opts.branch ?? null})
-      AND (${opts.before ?? null}::uuid IS NULL OR r.id < ${opts.before ?? null}::uuid)
-      AND get_byte(b.statuses, ${pos}) <> 0
-    ORDER BY r.id DESC
-    LIMIT ${opts.limit + 1}`.execute(db);
-  return rows;
-}
-
 export interface RunTotalsRow {
   id: string;
   completed_at: Date;
@@ -168,33 +97,6 @@ export interface RunTotalsRow {
   skipped: number;
   flaky: number;
   duration_ms: number;
-}
-
-/**
- * A branch's complete runs that completed between `from` and `to`, summed per day or week
- * (UTC; weeks from Monday): one row per bucket, however many runs there are.
- */
-export async function runTotalsByBucket(
-  db: Executor,
-  orgId: string,
-  projectId: string,
-  branch: string,
-  from: Date,
-  to: Date,
-  bucket: 'day' | 'week',
-): Promise<(Omit<RunTotalsRow, 'id' | 'completed_at'> & { at: Date; runs: number })[]> {
-  const { rows } = await sql<
-    Omit<RunTotalsRow, 'id' | 'completed_at'> & { at: Date; runs: number }
-  >`
-    SELECT date_trunc(${bucket}, completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS at,
-      count(*)::int AS runs, sum(tests)::int AS tests, sum(passed)::int AS passed,
-      sum(failed)::int AS failed, sum(errored)::int AS errored, sum(skipped)::int AS skipped,
-      sum(flaky)::int AS flaky, sum(duration_ms)::float8 AS duration_ms
-    FROM test_runs
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND branch = ${branch}
-      AND status = 'complete' AND completed_at >= ${from} AND completed_at <= ${to}
-    GROUP BY 1 ORDER BY 1`.execute(db);
-  return rows;
 }
 
 /** An issue's complete runs, oldest first, with their totals. */

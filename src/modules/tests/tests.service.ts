@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Caller, TenantContext } from '../../db/tenant.ts';
+import { withTenant, type Caller, type TenantContext } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
 import {
+  DEFAULT_FLAKINESS,
   decodeStatus,
   flakinessSettings,
   gateStatesByRun,
@@ -12,28 +13,33 @@ import {
   type ResultStatus,
 } from '../../domain/history.ts';
 import { passRate } from '../../domain/junit.ts';
-import { BadInput } from '../../errors.ts';
+import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
+import { BadInput, NotFound } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { loadQualityConfig } from '../gates/gates.queries.ts';
+import { requireProject } from '../projects/projects.queries.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
 import { createTestListCache, type TestSort } from './test-list.ts';
+import { testHistoryState, testListState, trendsState } from './tests-reads.queries.ts';
 import {
-  activeQuarantines,
   completeRunsOfIssue,
   deleteQuarantine,
   deleteRun,
   gateChangesOfIssue,
-  historyOfTest,
   issuesJudgedOn,
   putQuarantine,
   requireProjectRun,
   requireTest,
-  runTotalsByBucket,
 } from './tests.queries.ts';
 
 const DAY = 86_400_000;
+
+/** The flakiness window when a stored configuration does not set it, and when none is stored. */
+const WINDOWS = {
+  defaultWindow: DEFAULT_FLAKINESS.window,
+  unconfiguredWindow: flakinessSettings(DEFAULT_CONFIG.flakiness).window,
+};
 
 function quarantineOut(q: TestQuarantineRow | undefined) {
   if (q === undefined) return null;
@@ -73,29 +79,33 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
     ) {
       const offset = Number(decodeCursor(q.cursor, 'int') ?? 0);
       const needle = q.query?.toLowerCase();
-      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
-        const { config } = await loadQualityConfig(trx, ctx.orgId, project.id);
+      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
+        const state = await testListState(trx, ctx.orgId, scope.project, WINDOWS, clock.now());
+        if (state === undefined) throw new NotFound('Project not found');
+        const { project, quarantines } = state;
+        const config = (state.config ?? DEFAULT_CONFIG) as QualityConfig;
         const settings = flakinessSettings(config.flakiness);
-        const summaries = await testLists.summaries(trx, ctx.orgId, project, settings);
-        const quarantines = await activeQuarantines(trx, ctx.orgId, project.id, clock.now());
-        const rows = summaries
-          .sorted(q.sort)
-          .filter(
-            (r) =>
-              (needle === undefined ||
-                r.name.toLowerCase().includes(needle) ||
-                r.classname.toLowerCase().includes(needle) ||
-                r.suite.toLowerCase().includes(needle)) &&
-              (q.status === undefined || r.lastStatus === q.status) &&
-              (q.flaky === undefined || r.flaky === q.flaky),
-          );
+        const summaries = await testLists.summaries(trx, ctx.orgId, project, settings, state);
+        const sorted = summaries.sorted(q.sort);
+        const rows =
+          needle === undefined && q.status === undefined && q.flaky === undefined
+            ? sorted
+            : sorted.filter(
+                (r) =>
+                  (needle === undefined ||
+                    r.name.toLowerCase().includes(needle) ||
+                    r.classname.toLowerCase().includes(needle) ||
+                    r.suite.toLowerCase().includes(needle)) &&
+                  (q.status === undefined || r.lastStatus === q.status) &&
+                  (q.flaky === undefined || r.flaky === q.flaky),
+              );
         const page = rows.slice(offset, offset + q.limit + 1);
         return {
           ...toPage(
             page.map((r, i) => ({ r, at: offset + i + 1 })),
             q.limit,
             (x) => String(x.at),
-            (x) => ({ ...x.r, quarantined: quarantineOut(quarantines.get(x.r.testId)?.row) }),
+            (x) => ({ ...x.r, quarantined: quarantineOut(quarantines.get(x.r.testId)) }),
           ),
           window: { branch: project.default_branch, runs: summaries.windowRuns },
         };
@@ -110,16 +120,16 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
       q: { branch?: string | undefined; limit: number; cursor?: string | undefined },
     ) {
       const before = decodeCursor(q.cursor);
-      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
-        const test = await requireTest(trx, ctx.orgId, project.id, testId);
-        const rows = await historyOfTest(trx, ctx.orgId, project.id, test.ord, {
-          branch: q.branch,
-          before,
-          limit: q.limit,
-        });
-        const quarantine = (await activeQuarantines(trx, ctx.orgId, project.id, clock.now())).get(
+      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
+        const { projectFound, test, quarantine, rows } = await testHistoryState(
+          trx,
+          ctx.orgId,
+          scope.project,
           testId,
+          { branch: q.branch, before, limit: q.limit, now: clock.now() },
         );
+        if (!projectFound) throw new NotFound('Project not found');
+        if (test === undefined) throw new NotFound('Test not found');
         const page = toPage(
           rows,
           q.limit,
@@ -136,7 +146,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
               build: r.build,
               issue: r.issue_number,
               runStatus: r.status,
-              at: (r.completed_at ?? r.created_at).toISOString(),
+              at: r.at.toISOString(),
               status: status ?? 'skipped',
               flaky,
               durationMs,
@@ -151,7 +161,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
             suite: test.suite,
             classname: test.classname,
             name: test.name,
-            quarantined: quarantineOut(quarantine?.row),
+            quarantined: quarantineOut(quarantine),
           },
           ...page,
         };
@@ -169,27 +179,32 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
         bucket: Bucket;
       },
     ) {
-      return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
+      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
         const to = q.to === undefined ? clock.now() : new Date(q.to);
         const from = q.from === undefined ? new Date(to.getTime() - 90 * DAY) : new Date(q.from);
-        if (!(from <= to))
-          throw new BadInput('querystring/from must not be after to', [
-            { path: 'querystring/from', message: 'must not be after to' },
-          ]);
-        if (to.getTime() - from.getTime() > 3 * 366 * DAY)
-          throw new BadInput('querystring/from spans more than three years', [
-            { path: 'querystring/from', message: 'must be within three years of to' },
-          ]);
-        const branch = q.branch ?? project.default_branch;
-        const sums = await runTotalsByBucket(
-          trx,
-          ctx.orgId,
-          project.id,
-          branch,
+        const refusal = !(from <= to)
+          ? new BadInput('querystring/from must not be after to', [
+              { path: 'querystring/from', message: 'must not be after to' },
+            ])
+          : to.getTime() - from.getTime() > 3 * 366 * DAY
+            ? new BadInput('querystring/from spans more than three years', [
+                { path: 'querystring/from', message: 'must be within three years of to' },
+              ])
+            : undefined;
+        if (refusal !== undefined) {
+          // Another org's project, or a missing one, is a 404 before the query is judged.
+          await requireProject(trx, ctx.orgId, scope.project);
+          throw refusal;
+        }
+        const found = await trendsState(trx, ctx.orgId, scope.project, {
+          branch: q.branch,
           from,
           to,
-          q.bucket,
-        );
+          bucket: q.bucket,
+        });
+        if (found === undefined) throw new NotFound('Project not found');
+        const branch = q.branch ?? found.defaultBranch;
+        const sums = found.sums;
         return {
           branch,
           from: from.toISOString(),

@@ -1,0 +1,322 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Executor } from '../../db/executor.ts';
+import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
+import type { TestRow } from './tests.queries.ts';
+
+// The history reads as one statement each: the project (by key) and everything the read
+// needs of it, in one round trip. On 2 busy cores every statement costs a wake-up of
+// PostgreSQL and of Node (socket writes were 40% of the server's busy time on a bare tenant
+// read), more than these statements' own execution (0.1-1.3 ms at 1M results), so a read is
+// BEGIN, the tenant check, this statement and COMMIT: the floor of any tenant read.
+
+const key = (hex: string) => Buffer.from(hex, 'hex');
+
+/**
+ * Active quarantines as parallel arrays (one row, whatever their number), so that they ride
+ * along with another read; pg parses each array with the element type's own parser, so the
+ * rows rebuilt by quarantineRows are exactly those a `SELECT *` gives.
+ */
+const QUARANTINE_ARRAYS = sql`array_agg(q.test_key) AS q_keys, array_agg(q.reason) AS q_reasons,
+  array_agg(q.by_type) AS q_by_types, array_agg(q.by_id) AS q_by_ids,
+  array_agg(q.created_at) AS q_created, array_agg(q.expires_at) AS q_expires`;
+
+interface QuarantineArrays {
+  q_keys: Buffer[] | null;
+  q_reasons: string[] | null;
+  q_by_types: TestQuarantineRow['by_type'][] | null;
+  q_by_ids: string[] | null;
+  q_created: Date[] | null;
+  q_expires: (Date | null)[] | null;
+}
+
+/** The quarantines carried by QUARANTINE_ARRAYS, by test key (hex). */
+function quarantineRows(
+  orgId: string,
+  projectId: string,
+  a: QuarantineArrays,
+): Map<string, TestQuarantineRow> {
+  return new Map(
+    (a.q_keys ?? []).map((testKey, i) => [
+      testKey.toString('hex'),
+      {
+        org_id: orgId,
+        project_id: projectId,
+        test_key: testKey,
+        reason: a.q_reasons![i]!,
+        by_type: a.q_by_types![i]!,
+        by_id: a.q_by_ids![i]!,
+        created_at: a.q_created![i]!,
+        expires_at: a.q_expires![i] ?? null,
+      },
+    ]),
+  );
+}
+
+const projectByKey = (orgId: string, projectKey: string): RawBuilder<unknown> =>
+  sql`SELECT id, default_branch FROM projects WHERE org_id = ${orgId} AND key = ${projectKey}`;
+
+/** What the test list reads on every request; undefined when there is no such project. */
+export interface TestListState {
+  project: { id: string; default_branch: string };
+  /** The stored quality configuration (undefined: the project uses the default one). */
+  config: unknown;
+  /** The window's runs, newest first (as latestRunsOfBranch). */
+  runs: { id: string; updated_at: Date }[];
+  /** The highest test ord and the tests awaiting their first stored upload (as testsFingerprint). */
+  fingerprint: string;
+  quarantines: Map<string, TestQuarantineRow>;
+}
+
+/**
+ * The project, its quality configuration, the latest complete runs of its default branch
+ * still holding their results (as many as the configured flakiness window, `defaultWindow`
+ * when the configuration does not set it and `unconfiguredWindow` when there is none), the
+ * tests' fingerprint and the quarantines in force at `now`: one statement.
+ */
+export async function testListState(
+  db: Executor,
+  orgId: string,
+  projectKey: string,
+  window: { defaultWindow: number; unconfiguredWindow: number },
+  now: Date,
+): Promise<TestListState | undefined> {
+  const { rows } = await sql<
+    {
+      id: string;
+      default_branch: string;
+      config: unknown;
+      configured: boolean;
+      run_ids: string[] | null;
+      run_updated: Date[] | null;
+      max_ord: number | null;
+      unstored: number;
+    } & QuarantineArrays
+  >`
+    WITH p AS (${projectByKey(orgId, projectKey)}),
+    c AS (SELECT config FROM quality_configs WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p))
+    SELECT p.id, p.default_branch, (SELECT config FROM c) AS config,
+      EXISTS (SELECT 1 FROM c) AS configured, w.run_ids, w.run_updated,
+      (SELECT max(ord) FROM tests WHERE org_id = ${orgId} AND project_id = p.id) AS max_ord,
+      (SELECT count(*)::int FROM tests
+       WHERE org_id = ${orgId} AND project_id = p.id AND NOT stored) AS unstored,
+      qa.*
+    FROM p
+    CROSS JOIN LATERAL (
+      SELECT array_agg(r.id ORDER BY r.id DESC) AS run_ids,
+        array_agg(r.updated_at ORDER BY r.id DESC) AS run_updated
+      FROM (
+        SELECT id, updated_at FROM test_runs
+        WHERE org_id = ${orgId} AND project_id = p.id AND branch = p.default_branch
+          AND status = 'complete' AND results_purged_at IS NULL
+        ORDER BY id DESC
+        LIMIT (SELECT CASE WHEN EXISTS (SELECT 1 FROM c)
+          THEN coalesce(((SELECT config FROM c) #>> '{flakiness,window}')::int, ${window.defaultWindow}::int)
+          ELSE ${window.unconfiguredWindow}::int END)
+      ) r
+    ) w
+    CROSS JOIN LATERAL (
+      SELECT ${QUARANTINE_ARRAYS} FROM test_quarantines q
+      WHERE q.org_id = ${orgId} AND q.project_id = p.id
+        AND (q.expires_at IS NULL OR q.expires_at > ${now})
+    ) qa`.execute(db);
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const updated = row.run_updated ?? [];
+  return {
+    project: { id: row.id, default_branch: row.default_branch },
+    config: row.configured ? row.config : undefined,
+    runs: (row.run_ids ?? []).map((id, i) => ({ id, updated_at: updated[i]! })),
+    fingerprint: `${row.max_ord ?? -1}/${row.unstored}`,
+    quarantines: quarantineRows(orgId, row.id, row),
+  };
+}
+
+/** One result of a test's history: its run, its status byte, duration and failure. */
+export interface HistoryRow {
+  id: string;
+  commit_sha: string | null;
+  branch: string | null;
+  build: string | null;
+  issue_number: number | null;
+  status: string;
+  /** When the run completed (when it was created, while it is open). */
+  at: Date;
+  code: number;
+  micros: Buffer;
+  failure_type: string | null;
+  failure_message: string | null;
+  duration_ms: number | null;
+}
+
+/** One test's page of history, or which of the project and the test is missing. */
+export interface TestHistoryState {
+  projectFound: boolean;
+  test: TestRow | undefined;
+  quarantine: TestQuarantineRow | undefined;
+  rows: HistoryRow[];
+}
+
+/**
+ * The project, one of its stored tests by testId, that test's quarantine in force at `now`
+ * and its results across runs newest first (as historyOfTest: the status byte and duration
+ * of its ord in each run's block, the first detail row's failure when it has details; runs
+ * without the test or without blocks are not listed): one statement.
+ */
+export async function testHistoryState(
+  db: Executor,
+  orgId: string,
+  projectKey: string,
+  testId: string,
+  opts: { branch: string | undefined; before: string | undefined; limit: number; now: Date },
+): Promise<TestHistoryState> {
+  const { rows } = await sql<
+    { project_id: string; ord: number | null } & Omit<TestRow, 'ord'> & {
+        q_reason: string | null;
+        q_by_type: TestQuarantineRow['by_type'] | null;
+        q_by_id: string | null;
+        q_created: Date | null;
+        q_expires: Date | null;
+      } & { [K in keyof HistoryRow]: HistoryRow[K] | null }
+  >`
+    WITH p AS (${projectByKey(orgId, projectKey)}),
+    t AS (
+      SELECT ord, test_key, suite, classname, name, ord / 256 AS block, ord % 256 AS pos
+      FROM tests
+      WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p) AND stored
+        AND test_key = ${key(testId)}
+    )
+    SELECT p.id AS project_id, t.ord, t.test_key, t.suite, t.classname, t.name,
+      q.reason AS q_reason, q.by_type AS q_by_type, q.by_id AS q_by_id,
+      q.created_at AS q_created, q.expires_at AS q_expires, h.*
+    FROM p
+    LEFT JOIN t ON true
+    LEFT JOIN test_quarantines q ON q.org_id = ${orgId} AND q.project_id = p.id
+      AND q.test_key = t.test_key AND (q.expires_at IS NULL OR q.expires_at > ${opts.now})
+    LEFT JOIN LATERAL (
+      SELECT r.id, r.commit_sha, r.branch, r.build, r.issue_number, r.status,
+        coalesce(r.completed_at, r.created_at) AS at, get_byte(b.statuses, t.pos) AS code,
+        substring(b.durations FROM t.pos * 4 + 1 FOR 4) AS micros,
+        d.failure_type, d.failure_message, d.duration_ms
+      FROM test_runs r
+      JOIN run_blocks b ON b.org_id = r.org_id AND b.run_id = r.id AND b.block = t.block
+      LEFT JOIN LATERAL (
+        SELECT failure_type, failure_message, duration_ms FROM result_details d
+        WHERE d.org_id = r.org_id AND d.run_id = r.id AND d.ord = t.ord
+          AND (get_byte(b.statuses, t.pos) & 32) <> 0
+        ORDER BY d.seq LIMIT 1
+      ) d ON true
+      WHERE r.org_id = ${orgId} AND r.project_id = p.id
+        AND (${opts.branch ?? null}::text IS NULL OR r.branch = ${opts.branch ?? null})
+        AND (${opts.before ?? null}::uuid IS NULL OR r.id < ${opts.before ?? null}::uuid)
+        AND get_byte(b.statuses, t.pos) <> 0
+      ORDER BY r.id DESC
+      LIMIT ${opts.limit + 1}
+    ) h ON true
+    ORDER BY h.id DESC NULLS LAST`.execute(db);
+  const first = rows[0];
+  if (first === undefined)
+    return { projectFound: false, test: undefined, quarantine: undefined, rows: [] };
+  if (first.ord === null)
+    return { projectFound: true, test: undefined, quarantine: undefined, rows: [] };
+  return {
+    projectFound: true,
+    test: {
+      ord: first.ord,
+      test_key: first.test_key,
+      suite: first.suite,
+      classname: first.classname,
+      name: first.name,
+    },
+    quarantine:
+      first.q_reason === null
+        ? undefined
+        : {
+            org_id: orgId,
+            project_id: first.project_id,
+            test_key: first.test_key,
+            reason: first.q_reason,
+            by_type: first.q_by_type!,
+            by_id: first.q_by_id!,
+            created_at: first.q_created!,
+            expires_at: first.q_expires,
+          },
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        id: r.id!,
+        commit_sha: r.commit_sha,
+        branch: r.branch,
+        build: r.build,
+        issue_number: r.issue_number,
+        status: r.status!,
+        at: r.at!,
+        code: r.code!,
+        micros: r.micros!,
+        failure_type: r.failure_type,
+        failure_message: r.failure_message,
+        duration_ms: r.duration_ms,
+      })),
+  };
+}
+
+/**
+ * The project's default branch and a branch's complete runs that completed between `from`
+ * and `to`, summed per day or week (as runTotalsByBucket); undefined: no such project.
+ */
+export async function trendsState(
+  db: Executor,
+  orgId: string,
+  projectKey: string,
+  q: { branch: string | undefined; from: Date; to: Date; bucket: 'day' | 'week' },
+): Promise<
+  | {
+      defaultBranch: string;
+      sums: {
+        at: Date;
+        runs: number;
+        tests: number;
+        passed: number;
+        failed: number;
+        errored: number;
+        skipped: number;
+        flaky: number;
+        duration_ms: number;
+      }[];
+    }
+  | undefined
+> {
+  const { rows } = await sql<{
+    default_branch: string;
+    at: Date | null;
+    runs: number;
+    tests: number;
+    passed: number;
+    failed: number;
+    errored: number;
+    skipped: number;
+    flaky: number;
+    duration_ms: number;
+  }>`
+    WITH p AS (${projectByKey(orgId, projectKey)})
+    SELECT p.default_branch, s.* FROM p
+    LEFT JOIN LATERAL (
+      SELECT date_trunc(${q.bucket}, completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS at,
+        count(*)::int AS runs, sum(tests)::int AS tests, sum(passed)::int AS passed,
+        sum(failed)::int AS failed, sum(errored)::int AS errored, sum(skipped)::int AS skipped,
+        sum(flaky)::int AS flaky, sum(duration_ms)::float8 AS duration_ms
+      FROM test_runs
+      WHERE org_id = ${orgId} AND project_id = p.id
+        AND branch = coalesce(${q.branch ?? null}::text, p.default_branch)
+        AND status = 'complete' AND completed_at >= ${q.from} AND completed_at <= ${q.to}
+      GROUP BY 1
+    ) s ON true
+    ORDER BY s.at`.execute(db);
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  return {
+    defaultBranch: first.default_branch,
+    sums: rows
+      .filter((r) => r.at !== null)
+      .map(({ default_branch: _, at, ...sum }) => ({ ...sum, at: at! })),
+  };
+}
