@@ -15,6 +15,8 @@ export interface HistoryReadTarget {
  * The paths measured: the test list (first page, default sort), one test's history (100
  * runs), the default branch's trends over 90 days by day, and an issue's trend. The test is
  * the first flaky one when there is one (its history has failures to show), else the first.
+ * Beside them, the floors under the same 10 clients: the org itself (the tenant door alone:
+ * BEGIN, the token and membership check, one read, COMMIT) and /healthz (no database).
  */
 export async function historyReads(ctx: HistoryReadTarget): Promise<Record<string, string>> {
   const headers = { authorization: `Bearer ${ctx.server.token}` };
@@ -34,5 +36,7 @@ export async function historyReads(ctx: HistoryReadTarget): Promise<Record<strin
     "a test's history (100 runs)": `${ctx.project}/tests/${testId}/history?limit=100`,
     'trends over 90 days': `${ctx.project}/trends?bucket=day&from=${from.toISOString()}&to=${to.toISOString()}`,
     "an issue's trend": `${ctx.project}/issues/${ctx.issues[0] ?? 1}/trend`,
+    'floor: a bare tenant read (the org)': ctx.project.replace(/\/projects\/[^/]+$/, ''),
+    'floor: /healthz (no database)': '/healthz',
   };
 }
