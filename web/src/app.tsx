@@ -1,7 +1,16 @@
-import { useQuery } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { useQuery, type QueryClient } from '@tanstack/react-query';
+import {
+  lazy,
+  Suspense,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+  type ComponentType,
+  type ReactNode,
+} from 'react';
 import { isSignedIn, onSessionChange, refresh, signOut } from './api/auth.ts';
 import { api, ok } from './api/client.ts';
+import { prefetchIssue } from './api/issue.ts';
 import { useOrgEvents } from './api/events.ts';
 import { ErrorView, Loading } from './components/status.tsx';
 import { Link, navigate, paths, useLocation } from './router.tsx';
@@ -10,37 +19,92 @@ import { Home, NewOrg } from './pages/orgs.tsx';
 import { AcceptInvitation } from './pages/accept-invitation.tsx';
 import { OrgHome } from './pages/org-home.tsx';
 
-const IssuePage = lazy(() => import('./pages/issue.tsx'));
-const RunPage = lazy(() => import('./pages/run.tsx'));
-const SettingsPage = lazy(() => import('./pages/settings.tsx'));
+/**
+ * A page whose code is loaded on demand. Once `preload` has run, the page renders at once;
+ * before that, through React.lazy (a Suspense fallback first). Which of the two is decided
+ * once per mount, so a page is never remounted when its code arrives.
+ */
+function onDemand<P extends object>(load: () => Promise<{ default: ComponentType<P> }>) {
+  let loaded: ComponentType<P> | null = null;
+  let started: Promise<void> | null = null;
+  const preload = () =>
+    (started ??= load().then((m) => {
+      loaded = m.default;
+    }));
+  const Lazy = lazy(async () => {
+    await preload();
+    return { default: loaded! };
+  }) as unknown as ComponentType<P>;
+  function Page(props: P) {
+    const [Component] = useState(() => loaded ?? Lazy);
+    return <Component {...props} />;
+  }
+  return { preload, Page };
+}
+
+const issuePage = onDemand(() => import('./pages/issue.tsx'));
+const runPage = onDemand(() => import('./pages/run.tsx'));
+const settingsPage = onDemand(() => import('./pages/settings.tsx'));
+const IssuePage = issuePage.Page;
+const RunPage = runPage.Page;
+const SettingsPage = settingsPage.Page;
 
 const PUBLIC = new Set(['/signin', '/signup']);
 
-// Fetch the opened page's code while the session is being restored, not after.
-const first = location.pathname;
-if (/\/issues\/\d+$/.test(first)) void import('./pages/issue.tsx');
-else if (/\/runs\/[^/]+$/.test(first)) void import('./pages/run.tsx');
-else if (/\/settings$/.test(first)) void import('./pages/settings.tsx');
+const ORG = /^\/orgs\/([^/]+)(\/.*)?$/;
+const ISSUE = /^\/projects\/([^/]+)\/issues\/(\d+)$/;
+const RUN = /^\/projects\/([^/]+)\/runs\/([^/]+)$/;
+
+/**
+ * Starts what the opened page needs while the session is restored, not after: the page's
+ * code, and for an issue its gates, the issue and its report (as soon as the session is). The
+ * session counts as ready once the code is there too, so the page renders without a
+ * Suspense fallback, which React would keep on screen for at least 300 ms.
+ */
+export function startFirstPage(client: QueryClient): Promise<unknown> {
+  const m = ORG.exec(location.pathname);
+  const rest = m?.[2] ?? '';
+  const issue = ISSUE.exec(rest);
+  if (m?.[1] !== undefined && issue !== null) {
+    const props = {
+      org: decodeURIComponent(m[1]),
+      project: decodeURIComponent(issue[1] ?? ''),
+      number: Number(issue[2]),
+    };
+    // Only with a session: a signed-out visitor's 401s would be cached for after sign-in.
+    refresh().then(
+      () => prefetchIssue(client, props),
+      () => undefined,
+    );
+    return issuePage.preload();
+  }
+  if (RUN.test(rest)) return runPage.preload();
+  if (rest === '/settings') return settingsPage.preload();
+  return Promise.resolve();
+}
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, isSignedIn);
 }
 
-/** Tries the refresh cookie once on load: a reload keeps the user signed in. */
-function useRestoredSession(): boolean {
+/**
+ * Tries the refresh cookie once on load (a reload keeps the user signed in), while the
+ * opened page's code (`firstPage`) loads.
+ */
+function useRestoredSession(firstPage: Promise<unknown>): boolean {
   const [ready, setReady] = useState(isSignedIn());
   useEffect(() => {
     if (ready) return;
-    refresh()
-      .catch(() => undefined)
-      .finally(() => setReady(true));
-  }, [ready]);
+    void Promise.all([refresh().catch(() => undefined), firstPage.catch(() => undefined)]).then(
+      () => setReady(true),
+    );
+  }, [ready, firstPage]);
   return ready;
 }
 
-export function App() {
+export function App({ firstPage }: { firstPage: Promise<unknown> }) {
   const url = useLocation();
-  const ready = useRestoredSession();
+  const ready = useRestoredSession(firstPage);
   const signedIn = useSignedIn();
   const path = url.pathname;
 
@@ -56,10 +120,6 @@ export function App() {
   if (!signedIn) return <Loading label="Redirecting to sign in" />;
   return <SignedIn path={path} />;
 }
-
-const ORG = /^\/orgs\/([^/]+)(\/.*)?$/;
-const ISSUE = /^\/projects\/([^/]+)\/issues\/(\d+)$/;
-const RUN = /^\/projects\/([^/]+)\/runs\/([^/]+)$/;
 
 function SignedIn({ path }: { path: string }) {
   const m = ORG.exec(path);

@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError } from './api/client.ts';
 import { AuthError } from './api/auth.ts';
-import { App } from './app.tsx';
+import { App, startFirstPage } from './app.tsx';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -18,10 +18,12 @@ const queryClient = new QueryClient({
   },
 });
 
+const firstPage = startFirstPage(queryClient);
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <App />
+      <App firstPage={firstPage} />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api, authedFetch, ok } from '../api/client.ts';
+import { issueKey, issuePath, issueQueries, type IssueProps } from '../api/issue.ts';
 import { TrendChart } from '../components/charts.tsx';
 import { day, ErrorView, GateState, Loaded, pct, when } from '../components/status.tsx';
 import { Link, paths } from '../router.tsx';
@@ -8,55 +9,13 @@ import { Activities } from './issue-activities.tsx';
 import { Failures, FlakyTests } from './issue-failures.tsx';
 import { Escalations, IssueActions, Risks } from './issue-coordination.tsx';
 
-export interface IssueProps {
-  org: string;
-  project: string;
-  number: number;
-}
-
-export const issueKey = ({ org, project, number }: IssueProps, ...rest: string[]) => [
-  'org',
-  org,
-  'project',
-  project,
-  'issue',
-  number,
-  ...rest,
-];
-
-export const issuePath = ({ org, project, number }: IssueProps) => ({
-  path: { org, project, number },
-});
+export { issueKey, issuePath, type IssueProps };
 
 export default function IssuePage(props: IssueProps) {
   const { org, project, number } = props;
-  const issue = useQuery({
-    queryKey: issueKey(props),
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/projects/{project}/issues/{number}', {
-          params: issuePath(props),
-        }),
-      ),
-  });
-  const gates = useQuery({
-    queryKey: issueKey(props, 'gates'),
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/projects/{project}/issues/{number}/gates', {
-          params: issuePath(props),
-        }),
-      ),
-  });
-  const report = useQuery({
-    queryKey: issueKey(props, 'report'),
-    queryFn: async () =>
-      ok(
-        await api.GET('/api/v1/orgs/{org}/projects/{project}/issues/{number}/report.json', {
-          params: issuePath(props),
-        }),
-      ),
-  });
+  const issue = useQuery(issueQueries.issue(props));
+  const gates = useQuery(issueQueries.gates(props));
+  const report = useQuery(issueQueries.report(props));
   if (issue.error) return <ErrorView error={issue.error} />;
   const title = issue.data ? `#${issue.data.number} ${issue.data.title}` : `#${number}`;
   return (
