@@ -1,6 +1,16 @@
 import { useQuery } from '@tanstack/react-query';
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  memo,
+  useCallback,
+  useDeferredValue,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ReactNode,
+  type UIEvent,
+} from 'react';
+import { flushSync } from 'react-dom';
 import { api, ok } from '../api/client.ts';
 import { testHistory } from '../api/history.ts';
 import { HistoryStrip } from '../components/charts.tsx';
@@ -22,26 +32,27 @@ interface Row {
   status: string;
   durationMs: number | null;
   failureMessage: string | null;
-  /** Lower-cased "classname name message" for the search box. */
-  haystack: string;
 }
 
 /**
- * Every result of the run, a page of 1000 at a time, into one array; the table renders only
- * the rows on screen, so a 100,000-result run scrolls like a 100-result one.
+ * The run's results as they arrive, a page of 1000 at a time, appended in place to one array
+ * that lives as long as the status filter: a page costs its own 1000 rows, never a copy or a
+ * re-scan of the rows before it. `count` is how many are in `rows` (and what re-renders).
  */
 function useAllResults(props: Props, status: Status | '') {
   const [rows, setRows] = useState<Row[]>([]);
+  const [count, setCount] = useState(0);
   const [done, setDone] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let cancelled = false;
-    setRows([]);
+    const all: Row[] = [];
+    setRows(all);
+    setCount(0);
     setDone(false);
     setError(null);
     void (async () => {
       let cursor: string | undefined;
-      const all: Row[] = [];
       try {
         do {
           const page = ok(
@@ -66,10 +77,9 @@ function useAllResults(props: Props, status: Status | '') {
               status: r.status,
               durationMs: r.durationMs,
               failureMessage: r.failureMessage,
-              haystack: `${r.classname} ${r.name} ${r.failureMessage ?? ''}`.toLowerCase(),
             });
           }
-          setRows(all.slice());
+          setCount(all.length);
           cursor = page.nextCursor ?? undefined;
         } while (cursor !== undefined && !cancelled);
         if (!cancelled) setDone(true);
@@ -81,7 +91,39 @@ function useAllResults(props: Props, status: Status | '') {
       cancelled = true;
     };
   }, [props.org, props.project, props.runId, status]);
-  return { rows, done, error };
+  return { rows, count, done, error };
+}
+
+/**
+ * Each row's lower-cased "classname name message", made the first time a search looks at
+ * the row (not for every row as it arrives: 100,000 strings the heap keeps and the garbage
+ * collector walks, for a search box that is mostly empty).
+ */
+const haystacks = new WeakMap<Row[], string[]>();
+function haystack(rows: Row[], i: number): string {
+  let hay = haystacks.get(rows);
+  if (hay === undefined) haystacks.set(rows, (hay = []));
+  const r = rows[i]!;
+  return (hay[i] ??= `${r.classname} ${r.name} ${r.failureMessage ?? ''}`.toLowerCase());
+}
+
+/**
+ * The rows matching `needle`, kept up to date as rows are appended: only rows not yet looked
+ * at are searched, so a page arriving under a search costs its own 1000 rows. A new needle
+ * (or a new array) starts over. The result array is appended in place too; `count` is the
+ * figure to re-render on.
+ */
+function useIncrementalFilter(rows: Row[], count: number, needle: string) {
+  const state = useRef({ rows, needle, scanned: 0, matches: [] as Row[] });
+  if (state.current.rows !== rows || state.current.needle !== needle) {
+    state.current = { rows, needle, scanned: 0, matches: [] };
+  }
+  const cur = state.current;
+  if (needle === '') return { rows, count };
+  for (; cur.scanned < count; cur.scanned++) {
+    if (haystack(rows, cur.scanned).includes(needle)) cur.matches.push(rows[cur.scanned]!);
+  }
+  return { rows: cur.matches, count: cur.matches.length };
 }
 
 export default function RunPage(props: Props) {
@@ -99,10 +141,7 @@ export default function RunPage(props: Props) {
   const [search, setSearch] = useState('');
   const needle = useDeferredValue(search.trim().toLowerCase());
   const results = useAllResults(props, status);
-  const shown = useMemo(
-    () => (needle === '' ? results.rows : results.rows.filter((r) => r.haystack.includes(needle))),
-    [results.rows, needle],
-  );
+  const shown = useIncrementalFilter(results.rows, results.count, needle);
   const [selected, setSelected] = useState<Row | null>(null);
   if (run.error) return <ErrorView error={run.error} />;
   return (
@@ -181,11 +220,11 @@ export default function RunPage(props: Props) {
             <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
           </label>
           <span role="status" className="muted">
-            {results.done ? `${shown.length} shown` : `Loading… ${results.rows.length} loaded`}
+            {results.done ? `${shown.count} shown` : `Loading… ${results.count} loaded`}
           </span>
         </div>
         {results.error !== null && <ErrorView error={results.error} />}
-        <ResultsTable rows={shown} onOpen={setSelected} />
+        <ResultsTable rows={shown.rows} count={shown.count} onOpen={setSelected} />
       </section>
       {selected !== null && (
         <TestHistory {...props} row={selected} onClose={() => setSelected(null)} />
@@ -195,18 +234,54 @@ export default function RunPage(props: Props) {
 }
 
 const ROW = 32;
+/** Rows drawn beyond each edge of the scroller, so a fast scroll never shows a gap. */
+const OVERSCAN = 12;
 
-function ResultsTable({ rows, onOpen }: { rows: Row[]; onOpen: (r: Row) => void }) {
+/**
+ * The rows on screen of a fixed-height table: which ones is arithmetic on scrollTop, so the
+ * work per scroll or per arriving page is the ~50 rows drawn, whatever the number of rows.
+ * A row's key is its index modulo the number of rows drawn: a row scrolled out lends its DOM
+ * to the row scrolled in (its text and offset change) instead of being removed while another
+ * is created, and rows that stay on screen are not rendered again (ResultRow is memoized).
+ */
+function ResultsTable({
+  rows,
+  count,
+  onOpen,
+}: {
+  rows: Row[];
+  count: number;
+  onOpen: (r: Row) => void;
+}) {
   const parent = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => parent.current,
-    estimateSize: () => ROW,
-    overscan: 12,
-  });
-  const items = virtual.getVirtualItems();
+  const [top, setTop] = useState(0);
+  const [height, setHeight] = useState(600);
+  useLayoutEffect(() => {
+    const el = parent.current;
+    if (el === null) return;
+    setHeight(el.clientHeight);
+    const observer = new ResizeObserver(() => setHeight(el.clientHeight));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  // A new filter shows its rows from the top.
+  useLayoutEffect(() => {
+    if (parent.current !== null) parent.current.scrollTop = 0;
+    setTop(0);
+  }, [rows]);
+  const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
+    const next = e.currentTarget.scrollTop;
+    // Drawn before the frame is painted, as the browser scrolls (no blank band).
+    flushSync(() => setTop(next));
+  }, []);
+  const slots = Math.ceil(height / ROW) + 2 * OVERSCAN + 1;
+  const first = Math.max(0, Math.min(Math.floor(top / ROW) - OVERSCAN, count - slots));
+  const last = Math.min(count, first + slots);
+  const drawn: ReactNode[] = [];
+  for (let i = first; i < last; i++)
+    drawn.push(<ResultRow key={i % slots} row={rows[i]!} index={i} onOpen={onOpen} />);
   return (
-    <div role="table" aria-label="Test results" aria-rowcount={rows.length + 1} className="vtable">
+    <div role="table" aria-label="Test results" aria-rowcount={count + 1} className="vtable">
       <div role="rowgroup">
         <div role="row" className="vrow vhead" aria-rowindex={1}>
           <span role="columnheader">Test</span>
@@ -221,45 +296,52 @@ function ResultsTable({ rows, onOpen }: { rows: Row[]; onOpen: (r: Row) => void 
         tabIndex={0}
         role="rowgroup"
         aria-label="Results, scrollable"
+        onScroll={onScroll}
       >
-        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-          {items.map((v) => {
-            const r = rows[v.index]!;
-            return (
-              <div
-                role="row"
-                aria-rowindex={v.index + 2}
-                key={r.id}
-                className="vrow"
-                style={{
-                  position: 'absolute',
-                  top: 0,
-                  left: 0,
-                  right: 0,
-                  height: ROW,
-                  transform: `translateY(${v.start}px)`,
-                }}
-              >
-                <span role="cell">
-                  <button type="button" className="linklike" onClick={() => onOpen(r)}>
-                    {r.classname} › {r.name}
-                  </button>
-                </span>
-                <span role="cell" className={`status-${r.status}`}>
-                  {r.status}
-                </span>
-                <span role="cell">{r.durationMs === null ? '—' : `${r.durationMs} ms`}</span>
-                <span role="cell" className="clip" title={r.failureMessage ?? ''}>
-                  {r.failureMessage ?? ''}
-                </span>
-              </div>
-            );
-          })}
-        </div>
+        <div style={{ height: count * ROW, position: 'relative' }}>{drawn}</div>
       </div>
     </div>
   );
 }
+
+const ResultRow = memo(function ResultRow({
+  row: r,
+  index,
+  onOpen,
+}: {
+  row: Row;
+  index: number;
+  onOpen: (r: Row) => void;
+}) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      className="vrow"
+      style={{
+        position: 'absolute',
+        top: 0,
+        left: 0,
+        right: 0,
+        height: ROW,
+        transform: `translateY(${index * ROW}px)`,
+      }}
+    >
+      <span role="cell">
+        <button type="button" className="linklike" onClick={() => onOpen(r)}>
+          {r.classname} › {r.name}
+        </button>
+      </span>
+      <span role="cell" className={`status-${r.status}`}>
+        {r.status}
+      </span>
+      <span role="cell">{r.durationMs === null ? '—' : `${r.durationMs} ms`}</span>
+      <span role="cell" className="clip" title={r.failureMessage ?? ''}>
+        {r.failureMessage ?? ''}
+      </span>
+    </div>
+  );
+});
 
 function TestHistory(props: Props & { row: Row; onClose: () => void }) {
   const history = useQuery({
