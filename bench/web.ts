@@ -53,13 +53,51 @@ async function firstPageJs(): Promise<Record<string, number>> {
   };
 }
 
+/**
+ * The requests of a page load so far, in start order, each as one line: when it started,
+ * when its first byte and its last byte came (ms since navigation), its size on the wire
+ * and its path. Where the time of a load goes, read off at a glance.
+ */
+const WATERFALL = `(() => {
+  const ms = (t) => String(Math.round(t)).padStart(5);
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+  return entries
+    .sort((a, b) => a.startTime - b.startTime)
+    .map((e) => {
+      const u = new URL(e.name);
+      const kb = (e.transferSize / 1024).toFixed(1);
+      return \`\${ms(e.startTime)} → \${ms(e.responseStart)} → \${ms(e.responseEnd)} ms  \${kb.padStart(6)} KB  \${u.pathname}\${u.search}\`;
+    });
+})()`;
+
+interface IssueLoad {
+  lcpMs: number;
+  /** When Playwright saw a gate (its polling and a round trip included, as before). */
+  gatesMs: number;
+  /** When the first gate entered the page, by a MutationObserver in the page itself. */
+  gatesInPageMs: number;
+  requests: string[];
+}
+
+/** Set on every issue page before its scripts: notes when the first `[data-gate]` is added. */
+const GATES_OBSERVER = `(() => {
+  if (!/\\/issues\\/\\d+$/.test(location.pathname)) return;
+  new MutationObserver((_, obs) => {
+    if (document.querySelector('[data-gate]') === null) return;
+    globalThis.__gatesAt = performance.now();
+    obs.disconnect();
+  }).observe(document, { childList: true, subtree: true });
+})()`;
+
 /** LCP and "gates shown" of one full load of the issue page. */
-async function loadIssue(page: Page, url: string): Promise<{ lcpMs: number; gatesMs: number }> {
+async function loadIssue(page: Page, url: string): Promise<IssueLoad> {
   await page.goto(url);
   await page.locator('[data-gate]').first().waitFor();
   const gatesMs = await page.evaluate(() =>
     (globalThis as unknown as PageGlobals).performance.now(),
   );
+  const gatesInPageMs = await page.evaluate<number>('globalThis.__gatesAt ?? -1');
+  const requests = await page.evaluate<string[]>(WATERFALL);
   const lcpMs = await page.evaluate(
     () =>
       new Promise<number>((resolve) => {
@@ -72,7 +110,7 @@ async function loadIssue(page: Page, url: string): Promise<{ lcpMs: number; gate
         });
       }),
   );
-  return { lcpMs, gatesMs };
+  return { lcpMs, gatesMs, gatesInPageMs, requests };
 }
 
 interface ScrollFigures {
@@ -125,6 +163,35 @@ async function scroll(page: Page, frames: number, step: number | 'jump'): Promis
   return page.evaluate<ScrollFigures>(`(${SCROLL})(${JSON.stringify({ frames, step })})`);
 }
 
+/**
+ * With BENCH_WEB_TRACE=<dir>, `fn` runs under a Chromium performance trace (the timeline:
+ * tasks, scripts, style, layout, paint, GC, with JS samples), written to <dir>/<name>.json:
+ * open it in DevTools' Performance panel to see what a long task was made of.
+ */
+async function traced<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env['BENCH_WEB_TRACE'];
+  if (dir === undefined || dir === '') return fn();
+  const browser = page.context().browser()!;
+  await fs.mkdir(dir, { recursive: true });
+  await browser.startTracing(page, {
+    path: path.join(dir, `${name}.json`),
+    categories: [
+      'devtools.timeline',
+      'disabled-by-default-devtools.timeline',
+      'disabled-by-default-v8.cpu_profiler',
+      'v8',
+      'blink.user_timing',
+      'loading',
+      'toplevel',
+    ],
+  });
+  try {
+    return await fn();
+  } finally {
+    await browser.stopTracing();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function webBench(): Promise<Record<string, unknown>> {
@@ -166,6 +233,7 @@ export async function webBench(): Promise<Record<string, unknown>> {
 
     // Sign in once; later loads refresh through the cookie, as a returning user's would.
     const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(GATES_OBSERVER);
     const page = await context.newPage();
     await page.goto(`${base}/signin?next=${encodeURIComponent(new URL(issueUrl).pathname)}`);
     await page.getByLabel('Email').fill(demo.email);
@@ -175,17 +243,23 @@ export async function webBench(): Promise<Record<string, unknown>> {
 
     // Cold: a new context with the cookie but an empty HTTP cache.
     const cold = await chromium.browser.newContext({ storageState: await context.storageState() });
-    const coldLoad = await loadIssue(await cold.newPage(), issueUrl);
+    await cold.addInitScript(GATES_OBSERVER);
+    const coldPage = await cold.newPage();
+    const coldLoad = await traced(coldPage, 'cold-issue', () => loadIssue(coldPage, issueUrl));
     await cold.close();
-    const warm: { lcpMs: number; gatesMs: number }[] = [];
+    const warm: IssueLoad[] = [];
     for (let i = 0; i < LOADS; i++) warm.push(await loadIssue(page, issueUrl));
 
     const t0 = Date.now();
     await page.goto(`${base}/orgs/${demo.org}/projects/${demo.project}/runs/${run.id}`);
+    // Scrolling while the later pages of results arrive and join the table.
+    await page.locator('.vbody [role=row]').first().waitFor();
+    const whileLoading = await traced(page, 'scroll-while-loading', () => scroll(page, 600, 240));
+    const loadedWhileScrolling = await page.getByRole('status').last().textContent();
     await page.getByText(`${RESULTS} shown`).waitFor({ timeout: 300_000 });
     const loadAllSeconds = (Date.now() - t0) / 1000;
-    const smooth = await scroll(page, 600, 240);
-    const jumps = await scroll(page, 120, 'jump');
+    const smooth = await traced(page, 'scroll', () => scroll(page, 600, 240));
+    const jumps = await traced(page, 'jumps', () => scroll(page, 120, 'jump'));
     await context.close();
 
     return {
@@ -194,13 +268,18 @@ export async function webBench(): Promise<Record<string, unknown>> {
       browser: `Chromium ${chromium.browser.version()} (headless, --disable-gpu)`,
       issuePage: {
         coldLcpMs: Math.round(coldLoad.lcpMs),
+        coldRequests: coldLoad.requests,
         coldGatesShownMs: Math.round(coldLoad.gatesMs),
+        coldGatesInPageMs: Math.round(coldLoad.gatesInPageMs),
         warmLcpMsMedian: Math.round(median(warm.map((w) => w.lcpMs))),
         warmGatesShownMsMedian: Math.round(median(warm.map((w) => w.gatesMs))),
+        warmGatesInPageMsMedian: Math.round(median(warm.map((w) => w.gatesInPageMs))),
+        warmRequests: warm.at(-1)?.requests,
         budgetMs: 1000,
       },
       runPage: {
         results: RESULTS,
+        scrollWhileLoading: { ...whileLoading, afterwards: loadedWhileScrolling },
         allResultsLoadedSeconds: loadAllSeconds,
         scroll240PxPerFrame: smooth,
         scrollRandomJumps: jumps,
