@@ -374,6 +374,34 @@ describe('the dashboard in Chromium', () => {
     expect(text).toContain('Test Reliability Gate');
   });
 
+  it("shows the issue's README badge with its Markdown, and rotating the token retires the old badge", async () => {
+    const section = page.getByRole('region', { name: 'README badge' });
+    const markdown = section.getByLabel('Markdown');
+    await expect.poll(() => markdown.inputValue()).toContain('badge.svg?token=');
+    const before = await markdown.inputValue();
+    const oldUrl = /\((http[^)]+badge\.svg\?token=[^)]+)\)/.exec(before)?.[1] ?? '';
+    expect(oldUrl.startsWith(base)).toBe(true);
+    const svg = await fetch(oldUrl);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toContain('image/svg+xml');
+    // The picture on the page is the badge itself, loaded with no session of its own.
+    await expect
+      .poll(() =>
+        section
+          .getByRole('img', { name: `Badge of issue #${ISSUE}: its overall gate state` })
+          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      )
+      .toBeGreaterThan(0);
+    await expectAccessible(page, 'the issue page with its badge');
+
+    await section.getByRole('button', { name: /^Rotate token/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate token' }).click();
+    await expect.poll(() => markdown.inputValue()).not.toBe(before);
+    expect((await fetch(oldUrl)).status).not.toBe(200);
+    const newUrl = /\((http[^)]+badge\.svg\?token=[^)]+)\)/.exec(await markdown.inputValue())?.[1];
+    expect((await fetch(newUrl ?? '')).status).toBe(200);
+  });
+
   it('keeps the user signed in across a reload through the refresh cookie', async (ctx) => {
     const login = await fetch(`${base}/api/v1/auth/login`, {
       method: 'POST',

@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api, authedFetch, ok } from '../api/client.ts';
 import { issueKey, issuePath, issueQueries, type IssueProps } from '../api/issue.ts';
+import { BadgeSnippet } from '../components/badge-snippet.tsx';
 import { TrendChart } from '../components/charts.tsx';
 import { day, ErrorView, GateState, Loaded, pct, when } from '../components/status.tsx';
 import { Link, paths } from '../router.tsx';
@@ -16,7 +17,12 @@ export default function IssuePage(props: IssueProps) {
   const issue = useQuery(issueQueries.issue(props));
   const gates = useQuery(issueQueries.gates(props));
   const report = useQuery(issueQueries.report(props));
-  if (issue.error) return <ErrorView error={issue.error} />;
+  // The page is one issue's: when any of its reads says it does not exist (or is another
+  // org's), the whole page says so once, not each section on its own.
+  const missing = [issue, gates, report].find(
+    (q) => (q.error as { status?: number } | null)?.status === 404,
+  );
+  if (issue.error ?? missing) return <ErrorView error={issue.error ?? missing?.error} />;
   const title = issue.data ? `#${issue.data.number} ${issue.data.title}` : `#${number}`;
   return (
     <>
@@ -128,9 +134,22 @@ export default function IssuePage(props: IssueProps) {
           )}
         </Loaded>
       </section>
+      {/* The sections below read the issue's parts: they wait until the issue is known to
+          exist, so a missing one is said once (above), not by each section. */}
+      {issue.data !== undefined && <IssueSections {...props} />}
+    </>
+  );
+}
+
+function IssueSections(props: IssueProps) {
+  // The same queries as the page's (one cache entry each), read where they are shown.
+  const gates = useQuery(issueQueries.gates(props)).data;
+  const report = useQuery(issueQueries.report(props));
+  return (
+    <>
       <PassRateTrend {...props} threshold={report.data?.requiredPassRate?.rate ?? null} />
-      {typeof gates.data?.runId === 'string' && <Failures {...props} runId={gates.data.runId} />}
-      <FlakyTests {...props} runId={gates.data?.runId ?? null} />
+      {typeof gates?.runId === 'string' && <Failures {...props} runId={gates.runId} />}
+      <FlakyTests {...props} runId={gates?.runId ?? null} />
       <Activities {...props} />
       <Escalations {...props} />
       <Risks {...props} />
@@ -184,6 +203,7 @@ export default function IssuePage(props: IssueProps) {
           </>
         )}
       </Loaded>
+      <BadgeSnippet {...props} />
     </>
   );
 }
