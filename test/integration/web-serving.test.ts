@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -119,5 +120,120 @@ describe('the dashboard, served by the API process', () => {
       expect(res.statusCode, url).toBe(404);
       expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
     }
+  });
+});
+
+describe('a production build: compressed at build time, page chunks preloaded, shells revalidated', () => {
+  const ENTRY = "console.log('entry');\n".repeat(200);
+  const shell = (entry: string) =>
+    `<!doctype html><html><head><script type="module" crossorigin src="/assets/${entry}"></script></head><body><div id="root"></div></body></html>`;
+  const manifest = {
+    'index.html': {
+      file: 'assets/index-aa11.js',
+      isEntry: true,
+      css: ['assets/index-aa11.css'],
+    },
+    'src/pages/issue.tsx': {
+      file: 'assets/issue-bb22.js',
+      imports: ['index.html', '_confirm-cc33.js'],
+    },
+    '_confirm-cc33.js': {
+      file: 'assets/confirm-cc33.js',
+      imports: ['index.html'],
+      css: ['assets/confirm-cc33.css'],
+    },
+  };
+  let prod: string;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    prod = await mkdtemp(path.join(tmpdir(), 'gatehouse-web-prod-'));
+    await mkdir(path.join(prod, 'assets'));
+    await mkdir(path.join(prod, '.vite'));
+    await writeFile(path.join(prod, 'index.html'), shell('index-aa11.js'));
+    await writeFile(path.join(prod, '.vite', 'manifest.json'), JSON.stringify(manifest));
+    await writeFile(path.join(prod, 'assets', 'index-aa11.js'), ENTRY);
+    await writeFile(path.join(prod, 'assets', 'index-aa11.js.br'), brotliCompressSync(ENTRY));
+    await writeFile(path.join(prod, 'assets', 'index-aa11.js.gz'), gzipSync(ENTRY));
+    app = await startTestApp({ GATEHOUSE_WEB_DIST: prod });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await rm(prod, { recursive: true, force: true });
+  });
+
+  it("sends the build's brotli or gzip file to a browser that accepts it, the plain file otherwise", async () => {
+    const url = '/assets/index-aa11.js';
+    const br = await app.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+    expect(br.statusCode).toBe(200);
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.rawPayload.length).toBeLessThan(ENTRY.length / 10);
+    expect(br.rawPayload.equals(brotliCompressSync(ENTRY))).toBe(true);
+    expect(String(br.headers.vary)).toMatch(/accept-encoding/i);
+    expect(br.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const gz = await app.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.rawPayload.equals(gzipSync(ENTRY))).toBe(true);
+    const plain = await app.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe(ENTRY);
+  });
+
+  it("names a page's own chunk, the chunks it imports and their styles for preloading, never the entry", async () => {
+    const issue = await app.app.inject({
+      method: 'GET',
+      url: '/orgs/acme/projects/portal/issues/2',
+    });
+    expect(issue.statusCode).toBe(200);
+    const links = issue.body.match(/<link [^>]+>/g) ?? [];
+    expect(links.sort()).toEqual(
+      [
+        '<link rel="modulepreload" crossorigin href="/assets/confirm-cc33.js">',
+        '<link rel="modulepreload" crossorigin href="/assets/issue-bb22.js">',
+        '<link rel="preload" as="style" crossorigin href="/assets/confirm-cc33.css">',
+      ].sort(),
+    );
+    expect(issue.body.indexOf('<link')).toBeLessThan(issue.body.indexOf('</head>'));
+    // Pages without a chunk of their own (or not in the manifest) get the shell as built.
+    for (const url of ['/', '/orgs/acme', '/orgs/acme/projects/portal/runs/x']) {
+      const res = await app.app.inject({ method: 'GET', url });
+      expect(res.body, url).toBe(shell('index-aa11.js'));
+    }
+  });
+
+  it('answers 304 to a browser holding the current shell, and a new shell after a rebuild', async () => {
+    const url = '/orgs/acme/projects/portal/issues/2';
+    const first = await app.app.inject({ method: 'GET', url });
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    const again = await app.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    expect(again.headers['cache-control']).toBe('no-cache');
+    // Another page's shell is another document: its own tag.
+    const root = await app.app.inject({ method: 'GET', url: '/' });
+    expect(root.headers.etag).not.toBe(etag);
+
+    // A rebuild under the running server: a new entry, so the old shell must not be served.
+    await writeFile(path.join(prod, 'index.html'), shell('index-dd44.js'));
+    const later = new Date(Date.now() + 5_000);
+    await utimes(path.join(prod, 'index.html'), later, later);
+    const rebuilt = await app.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': etag },
+    });
+    expect(rebuilt.statusCode).toBe(200);
+    expect(rebuilt.body).toContain('/assets/index-dd44.js');
+    expect(rebuilt.headers.etag).not.toBe(etag);
   });
 });
