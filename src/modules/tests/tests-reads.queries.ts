@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
-import type { TestRow } from './tests.queries.ts';
+import type { CountSums, TestRow } from './tests.queries.ts';
 
 // The history reads as one statement each: the project (by key) and everything the read
 // needs of it, in one round trip. On 2 busy cores every statement costs a wake-up of
@@ -271,32 +271,11 @@ export async function trendsState(
 ): Promise<
   | {
       defaultBranch: string;
-      sums: {
-        at: Date;
-        runs: number;
-        tests: number;
-        passed: number;
-        failed: number;
-        errored: number;
-        skipped: number;
-        flaky: number;
-        duration_ms: number;
-      }[];
+      sums: (CountSums & { at: Date; runs: number })[];
     }
   | undefined
 > {
-  const { rows } = await sql<{
-    default_branch: string;
-    at: Date | null;
-    runs: number;
-    tests: number;
-    passed: number;
-    failed: number;
-    errored: number;
-    skipped: number;
-    flaky: number;
-    duration_ms: number;
-  }>`
+  const { rows } = await sql<CountSums & { default_branch: string; at: Date | null; runs: number }>`
     WITH p AS (${projectByKey(orgId, projectKey)})
     SELECT p.default_branch, s.* FROM p
     LEFT JOIN LATERAL (

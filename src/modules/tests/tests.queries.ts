@@ -87,9 +87,8 @@ export async function requireTest(
   return rows[0];
 }
 
-export interface RunTotalsRow {
-  id: string;
-  completed_at: Date;
+/** Result counts, summed over a run or over a bucket of runs, as the statements answer them. */
+export interface CountSums {
   tests: number;
   passed: number;
   failed: number;
@@ -97,6 +96,11 @@ export interface RunTotalsRow {
   skipped: number;
   flaky: number;
   duration_ms: number;
+}
+
+export interface RunTotalsRow extends CountSums {
+  id: string;
+  completed_at: Date;
 }
 
 /** An issue's complete runs, oldest first, with their totals. */
