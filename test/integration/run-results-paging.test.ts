@@ -153,3 +153,41 @@ describe('paging through a run’s results', () => {
     },
   );
 });
+
+describe('a run’s failures read in one statement', () => {
+  it('answers what the whole run answers for those results: names, ids and details alike', async () => {
+    const full = await fullItems('');
+    for (const status of ['failed', 'error']) {
+      const alone = await fullItems(`status=${status}`);
+      expect(alone.length).toBeGreaterThan(0);
+      expect(alone).toEqual(full.filter((r) => r['status'] === status));
+    }
+  });
+
+  it('says which is missing, the project or the run, as the other reads do', async () => {
+    const missingRun = await t.app.inject({
+      method: 'GET',
+      url: `${base}/01a22c02-32a1-7f3c-bb37-b0c55d0eeae6/results?status=failed`,
+      headers: ci.auth,
+    });
+    expect(missingRun.statusCode).toBe(404);
+    expect(missingRun.json<{ detail: string }>().detail).toBe('Run not found');
+    const missingProject = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/paging/projects/nowhere/runs/${runId}/results?status=error`,
+      headers: ci.auth,
+    });
+    expect(missingProject.statusCode).toBe(404);
+    expect(missingProject.json<{ detail: string }>().detail).toBe('Project not found');
+  });
+});
+
+async function fullItems(query: string) {
+  const res = await t.app.inject({
+    method: 'GET',
+    url: `${base}/${runId}/results?limit=1000&${query}`,
+    headers: ci.auth,
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<{ items: Record<string, unknown>[] }>().items;
+}
