@@ -10,7 +10,14 @@ import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { historyReads } from './history-reads.ts';
-import { autocannon, machine, tempDir, type LoadResult } from './lib.ts';
+import {
+  autocannon,
+  jsonCaller,
+  machine,
+  tempDir,
+  waitUntilReady,
+  type LoadResult,
+} from './lib.ts';
 
 // `npm run bench history`: a project's history of BENCH_HISTORY_RUNS runs of
 // BENCH_HISTORY_TESTS tests (default 1,000 × 10,000 = 10M results), built through the real
@@ -97,27 +104,8 @@ export async function startHistoryServer(dataDir: string): Promise<HistoryServer
     await pgServer.stop();
   };
   try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const call = async (method: string, url: string, body: unknown, auth?: string) => {
-      const res = await fetch(`${base}${url}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as Record<string, string>;
-    };
+    await waitUntilReady(base);
+    const call = jsonCaller(base);
     const creds = { email: 'bench@example.test', password: 'benchmark password 1' };
     await call('POST', '/api/v1/auth/signup', { ...creds, name: 'Bench' });
     const first = await call('POST', '/api/v1/auth/login', creds);

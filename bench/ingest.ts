@@ -10,7 +10,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openStorage } from '../src/db/storage.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { machine, tempDir } from './lib.ts';
+import { jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -116,34 +116,26 @@ export async function endToEnd(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const post = async (url: string, body: unknown, auth?: string) => {
-      const res = await fetch(`${base}${url}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as Record<string, string>;
-    };
+    await waitUntilReady(base);
+    const call = jsonCaller(base);
     const creds = { email: 'bench@example.test', password: 'benchmark password 1' };
-    await post('/api/v1/auth/signup', { ...creds, name: 'Bench' });
-    const first = await post('/api/v1/auth/login', creds);
-    await post('/api/v1/orgs', { name: 'Bench', slug: 'bench' }, first['accessToken']);
-    const scoped = await post('/api/v1/auth/switch-org', { org: 'bench' }, first['accessToken']);
-    await post('/api/v1/orgs/bench/projects', { key: 'big', name: 'Big' }, scoped['accessToken']);
-    const { token } = await post(
+    await call('POST', '/api/v1/auth/signup', { ...creds, name: 'Bench' });
+    const first = await call('POST', '/api/v1/auth/login', creds);
+    await call('POST', '/api/v1/orgs', { name: 'Bench', slug: 'bench' }, first['accessToken']);
+    const scoped = await call(
+      'POST',
+      '/api/v1/auth/switch-org',
+      { org: 'bench' },
+      first['accessToken'],
+    );
+    await call(
+      'POST',
+      '/api/v1/orgs/bench/projects',
+      { key: 'big', name: 'Big' },
+      scoped['accessToken'],
+    );
+    const { token } = await call(
+      'POST',
       '/api/v1/orgs/bench/api-tokens',
       { name: 'bench' },
       scoped['accessToken'],

@@ -56,3 +56,32 @@ export async function tempDir(prefix: string): Promise<string> {
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
+
+/** Waits until the server at `base` answers /readyz (a minute at most). */
+export async function waitUntilReady(base: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (i > 600) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A JSON call to the API at `base` (with a bearer token when given); throws on a non-2xx. */
+export function jsonCaller(base: string) {
+  return async (method: string, url: string, body: unknown, auth?: string) => {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }),
+      },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, string>;
+  };
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { machine, tempDir } from './lib.ts';
+import { jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -147,27 +147,8 @@ export async function load(): Promise<Record<string, unknown>> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const call = async (method: string, url: string, payload: unknown, auth?: string) => {
-      const res = await fetch(`${base}${url}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }),
-        },
-        body: JSON.stringify(payload),
-      });
-      if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as Record<string, string>;
-    };
+    await waitUntilReady(base);
+    const call = jsonCaller(base);
     const creds = { email: 'load@example.test', password: 'benchmark password 1' };
     await call('POST', '/api/v1/auth/signup', { ...creds, name: 'Load' });
     const login = await call('POST', '/api/v1/auth/login', creds);
