@@ -10,9 +10,10 @@ import {
   type ConfigError,
   type QualityConfig,
 } from '../../domain/quality.ts';
-import { BadInput, NotFound } from '../../errors.ts';
+import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { issuesOfProject } from '../issues/issues.queries.ts';
+import { issueNotFound, issuesOfProject } from '../issues/issues.queries.ts';
+import { projectNotFound } from '../projects/projects.queries.ts';
 import { inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { requireRun } from '../runs/runs.queries.ts';
 import { analyzeRun, recomputeIssues } from './gate-engine.ts';
@@ -110,9 +111,8 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
       const { number } = scope;
       return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
         const state = await issueGatesState(trx, ctx.orgId, scope.project, number, 100);
-        if (state.found === 'no project') throw new NotFound('Project not found');
-        if (state.found === 'no issue')
-          throw new NotFound(`Issue #${number} is not tracked in this project`);
+        if (state.found === 'no project') throw projectNotFound();
+        if (state.found === 'no issue') throw issueNotFound(number);
         // Every issue gets its first report when it starts being tracked; one without is
         // answered as never judged rather than judged here.
         const report =

@@ -13,9 +13,13 @@ export function findIssue(db: Executor, orgId: string, projectId: string, number
     .executeTakeFirst();
 }
 
+/** The 404 of an issue number the project does not track. */
+export const issueNotFound = (number: number) =>
+  new NotFound(`Issue #${number} is not tracked in this project`);
+
 export async function requireIssue(db: Executor, orgId: string, projectId: string, number: number) {
   const issue = await findIssue(db, orgId, projectId, number);
-  if (issue === undefined) throw new NotFound(`Issue #${number} is not tracked in this project`);
+  if (issue === undefined) throw issueNotFound(number);
   return issue;
 }
 

@@ -13,9 +13,12 @@ export function findProject(db: Executor, orgId: string, key: string) {
 }
 
 /** The project or a 404 (another org's project looks exactly like a missing one). */
+/** The 404 of a project that does not exist in the org (or is another org's). */
+export const projectNotFound = () => new NotFound('Project not found');
+
 export async function requireProject(db: Executor, orgId: string, key: string) {
   const project = await findProject(db, orgId, key);
-  if (project === undefined) throw new NotFound('Project not found');
+  if (project === undefined) throw projectNotFound();
   return project;
 }
 

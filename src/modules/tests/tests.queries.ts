@@ -71,6 +71,9 @@ export async function testsOfProject(
   return rows;
 }
 
+/** The 404 of a test the project has never stored. */
+export const testNotFound = () => new NotFound('Test not found');
+
 /** One test of the project by its testId, or a 404 (another project's test looks missing). */
 export async function requireTest(
   db: Executor,
@@ -83,7 +86,7 @@ export async function requireTest(
     WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored AND test_key = ${key(testId)}`.execute(
     db,
   );
-  if (rows[0] === undefined) throw new NotFound('Test not found');
+  if (rows[0] === undefined) throw testNotFound();
   return rows[0];
 }
 

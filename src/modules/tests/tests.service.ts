@@ -14,10 +14,10 @@ import {
 } from '../../domain/history.ts';
 import { passRate } from '../../domain/junit.ts';
 import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
-import { BadInput, NotFound } from '../../errors.ts';
+import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { requireProject } from '../projects/projects.queries.ts';
+import { projectNotFound, requireProject } from '../projects/projects.queries.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
 import { createTestListCache, type TestSort } from './test-list.ts';
@@ -31,6 +31,7 @@ import {
   putQuarantine,
   requireProjectRun,
   requireTest,
+  testNotFound,
 } from './tests.queries.ts';
 
 const DAY = 86_400_000;
@@ -40,6 +41,19 @@ const WINDOWS = {
   defaultWindow: DEFAULT_FLAKINESS.window,
   unconfiguredWindow: flakinessSettings(DEFAULT_CONFIG.flakiness).window,
 };
+
+/** Why a trends range is refused (`from` after `to`, or over three years), if it is. */
+function rangeRefusal(from: Date, to: Date): BadInput | undefined {
+  if (!(from <= to))
+    return new BadInput('querystring/from must not be after to', [
+      { path: 'querystring/from', message: 'must not be after to' },
+    ]);
+  if (to.getTime() - from.getTime() > 3 * 366 * DAY)
+    return new BadInput('querystring/from spans more than three years', [
+      { path: 'querystring/from', message: 'must be within three years of to' },
+    ]);
+  return undefined;
+}
 
 function quarantineOut(q: TestQuarantineRow | undefined) {
   if (q === undefined) return null;
@@ -81,7 +95,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
       const needle = q.query?.toLowerCase();
       return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
         const state = await testListState(trx, ctx.orgId, scope.project, WINDOWS, clock.now());
-        if (state === undefined) throw new NotFound('Project not found');
+        if (state === undefined) throw projectNotFound();
         const { project, quarantines } = state;
         const config = (state.config ?? DEFAULT_CONFIG) as QualityConfig;
         const settings = flakinessSettings(config.flakiness);
@@ -128,8 +142,8 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
           testId,
           { branch: q.branch, before, limit: q.limit, now: clock.now() },
         );
-        if (!projectFound) throw new NotFound('Project not found');
-        if (test === undefined) throw new NotFound('Test not found');
+        if (!projectFound) throw projectNotFound();
+        if (test === undefined) throw testNotFound();
         const page = toPage(
           rows,
           q.limit,
@@ -182,15 +196,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
       return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
         const to = q.to === undefined ? clock.now() : new Date(q.to);
         const from = q.from === undefined ? new Date(to.getTime() - 90 * DAY) : new Date(q.from);
-        const refusal = !(from <= to)
-          ? new BadInput('querystring/from must not be after to', [
-              { path: 'querystring/from', message: 'must not be after to' },
-            ])
-          : to.getTime() - from.getTime() > 3 * 366 * DAY
-            ? new BadInput('querystring/from spans more than three years', [
-                { path: 'querystring/from', message: 'must be within three years of to' },
-              ])
-            : undefined;
+        const refusal = rangeRefusal(from, to);
         if (refusal !== undefined) {
           // Another org's project, or a missing one, is a 404 before the query is judged.
           await requireProject(trx, ctx.orgId, scope.project);
@@ -202,7 +208,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
           to,
           bucket: q.bucket,
         });
-        if (found === undefined) throw new NotFound('Project not found');
+        if (found === undefined) throw projectNotFound();
         const branch = q.branch ?? found.defaultBranch;
         const sums = found.sums;
         return {
