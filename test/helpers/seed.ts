@@ -88,8 +88,7 @@ export async function seedGithubComment(
   project: string,
   deps: SeedDeps,
 ): Promise<void> {
-  const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
-  const orgId = org.json<{ id: string }>().id;
+  const orgId = await orgIdOf(app, auth, slug);
   await withOrgAsSystem(deps.database.db, orgId, { reason: 'seed' }, async (trx) => {
     const issue = await trx
       .selectFrom('tracked_issues as i')
@@ -115,9 +114,12 @@ export async function seedGithubComment(
   });
 }
 
-/** A project with the seed's quality config, linked to GitHub, issue #2 with a run and a
- *  review, a manual check, and an open sharded run; a webhook, with one delivery, and issue
- *  #2's GitHub comment when `deps` is given. */
+/** The org's id, as its members read it. */
+async function orgIdOf(app: App, auth: Record<string, string>, slug: string): Promise<string> {
+  const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
+  return org.json<{ id: string }>().id;
+}
+
 /** The test noted as flaky over history since the clock's now, through the tests module's query. */
 async function seedFlakySince(
   app: App,
@@ -127,8 +129,7 @@ async function seedFlakySince(
   testId: string,
   deps: SeedDeps,
 ): Promise<void> {
-  const org = await app.inject({ method: 'GET', url: `/api/v1/orgs/${slug}`, headers: auth });
-  const orgId = org.json<{ id: string }>().id;
+  const orgId = await orgIdOf(app, auth, slug);
   const read = await app.inject({
     method: 'GET',
     url: `/api/v1/orgs/${slug}/projects/${project}`,
@@ -140,6 +141,10 @@ async function seedFlakySince(
   );
 }
 
+/** A project with the seed's quality config, linked to GitHub, issue #2 with a run and a
+ *  review, a manual check, and an open sharded run; a webhook, with one delivery; the
+ *  project's badge token, an unspent events ticket and a quarantined test; and, when `deps`
+ *  is given, that test noted as flaky over history and issue #2's GitHub comment. */
 export async function seedQualityData(
   app: App,
   auth: Record<string, string>,
