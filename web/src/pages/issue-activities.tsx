@@ -3,7 +3,8 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ok } from '../api/client.ts';
 import { day, Loaded } from '../components/status.tsx';
-import { issueKey, issuePath, useInvalidateIssue, type IssueProps } from './issue.tsx';
+import { issueKey, issuePath, type IssueProps } from '../api/issue.ts';
+import { useInvalidateIssue } from './issue.tsx';
 
 const STATUSES = ['pending', 'ready', 'waiting', 'in_progress', 'done', 'blocked'] as const;
 type Status = (typeof STATUSES)[number];

@@ -3,13 +3,8 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, ok } from '../api/client.ts';
 import { clock, Loaded, when } from '../components/status.tsx';
-import {
-  issueKey,
-  issuePath,
-  useDownloadReport,
-  useInvalidateIssue,
-  type IssueProps,
-} from './issue.tsx';
+import { issueKey, issuePath, type IssueProps } from '../api/issue.ts';
+import { useDownloadReport, useInvalidateIssue } from './issue.tsx';
 
 const ROLES = ['owner', 'admin', 'qa_lead', 'architect', 'developer', 'reviewer'] as const;
 type Role = (typeof ROLES)[number];

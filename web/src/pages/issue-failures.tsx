@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, authedFetch, ok } from '../api/client.ts';
 import { projectTests } from '../api/history.ts';
 import { Loaded } from '../components/status.tsx';
-import { issueKey, type IssueProps } from './issue.tsx';
+import { issueKey, type IssueProps } from '../api/issue.ts';
 
 const runPath = (p: IssueProps, runId: string) => ({
   path: { org: p.org, project: p.project, runId },

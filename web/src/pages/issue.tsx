@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api, authedFetch, ok } from '../api/client.ts';
-import { issueKey, issuePath, issueQueries, type IssueProps } from '../api/issue.ts';
+import { issueKey, issueQueries, type IssueProps } from '../api/issue.ts';
 import { BadgeSnippet } from '../components/badge-snippet.tsx';
 import { TrendChart } from '../components/charts.tsx';
 import { day, ErrorView, GateState, Loaded, pct, when } from '../components/status.tsx';
@@ -9,8 +9,6 @@ import { Link, paths } from '../router.tsx';
 import { Activities } from './issue-activities.tsx';
 import { Failures, FlakyTests } from './issue-failures.tsx';
 import { Escalations, IssueActions, Risks } from './issue-coordination.tsx';
-
-export { issueKey, issuePath, type IssueProps };
 
 export default function IssuePage(props: IssueProps) {
   const { org, project, number } = props;
