@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -12,11 +11,12 @@ import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { historyReads } from './history-reads.ts';
 import {
   autocannon,
+  freePort,
   jsonCaller,
+  type LoadResult,
   machine,
   tempDir,
   waitUntilReady,
-  type LoadResult,
 } from './lib.ts';
 
 // `npm run bench history`: a project's history of BENCH_HISTORY_RUNS runs of
@@ -58,16 +58,6 @@ export interface HistoryContext {
   issues: number[];
   /** A few testIds: a flaky one, an always-passing one, a sometimes-failing one. */
   testIds: string[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts PostgreSQL (embedded, in `dataDir`) and a `gatehouse serve` on it; signs in. */

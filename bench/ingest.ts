@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +9,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openStorage } from '../src/db/storage.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
+import { freePort, jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -78,16 +77,6 @@ async function worker(mode: string, file: string, what: string): Promise<Measure
       error: (err as Error).message.slice(0, 300),
     };
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A real `gatehouse serve` in its own process on its own embedded PostgreSQL; upload the file over HTTP. */
