@@ -8,6 +8,7 @@ import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
 
 let t: TestApp;
 let ci: { auth: { authorization: string } };
+let ownerAuth: { authorization: string };
 const base = '/api/v1/orgs/paging/projects/app/runs';
 
 interface Case {
@@ -85,6 +86,7 @@ const all = [...firstUpload(), ...secondUpload()];
 beforeAll(async () => {
   t = await startTestApp();
   const owner = await ownerOfNewOrg(t.app, 'paging');
+  ownerAuth = owner.auth;
   const res = await t.app.inject({
     method: 'POST',
     url: '/api/v1/orgs/paging/projects',
@@ -179,6 +181,25 @@ describe('a run’s failures read in one statement', () => {
     });
     expect(missingProject.statusCode).toBe(404);
     expect(missingProject.json<{ detail: string }>().detail).toBe('Project not found');
+  });
+
+  it("does not answer one project's run under another project of the same org", async () => {
+    const other = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/paging/projects',
+      headers: ownerAuth,
+      payload: { key: 'other', name: 'Other' },
+    });
+    expect(other.statusCode, other.body).toBe(201);
+    for (const status of ['failed', 'error']) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/orgs/paging/projects/other/runs/${runId}/results?status=${status}`,
+        headers: ci.auth,
+      });
+      expect(res.statusCode).toBe(404);
+      expect(res.json<{ detail: string }>().detail).toBe('Run not found');
+    }
   });
 });
 

@@ -12,7 +12,15 @@ import {
   resultId,
   statusOfCode,
 } from './run-blocks.ts';
-import { blocksOfRun, detailsOfRun, testsByOrd, type ResultPosition } from './runs.queries.ts';
+import { projectNotFound } from '../projects/projects.queries.ts';
+import {
+  blocksOfRun,
+  detailsOfRun,
+  problemItemsOfRun,
+  runNotFound,
+  testsByOrd,
+  type ResultPosition,
+} from './runs.queries.ts';
 
 type Detail = Selectable<ResultDetailsTable>;
 
@@ -59,17 +67,9 @@ async function entriesAfter(
   db: Executor,
   orgId: string,
   runId: string,
-  q: { limit: number; status?: string | undefined },
+  q: PageQuery,
   from: ResultPosition | undefined,
 ): Promise<Entry[]> {
-  if (q.status === 'failed' || q.status === 'error') {
-    const rows = await detailsOfRun(db, orgId, runId, {
-      after: from,
-      status: q.status,
-      limit: q.limit + 1,
-    });
-    return rows.map(fromDetail);
-  }
   const out: Entry[] = [];
   const window = Math.ceil((q.limit + 1) / BLOCK) + 1;
   let nextBlock = from === undefined ? 0 : Math.floor(from.ord / BLOCK);
@@ -123,40 +123,82 @@ async function entriesAfter(
   return out.slice(0, q.limit + 1);
 }
 
-/** A page of a run's results, each with its test's identity (`testId`) and names. */
+/** What a page of results is asked for. */
+interface PageQuery {
+  limit: number;
+  cursor?: string | undefined;
+  status?: string | undefined;
+}
+
+export const isProblem = (status: string | undefined): status is 'failed' | 'error' =>
+  status === 'failed' || status === 'error';
+
+const idOf = (e: { ord: number; seq: number }) => resultId(e.ord, e.seq, e.seq >= 0);
+
+/**
+ * A page of a run's failures or errors as the API's JSON text (Page(ResultOut)), in one
+ * statement with the project and run checks (problemItemsOfRun renders the items); other
+ * statuses, and all results, are resultsPage's.
+ */
+export async function problemsPage(
+  db: Executor,
+  orgId: string,
+  projectKey: string,
+  runId: string,
+  q: PageQuery & { status: 'failed' | 'error' },
+): Promise<string> {
+  const read = await problemItemsOfRun(db, orgId, projectKey, runId, {
+    status: q.status,
+    after: positionOf(q.cursor),
+    limit: q.limit + 1,
+  });
+  if (!read.projectFound) throw projectNotFound();
+  if (!read.runFound) throw runNotFound();
+  return pageJson(toPage(read.rows, q.limit, idOf, (r) => r.item));
+}
+
+/**
+ * A page of a run's results, each with its test's identity (`testId`) and names, as the
+ * API's JSON text (Page(ResultOut)): the items are rendered one by one and joined, the same
+ * keys in the same order as problemItemsOfRun's.
+ */
 export async function resultsPage(
   db: Executor,
   orgId: string,
   projectId: string,
   runId: string,
-  q: { limit: number; cursor?: string | undefined; status?: string | undefined },
-) {
-  const from = positionOf(q.cursor);
-  const entries = await entriesAfter(db, orgId, runId, q, from);
+  q: PageQuery,
+): Promise<string> {
+  const entries = await entriesAfter(db, orgId, runId, q, positionOf(q.cursor));
   const tests = await testsByOrd(db, orgId, projectId, [
     ...new Set(entries.slice(0, q.limit).map((e) => e.ord)),
   ]);
-  const id = (e: Entry) => resultId(e.ord, e.seq, e.seq >= 0);
-  return toPage(entries, q.limit, id, (e) => {
-    const test = tests.get(e.ord)!;
-    const d = e.detail;
-    return {
-      id: id(e),
-      testId: test.test_key.toString('hex'),
-      suite: test.suite,
-      classname: test.classname,
-      name: test.name,
-      status: e.status,
-      durationMs: e.durationMs,
-      failureType: d?.failure_type ?? null,
-      failureMessage: d?.failure_message ?? null,
-      failureText: d?.failure_text ?? null,
-      systemOut: d?.system_out ?? null,
-      systemErr: d?.system_err ?? null,
-      truncated: d?.truncated ?? false,
-      flaky: e.flaky,
-      reruns: (d?.reruns ?? []) as { kind: string; type: string | null; message: string | null }[],
-      properties: (d?.properties ?? {}) as Record<string, string>,
-    };
-  });
+  return pageJson(
+    toPage(entries, q.limit, idOf, (e) => {
+      const test = tests.get(e.ord)!;
+      const d = e.detail;
+      return JSON.stringify({
+        id: idOf(e),
+        testId: test.test_key.toString('hex'),
+        suite: test.suite,
+        classname: test.classname,
+        name: test.name,
+        status: e.status,
+        durationMs: e.durationMs,
+        failureType: d?.failure_type ?? null,
+        failureMessage: d?.failure_message ?? null,
+        failureText: d?.failure_text ?? null,
+        systemOut: d?.system_out ?? null,
+        systemErr: d?.system_err ?? null,
+        truncated: d?.truncated ?? false,
+        flaky: e.flaky,
+        reruns: d?.reruns ?? [],
+        properties: d?.properties ?? {},
+      });
+    }),
+  );
 }
+
+/** A page whose items are JSON texts already, as the JSON text of the page. */
+const pageJson = (page: { items: string[]; nextCursor: string | null }) =>
+  `{"items":[${page.items.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;

@@ -148,6 +148,11 @@ export const runRoutes: Module = (app, { database, config, clock }) => {
         response: { 200: Page(ResultOut) },
       },
     },
-    (req) => runs.results(callerOf(req), req.params, req.params.runId, req.query),
+    async (req, reply) => {
+      const page = await runs.results(callerOf(req), req.params, req.params.runId, req.query);
+      // The page is JSON text already (a page of failures is rendered by PostgreSQL): a string
+      // with a JSON content type is sent as it is, not serialized again.
+      return reply.type('application/json; charset=utf-8').send(page as never);
+    },
   );
 };

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.ts';
 import { addTotals, emptyTotals, passRate } from '../../domain/junit.ts';
-import type { Caller } from '../../db/tenant.ts';
+import { withTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { BadInput, Conflict } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -10,7 +10,7 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { StoredReport } from '../gates/gate-engine.ts';
 import { inProject, type ProjectScope } from '../scope.ts';
 import { closeRunWriter, ingestFile, openRunWriter, type UploadFile } from './ingest.ts';
-import { resultsPage } from './run-results.ts';
+import { isProblem, problemsPage, resultsPage } from './run-results.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
 import {
   addToRun,
@@ -240,7 +240,12 @@ export function createRunService(deps: {
       scope: ProjectScope,
       runId: string,
       q: { limit: number; cursor?: string | undefined; status?: string | undefined },
-    ) {
+    ): Promise<string> {
+      const status = q.status;
+      if (isProblem(status))
+        return withTenant(db, caller, scope.org, 'org:read', (trx, ctx) =>
+          problemsPage(trx, ctx.orgId, scope.project, runId, { ...q, status }),
+        );
       return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);
         return resultsPage(trx, ctx.orgId, project.id, run.id, q);

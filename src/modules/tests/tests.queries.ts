@@ -3,6 +3,7 @@ import type { Executor } from '../../db/executor.ts';
 import type { ProjectRetentionColumns, TestQuarantineRow } from '../../db/types-history-reads.ts';
 import type { Quarantine } from '../../domain/history.ts';
 import { NotFound } from '../../errors.ts';
+import { runNotFound } from '../runs/runs.queries.ts';
 
 // Reads of compact results (tests, run_blocks, result_details of migration 0011) and the
 // tables of migration 0014, as raw SQL: every statement names org_id first.
@@ -271,7 +272,7 @@ export async function requireProjectRun(
     SELECT id, issue_number, status FROM test_runs
     WHERE org_id = ${orgId} AND project_id = ${projectId} AND id = ${runId}
     FOR UPDATE`.execute(db);
-  if (rows[0] === undefined) throw new NotFound('Run not found');
+  if (rows[0] === undefined) throw runNotFound();
   return rows[0];
 }
 

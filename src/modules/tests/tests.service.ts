@@ -150,7 +150,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
           (r) => r.id,
           (r) => {
             const { status, flaky } = decodeStatus(r.code);
-            const micros = r.micros.length === 4 ? r.micros.readUInt32BE(0) : 0xffffffff;
+            const micros = r.micros ?? 0xffffffff;
             const durationMs =
               r.duration_ms ?? (micros >= 0xfffffffe ? null : Math.round(micros) / 1000);
             return {
