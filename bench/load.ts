@@ -88,8 +88,12 @@ async function uploadLikeTheCli(
         },
         body,
       });
-      await res.arrayBuffer();
-      status = String(res.status);
+      const text = await res.text();
+      // A 5xx is told apart by its problem code (busy, timeout, unavailable, internal).
+      status =
+        res.status >= 500
+          ? `${res.status} ${(JSON.parse(text) as { code?: string }).code ?? ''}`.trim()
+          : String(res.status);
       const after = Number(res.headers.get('retry-after'));
       if (Number.isFinite(after) && after > 0) wait = Math.min(after, 60) * 1000;
     } catch {
@@ -102,6 +106,27 @@ async function uploadLikeTheCli(
     await new Promise((r) => setTimeout(r, wait));
   }
   return { ms: performance.now() - started, attempts: 30, ok: false };
+}
+
+/** A pino line in brief: level, message, and what the error said. */
+function brief(line: string): string {
+  try {
+    const l = JSON.parse(line) as {
+      level?: number;
+      msg?: string;
+      err?: { message?: string; code?: string };
+      error?: string;
+      statusCode?: number;
+      url?: string;
+    };
+    const err =
+      l.err === undefined ? (l.error ?? '') : `${l.err.code ?? ''} ${l.err.message ?? ''}`;
+    return [l.level, l.statusCode, l.url, l.msg, err]
+      .filter((x) => x !== undefined && x !== '')
+      .join(' | ');
+  } catch {
+    return line.slice(0, 300);
+  }
 }
 
 /**
@@ -133,7 +158,16 @@ export async function load(): Promise<Record<string, unknown>> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: '',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // The server's warnings and errors (pino's JSON lines at LOG_LEVEL=warn): what a 5xx or a
+  // failed job said, reported beside the figures (the first 20).
+  const serverLog: string[] = [];
+  let partial = '';
+  server.stdout.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line.trim() !== '' && serverLog.length < 20) serverLog.push(line);
   });
   try {
     await waitUntilReady(base);
@@ -225,6 +259,7 @@ export async function load(): Promise<Record<string, unknown>> {
           (during.p50Ms / Math.max(idle.p50Ms, 0.1)).toFixed(1),
         ),
       },
+      serverWarnings: serverLog.map(brief),
       targets: {
         noUpload5xx: fiveXx === 0,
         everyUploadStored: results.every((r) => r.ok),

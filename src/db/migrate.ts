@@ -9,6 +9,7 @@ import * as compactResults from './migrations/0011_compact_results.ts';
 import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
 import * as badges from './migrations/0013_badges.ts';
 import * as history from './migrations/0014_history.ts';
+import * as testsKeyOrder from './migrations/0015_tests_key_order.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0012_auth_concurrency': authConcurrency,
   '0013_badges': badges,
   '0014_history': history,
+  '0015_tests_key_order': testsKeyOrder,
 };
 
 /**
