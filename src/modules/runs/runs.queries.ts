@@ -214,6 +214,17 @@ export interface ResultPosition {
   seq: number;
 }
 
+/** A detail row's seq as a position in result order: -1 for a test's first occurrence. */
+const positionSeq = sql<number>`CASE WHEN duplicate THEN seq ELSE -1 END`;
+
+/**
+ * result_details rows after a position in result order. `ord >= p.ord` on its own is what
+ * bounds the index scan: the OR alone left the scan starting at the run's first ord, so each
+ * page read every row before its cursor.
+ */
+const afterPosition = (p: ResultPosition) =>
+  sql<boolean>`ord >= ${p.ord} AND (ord > ${p.ord} OR ${positionSeq} > ${p.seq})`;
+
 /**
  * A run's detail rows after `after` in result order (ord, then first occurrence, then
  * repeats by seq), up to `toOrd`, of one status or all.
@@ -238,18 +249,7 @@ export function detailsOfRun(
     // first occurrence, then repeats: a test's first occurrence in a run has its lowest seq.
     .orderBy('ord')
     .orderBy('seq');
-  const after = q.after;
-  if (after !== undefined)
-    // `ord >= after.ord` on its own is what bounds the index scan: the OR alone left the scan
-    // starting at the run's first ord, so each page read every row before its cursor.
-    query = query
-      .where('ord', '>=', after.ord)
-      .where((eb) =>
-        eb.or([
-          eb('ord', '>', after.ord),
-          eb(sql`CASE WHEN duplicate THEN seq ELSE -1 END`, '>', after.seq),
-        ]),
-      );
+  if (q.after !== undefined) query = query.where(afterPosition(q.after));
   if (q.status !== undefined) query = query.where('status', '=', q.status);
   if (q.toOrd !== undefined) query = query.where('ord', '<=', q.toOrd);
   return query.execute();
@@ -259,8 +259,8 @@ export function detailsOfRun(
  * A page of a run's results of one problem status (failed or error), each rendered as its
  * API item (ResultOut) by PostgreSQL, with its position for the cursor — and, in the same
  * statement, whether the project and the run exist (a read is BEGIN, the tenant check, this,
- * COMMIT). The detail rows come in result order after the cursor (the problems index), each
- * with its test's names by primary key. A page of 100 failures with their stack texts is
+ * COMMIT). The detail rows come in result order after the cursor (result_details_ord_idx,
+ * the status a filter), each with its test's names by primary key. A page of 100 failures with their stack texts is
  * ~76 KB of JSON: rendered here, it reaches Node as one text per row instead of ~20 parsed
  * columns per row to be serialized again (p50 under 10 clients 42 → 24 ms, bench/history.ts).
  */
@@ -271,7 +271,6 @@ export async function problemItemsOfRun(
   runId: string,
   q: { status: 'failed' | 'error'; after: ResultPosition | undefined; limit: number },
 ): Promise<{ projectFound: boolean; runFound: boolean; rows: ProblemItem[] }> {
-  const after = q.after ?? { ord: -1, seq: -1 };
   const { rows } = await sql<{
     project_found: boolean;
     run_found: boolean;
@@ -285,10 +284,9 @@ export async function problemItemsOfRun(
       WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p) AND id = ${runId}
     ),
     d AS (
-      SELECT *, CASE WHEN duplicate THEN seq ELSE -1 END AS pos_seq FROM result_details
+      SELECT *, ${positionSeq} AS pos_seq FROM result_details
       WHERE org_id = ${orgId} AND run_id = (SELECT id FROM r) AND status = ${q.status}
-        AND ord >= ${after.ord}
-        AND (ord > ${after.ord} OR CASE WHEN duplicate THEN seq ELSE -1 END > ${after.seq})
+        AND ${afterPosition(q.after ?? { ord: -1, seq: -1 })}
       ORDER BY ord, seq
       LIMIT ${q.limit}
     )
