@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type QualityConfig } from '../../domain/quality.ts';
 import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { decodeDuration, NO_DURATION } from '../runs/run-blocks.ts';
 import { projectNotFound, requireProject } from '../projects/projects.queries.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
@@ -150,9 +151,7 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
           (r) => r.id,
           (r) => {
             const { status, flaky } = decodeStatus(r.code);
-            const micros = r.micros ?? 0xffffffff;
-            const durationMs =
-              r.duration_ms ?? (micros >= 0xfffffffe ? null : Math.round(micros) / 1000);
+            const durationMs = r.duration_ms ?? decodeDuration(r.micros ?? NO_DURATION) ?? null;
             return {
               runId: r.id,
               commit: r.commit_sha,
