@@ -116,14 +116,10 @@ function brief(line: string): string {
       msg?: string;
       err?: { message?: string; code?: string };
       error?: string;
-      statusCode?: number;
-      url?: string;
     };
     const err =
       l.err === undefined ? (l.error ?? '') : `${l.err.code ?? ''} ${l.err.message ?? ''}`;
-    return [l.level, l.statusCode, l.url, l.msg, err]
-      .filter((x) => x !== undefined && x !== '')
-      .join(' | ');
+    return [l.level, l.msg, err].filter((x) => x !== undefined && x !== '').join(' | ');
   } catch {
     return line.slice(0, 300);
   }
