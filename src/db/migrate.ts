@@ -10,6 +10,7 @@ import * as authConcurrency from './migrations/0012_auth_concurrency.ts';
 import * as badges from './migrations/0013_badges.ts';
 import * as history from './migrations/0014_history.ts';
 import * as testsKeyOrder from './migrations/0015_tests_key_order.ts';
+import * as testRegistrations from './migrations/0016_test_registrations.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0013_badges': badges,
   '0014_history': history,
   '0015_tests_key_order': testsKeyOrder,
+  '0016_test_registrations': testRegistrations,
 };
 
 /**

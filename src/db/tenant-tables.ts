@@ -8,6 +8,7 @@ export const TENANT_TABLES = [
   'test_runs',
   'run_files',
   'tests',
+  'test_registrations',
   'run_blocks',
   'result_details',
   'idempotency_keys',

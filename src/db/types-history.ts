@@ -11,8 +11,23 @@ export interface TestsTable {
   suite: string;
   classname: string;
   name: string;
-  /** Set once an upload holding the test commits (a refused upload can leave it false). */
+  /**
+   * Set when an upload stored the test while another upload's registration of it was still
+   * pending; a test is stored when this is set or no pending registration covers its ord.
+   */
   stored: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+/**
+ * New tests an upload registered (consecutive ords) that wait for it to commit: the upload's
+ * own transaction deletes the row; a refused upload leaves it, and its tests stay unlisted.
+ */
+export interface TestRegistrationsTable {
+  org_id: string;
+  project_id: string;
+  first_ord: number;
+  last_ord: number;
   created_at: Generated<Date>;
 }
 
@@ -59,6 +74,7 @@ export interface ResultDetailsTable {
 
 export interface HistoryTables {
   tests: TestsTable;
+  test_registrations: TestRegistrationsTable;
   run_blocks: RunBlocksTable;
   result_details: ResultDetailsTable;
 }

@@ -59,3 +59,23 @@ export function casesWith(total: number, failures: Record<number, string>): Case
       : { name: `t${i + 1}`, failure: { message } };
   });
 }
+
+/** A multipart/form-data body of JUnit files (`close: false` leaves out the closing boundary). */
+export function multipart(
+  boundary: string,
+  parts: { filename: string; type: string; body: Buffer | string }[],
+  close = true,
+): Buffer {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${p.filename}"\r\nContent-Type: ${p.type}\r\n\r\n`,
+      ),
+      Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body),
+      Buffer.from('\r\n'),
+    );
+  }
+  if (close) chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}

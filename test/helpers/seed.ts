@@ -8,7 +8,7 @@ import { fanOutEvent } from '../../src/jobs/webhook-fanout.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { saveComment } from '../../src/modules/github/github.queries.ts';
 import { syncFlakySince } from '../../src/modules/tests/tests.queries.ts';
-import { junitXml } from './junit-gen.ts';
+import { junitXml, multipart } from './junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../../src/seed-quality-config.ts';
 
 export { SEED_QUALITY_CONFIG };
@@ -199,6 +199,18 @@ export async function seedQualityData(
   });
   expect(shard.statusCode).toBe(201);
   expect(shard.json<{ status: string }>().status).toBe('open');
+  // An upload refused at its second file after its first registered new tests: their
+  // registration stays pending, the tests unlisted (so test_registrations has a row too).
+  const refused = await app.inject({
+    method: 'POST',
+    url: `${base}/${project}/runs?commit=c1&branch=main&build=b1-refused`,
+    headers: { ...auth, 'content-type': 'multipart/form-data; boundary=seedrefused' },
+    payload: multipart('seedrefused', [
+      { filename: 'new.xml', type: 'application/xml', body: junitXml(4, { suite: 'refused' }) },
+      { filename: 'broken.xml', type: 'application/xml', body: '<testsuite><testcase' },
+    ]),
+  });
+  expect(refused.statusCode).toBe(400);
   const review = await app.inject({
     method: 'PUT',
     url: `${base}/${project}/issues/2/review`,

@@ -5,7 +5,7 @@ import { sweep } from '../../src/jobs/sweep.ts';
 import { startWorker, type Worker } from '../../src/jobs/worker.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
-import { casesWith, suiteXml } from '../helpers/junit-gen.ts';
+import { casesWith, multipart, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -65,16 +65,12 @@ const jwtFailures = (n: number, suite: string) =>
     suite,
   );
 
-function multipart(files: { name: string; xml: string }[]) {
+function multipartOf(files: { name: string; xml: string }[]) {
   const boundary = '----lifecycle';
-  const body = Buffer.concat([
-    ...files.map((f) =>
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${f.name}"\r\nContent-Type: application/xml\r\n\r\n${f.xml}\r\n`,
-      ),
-    ),
-    Buffer.from(`--${boundary}--\r\n`),
-  ]);
+  const body = multipart(
+    boundary,
+    files.map((f) => ({ filename: f.name, type: 'application/xml', body: f.xml })),
+  );
   return { body, type: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -116,7 +112,7 @@ describe('a run is judged once, when it is complete', () => {
   it('judges a two-file upload once: one transition per gate that changed', async () => {
     const issue = await newIssue();
     const before = await changesOf(issue);
-    const { body, type } = multipart([
+    const { body, type } = multipartOf([
       { name: 'pass.xml', xml: passing(60, 'Pass') },
       { name: 'fail.xml', xml: jwtFailures(15, 'Fail') },
     ]);

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { junitXml } from '../helpers/junit-gen.ts';
+import { junitXml, multipart } from '../helpers/junit-gen.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAX_UPLOAD = 2 * 1024 * 1024;
@@ -95,25 +95,6 @@ function settled(): Promise<true> {
 
 function nested(levels: number): string {
   return `<testsuites><testsuite name="deep"><testcase classname="a" name="b">${'<x>'.repeat(levels)}${'</x>'.repeat(levels)}</testcase></testsuite></testsuites>`;
-}
-
-function multipart(
-  boundary: string,
-  parts: { filename: string; type: string; body: Buffer | string }[],
-  close = true,
-): Buffer {
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    chunks.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${p.filename}"\r\nContent-Type: ${p.type}\r\n\r\n`,
-      ),
-      Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body),
-      Buffer.from('\r\n'),
-    );
-  }
-  if (close) chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return Buffer.concat(chunks);
 }
 
 function expectProblem(

@@ -24,6 +24,7 @@ import {
   markStored,
   ordsOf,
   registerTests,
+  storeRegistration,
   testKey,
   type DetailRow,
   type NewTest,
@@ -129,16 +130,16 @@ async function resolveOrds(
   }
   // Committed at once, apart from the upload: a concurrent upload of the same new tests
   // waits only for this short transaction, never for this upload to finish.
-  const registered = await withOrgAsSystem(
+  const registration = await withOrgAsSystem(
     writer.db,
     orgId,
     { reason: 'tests first seen in an upload' },
     (reg) => registerTests(reg, orgId, projectId, [...fresh.values()]),
   );
-  for (const [key, ord] of registered) {
-    if (!ords.has(key)) unstored.push(ord);
-    ords.set(key, ord);
-  }
+  for (const [key, ord] of registration.ords) ords.set(key, ord);
+  unstored.push(...registration.unstored);
+  if (registration.firstOrd !== null)
+    await storeRegistration(trx, orgId, projectId, registration.firstOrd);
   await markStored(trx, orgId, projectId, unstored);
   return ords;
 }

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { sql, type CompiledQuery } from 'kysely';
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
 import type { Executor } from '../../db/executor.ts';
@@ -30,10 +30,37 @@ export const isPlain = (c: TestCase) =>
   c.reruns.length === 0 &&
   Object.keys(c.properties).length === 0;
 
+/** A project's id: a value, or an expression of the statement (a CTE's id). */
+type ProjectIdSql = string | RawBuilder<unknown>;
+
 /**
- * The ords of the project's tests among `keys` (hex test keys), by key. Run it with custom
- * plans (plan_cache_mode, as the upload does): a generic plan cannot hash the array, and on
- * a young table it compared every key with every row, seconds per batch.
+ * The project's pending registrations (tests registered by an upload that has not committed,
+ * or never will) as one int4multirange, computed once per statement (an InitPlan); null when
+ * there are none, as usual.
+ */
+const pendingOrds = (orgId: string, projectId: ProjectIdSql) => sql<string | null>`(
+  SELECT range_agg(int4range(r.first_ord, r.last_ord, '[]')) FROM test_registrations r
+  WHERE r.org_id = ${orgId} AND r.project_id = ${projectId})`;
+
+/**
+ * True for a test the project has stored (an upload holding it committed): its flag is set,
+ * or no pending registration covers its ord. `t` names the row of `tests`.
+ */
+export const storedTest = (orgId: string, projectId: ProjectIdSql, t: string) =>
+  sql<boolean>`(${sql.ref(`${t}.stored`)} OR NOT coalesce(${pendingOrds(orgId, projectId)} @> ${sql.ref(`${t}.ord`)}, false))`;
+
+/** How many of the project's tests await their first stored upload (usually none). */
+export const unstoredCount = (orgId: string, projectId: ProjectIdSql) => sql<number>`(
+  SELECT count(*)::int FROM test_registrations r
+  JOIN tests t ON t.org_id = r.org_id AND t.project_id = r.project_id
+    AND t.ord BETWEEN r.first_ord AND r.last_ord
+  WHERE r.org_id = ${orgId} AND r.project_id = ${projectId} AND NOT t.stored)`;
+
+/**
+ * The ords of the project's tests among `keys` (hex test keys), by key; the ords of those
+ * still awaiting their first stored upload go into `unstored`. Run it with custom plans
+ * (plan_cache_mode, as the upload does): a generic plan cannot hash the array, and on a
+ * young table it compared every key with every row, seconds per batch.
  */
 export async function ordsOf(
   trx: Executor,
@@ -45,9 +72,9 @@ export async function ordsOf(
   const out = new Map<string, number>();
   if (keys.length === 0) return out;
   const { rows } = await sql<{ ord: number; test_key: Buffer; stored: boolean }>`
-    SELECT ord, test_key, stored FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId}
-      AND test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
+    SELECT t.ord, t.test_key, ${storedTest(orgId, projectId, 't')} AS stored FROM tests t
+    WHERE t.org_id = ${orgId} AND t.project_id = ${projectId}
+      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
   for (const r of rows) {
     out.set(r.test_key.toString('hex'), r.ord);
     if (!r.stored) unstored?.push(r.ord);
@@ -56,10 +83,12 @@ export async function ordsOf(
 }
 
 /**
- * Marks tests as stored, in the upload's transaction: a test counts as the project's once an
- * upload holding it commits. A row another upload is marking right now is skipped rather
- * than waited for (uploads of the same new tests never wait for each other's commit); should
- * that upload fail, the next upload of the test marks it.
+ * Marks tests as stored one by one, in the upload's transaction: for tests of another
+ * upload's registration that is still pending (uploads of the same new tests at once); an
+ * upload's own registration is stored by deleting it (storeRegistration). A row another
+ * upload is marking right now is skipped rather than waited for (uploads of the same new
+ * tests never wait for each other's commit); should that upload fail, the next upload of
+ * the test marks it.
  */
 export async function markStored(
   trx: Executor,
@@ -82,6 +111,21 @@ export async function markStored(
   );
 }
 
+/**
+ * Stores the tests of a registration, in the transaction of the upload that made it: the
+ * registration is deleted, so its tests count as the project's once that upload commits.
+ */
+export async function storeRegistration(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  firstOrd: number,
+): Promise<void> {
+  await sql`
+    DELETE FROM test_registrations
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND first_ord = ${firstOrd}`.execute(trx);
+}
+
 export interface NewTest {
   key: string;
   suite: string;
@@ -89,20 +133,32 @@ export interface NewTest {
   name: string;
 }
 
+/** What registering new tests gave: every test's ord, and what is left to store of them. */
+export interface Registration {
+  ords: Map<string, number>;
+  /** The first ord of the pending registration this call made (null: nothing was new). */
+  firstOrd: number | null;
+  /** Tests another upload registered meanwhile and has not stored yet. */
+  unstored: number[];
+}
+
 /**
- * Gives tests the project has not seen the next ords, in the order given. Meant for a short
- * transaction of its own: the per-project advisory lock is held only while it runs, and a
- * concurrent upload waits for these few statements, never for another upload's commit.
- * Every statement is an index lookup or a plain insert (no anti-join for the planner to
- * misjudge on a young table).
+ * Gives tests the project has not seen the next ords, in the order given, and records them
+ * as one pending registration (their ords are consecutive): they count as the project's
+ * once the upload stores it (storeRegistration) and commits. Meant for a short transaction
+ * of its own: the per-project advisory lock is held only while it runs, and a concurrent
+ * upload waits for these few statements, never for another upload's commit. Every
+ * statement is an index lookup or a plain insert (no anti-join for the planner to misjudge
+ * on a young table).
  */
 export async function registerTests(
   trx: Executor,
   orgId: string,
   projectId: string,
   tests: NewTest[],
-): Promise<Map<string, number>> {
-  if (tests.length === 0) return new Map();
+): Promise<Registration> {
+  const unstored: number[] = [];
+  if (tests.length === 0) return { ords: new Map(), firstOrd: null, unstored };
   // Durable enough: the upload that uses these ords commits synchronously after this, and
   // its commit flushes this one's WAL with it.
   await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
@@ -114,22 +170,26 @@ export async function registerTests(
     orgId,
     projectId,
     tests.map((t) => t.key),
+    unstored,
   );
   const fresh = tests.filter((t) => !ords.has(t.key));
-  if (fresh.length === 0) return ords;
+  if (fresh.length === 0) return { ords, firstOrd: null, unstored };
   const { rows } = await sql<{ next: number }>`
     SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
     WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);
   const next = rows[0]!.next;
   await sql`
-    INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
-    SELECT ${orgId}::uuid, ${projectId}::uuid, u.ord, u.key, u.suite, u.classname, u.name
-    FROM unnest(${fresh.map((_, i) => next + i)}::int[],
-      ${fresh.map((t) => Buffer.from(t.key, 'hex'))}::bytea[], ${fresh.map((t) => t.suite)}::text[],
-      ${fresh.map((t) => t.classname)}::text[], ${fresh.map((t) => t.name)}::text[])
-      AS u(ord, key, suite, classname, name)`.execute(trx);
+    WITH registered AS (
+      INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
+      SELECT ${orgId}::uuid, ${projectId}::uuid, u.ord, u.key, u.suite, u.classname, u.name
+      FROM unnest(${fresh.map((_, i) => next + i)}::int[],
+        ${fresh.map((t) => Buffer.from(t.key, 'hex'))}::bytea[], ${fresh.map((t) => t.suite)}::text[],
+        ${fresh.map((t) => t.classname)}::text[], ${fresh.map((t) => t.name)}::text[])
+        AS u(ord, key, suite, classname, name))
+    INSERT INTO test_registrations (org_id, project_id, first_ord, last_ord)
+    VALUES (${orgId}, ${projectId}, ${next}, ${next + fresh.length - 1})`.execute(trx);
   fresh.forEach((t, i) => ords.set(t.key, next + i));
-  return ords;
+  return { ords, firstOrd: next, unstored };
 }
 
 /** A result stored as a row of its own: more than a plain result, or a repeat in the run. */

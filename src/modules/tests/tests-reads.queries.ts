@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
+import { storedTest, unstoredCount } from '../runs/runs.queries.ts';
 import type { CountSums, TestRow } from './tests.queries.ts';
 
 // The history reads as one statement each: the project (by key) and everything the read
@@ -97,8 +98,7 @@ export async function testListState(
     SELECT p.id, p.default_branch, (SELECT config FROM c) AS config,
       EXISTS (SELECT 1 FROM c) AS configured, w.run_ids, w.run_updated,
       (SELECT max(ord) FROM tests WHERE org_id = ${orgId} AND project_id = p.id) AS max_ord,
-      (SELECT count(*)::int FROM tests
-       WHERE org_id = ${orgId} AND project_id = p.id AND NOT stored) AS unstored,
+      ${unstoredCount(orgId, sql`p.id`)} AS unstored,
       qa.*
     FROM p
     CROSS JOIN LATERAL (
@@ -203,8 +203,8 @@ export async function testHistoryState(
     t AS (
       SELECT ord, test_key, suite, classname, name, ord / 256 AS block, ord % 256 AS pos
       FROM tests
-      WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p) AND stored
-        AND test_key = ${key(testId)}
+      WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p) AND test_key = ${key(testId)}
+        AND ${storedTest(orgId, sql`(SELECT id FROM p)`, 'tests')}
     )
     SELECT p.id AS project_id, t.ord, t.test_key, t.suite, t.classname, t.name,
       q.reason AS q_reason, q.by_type AS q_by_type, q.by_id AS q_by_id,

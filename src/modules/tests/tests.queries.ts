@@ -3,7 +3,7 @@ import type { Executor } from '../../db/executor.ts';
 import type { ProjectRetentionColumns, TestQuarantineRow } from '../../db/types-history-reads.ts';
 import type { Quarantine } from '../../domain/history.ts';
 import { NotFound } from '../../errors.ts';
-import { runNotFound } from '../runs/runs.queries.ts';
+import { runNotFound, storedTest } from '../runs/runs.queries.ts';
 
 // Reads of compact results (tests, run_blocks, result_details of migration 0011) and the
 // tables of migration 0014, as raw SQL: every statement names org_id first.
@@ -65,8 +65,8 @@ export async function testsOfProject(
 ): Promise<TestRow[]> {
   const like = query === undefined ? null : `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const { rows } = await sql<TestRow>`
-    SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored
+    SELECT ord, test_key, suite, classname, name FROM tests t
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ${storedTest(orgId, projectId, 't')}
       AND (${like}::text IS NULL OR name ILIKE ${like} OR classname ILIKE ${like} OR suite ILIKE ${like})
     ORDER BY ord`.execute(db);
   return rows;
@@ -83,10 +83,9 @@ export async function requireTest(
   testId: string,
 ): Promise<TestRow> {
   const { rows } = await sql<TestRow>`
-    SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored AND test_key = ${key(testId)}`.execute(
-    db,
-  );
+    SELECT ord, test_key, suite, classname, name FROM tests t
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND test_key = ${key(testId)}
+      AND ${storedTest(orgId, projectId, 't')}`.execute(db);
   if (rows[0] === undefined) throw testNotFound();
   return rows[0];
 }
@@ -310,8 +309,9 @@ export async function testsWithOrds(
 ): Promise<TestRow[]> {
   if (ords.length === 0) return [];
   const { rows } = await sql<TestRow>`
-    SELECT ord, test_key, suite, classname, name FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND stored AND ord = ANY(${ords}::int[])
+    SELECT ord, test_key, suite, classname, name FROM tests t
+    WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord = ANY(${ords}::int[])
+      AND ${storedTest(orgId, projectId, 't')}
     ORDER BY ord`.execute(db);
   return rows;
 }

@@ -1,0 +1,182 @@
+import { Migrator, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/db/migrate.ts';
+import { withOrgAsSystem } from '../../src/db/system.ts';
+import { registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
+import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+// New tests are registered in a short transaction of their own (concurrent uploads of the
+// same new tests never wait for each other's commit) and recorded as a pending registration
+// of their ords; the upload that made it deletes it in its own transaction. A test counts as
+// the project's once an upload holding it commits: its registration is gone, or that upload
+// marked it stored while another upload's registration was still pending.
+
+let t: TestApp;
+let owner: Session & { orgId: string };
+let ci: { auth: { authorization: string } };
+let projectId: string;
+const base = '/api/v1/orgs/regs/projects/app';
+
+const doc = (names: string[], suite = 's') =>
+  `<testsuite name="${suite}">${names.map((n) => `<testcase classname="c.C" name="${n}"/>`).join('')}</testsuite>`;
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+async function upload(xml: string, build: string) {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `${base}/runs?build=${build}`,
+    headers: { ...ci.auth, 'content-type': 'application/xml' },
+    payload: xml,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+}
+
+/** The names the project's test list shows, every page of it. */
+async function listed(): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { statusCode: number; body: string; json: <T>() => T } = await t.app.inject({
+      method: 'GET',
+      url: `${base}/tests?limit=200${cursor === null ? '' : `&cursor=${cursor}`}`,
+      headers: owner.auth,
+    });
+    expect(page.statusCode, page.body).toBe(200);
+    const body: { items: { name: string }[]; nextCursor: string | null } = page.json();
+    out.push(...body.items.map((i) => i.name));
+    cursor = body.nextCursor;
+  } while (cursor !== null);
+  return out.sort();
+}
+
+/** What an upload that never commits leaves: its new tests registered, the registration pending. */
+function abandonedRegistration(testNames: string[]) {
+  return withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test' }, (trx) =>
+    registerTests(
+      trx,
+      owner.orgId,
+      projectId,
+      testNames.map((name) => ({
+        key: testKey(projectId, { suitePath: 's', classname: 'c.C', name }),
+        suite: 's',
+        classname: 'c.C',
+        name,
+      })),
+    ),
+  );
+}
+
+const historyOf = (name: string) =>
+  t.app.inject({
+    method: 'GET',
+    url: `${base}/tests/${testKey(projectId, { suitePath: 's', classname: 'c.C', name })}/history`,
+    headers: owner.auth,
+  });
+
+const pending = async () =>
+  (
+    await sql<{ n: number }>`SELECT count(*)::int AS n FROM test_registrations`.execute(
+      t.database.db,
+    )
+  ).rows[0]!.n;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await ownerOfNewOrg(t.app, 'regs');
+  const project = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs/regs/projects',
+    headers: owner.auth,
+    payload: { key: 'app', name: 'App', defaultBranch: 'main' },
+  });
+  expect(project.statusCode).toBe(201);
+  projectId = project.json<{ id: string }>().id;
+  ci = await apiToken(t.app, owner, 'regs');
+});
+afterAll(() => t.close());
+
+describe('registering new tests', () => {
+  it('stores an upload’s new tests with it and leaves no registration pending', async () => {
+    await upload(doc(names('a', 300)), 'b1');
+    expect(await listed()).toEqual(names('a', 300).sort());
+    expect(await pending()).toBe(0);
+  });
+
+  it('keeps the tests of a registration whose upload never committed out of the list and history', async () => {
+    const reg = await abandonedRegistration(names('b', 20));
+    expect(reg.firstOrd).toBe(300);
+    expect(await pending()).toBe(1);
+    expect(await listed()).toEqual(names('a', 300).sort());
+    expect((await historyOf('b3')).statusCode).toBe(404);
+  });
+
+  it('stores the tests another upload uses from a pending registration, one by one, and only those', async () => {
+    // b0..b9 of the abandoned registration, plus new ones.
+    await upload(doc([...names('b', 10), ...names('c', 5)]), 'b2');
+    const shown = await listed();
+    expect(shown).toEqual([...names('a', 300), ...names('b', 10), ...names('c', 5)].sort());
+    expect(shown).not.toContain('b15');
+    expect((await historyOf('b3')).statusCode).toBe(200);
+    expect((await historyOf('b15')).statusCode).toBe(404);
+    // The abandoned registration stays (its other tests are still unstored); b2's is gone.
+    expect(await pending()).toBe(1);
+    // Their ords are the abandoned registration's: registered once, never twice.
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM tests WHERE project_id = ${projectId}`.execute(t.database.db);
+    expect(rows[0]!.n).toBe(325);
+  });
+
+  it('answers a concurrent registration of the same tests with the ords already given', async () => {
+    const first = await abandonedRegistration(names('d', 5));
+    const again = await abandonedRegistration([...names('d', 5), 'e0']);
+    expect(again.firstOrd).toBe(first.firstOrd! + 5);
+    for (const [key, ord] of first.ords) expect(again.ords.get(key)).toBe(ord);
+    // The tests of the first registration are pending: the second caller must store them itself.
+    expect(again.unstored.sort((x, y) => x - y)).toEqual(
+      [...first.ords.values()].sort((x, y) => x - y),
+    );
+  });
+});
+
+describe('migration 0016 (test registrations)', () => {
+  it('keeps tests that were never stored under the old flag unlisted, and the others listed', async () => {
+    const db = t.database.db;
+    const before = await listed();
+    // Back to the previous migration: no registrations, the flag on every test.
+    await sql`
+      UPDATE tests t SET stored = true
+      WHERE NOT t.stored AND NOT EXISTS (
+        SELECT 1 FROM test_registrations r
+        WHERE r.org_id = t.org_id AND r.project_id = t.project_id
+          AND t.ord BETWEEN r.first_ord AND r.last_ord);
+      CREATE INDEX tests_unstored_idx ON tests (org_id, project_id, ord) WHERE NOT stored;
+      DROP TABLE test_registrations`.execute(db);
+    await db
+      .deleteFrom('kysely_migration' as never)
+      .where('name' as never, '=', '0016_test_registrations' as never)
+      .execute();
+    const unstored = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM tests WHERE project_id = ${projectId} AND NOT stored`.execute(
+      db,
+    );
+    // b10..b19 and d0..d4, e0 were never stored.
+    expect(unstored.rows[0]!.n).toBe(16);
+
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: () => Promise.resolve(migrations) },
+      allowUnorderedMigrations: true,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    expect(error).toBeUndefined();
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
+      ['0016_test_registrations', 'Success'],
+    ]);
+    expect(await listed()).toEqual(before);
+    expect(await pending()).toBe(16);
+    // An upload holding one of them stores it.
+    await upload(doc(['b12']), 'b3');
+    expect(await listed()).toEqual([...before, 'b12'].sort());
+  });
+});
