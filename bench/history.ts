@@ -8,6 +8,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
+import { firstSightAgainstRowPerResult } from './first-sight.ts';
 import { historyReads } from './history-reads.ts';
 import {
   autocannon,
@@ -61,7 +62,10 @@ export interface HistoryContext {
 }
 
 /** Starts PostgreSQL (embedded, in `dataDir`) and a `gatehouse serve` on it; signs in. */
-export async function startHistoryServer(dataDir: string): Promise<HistoryServer> {
+export async function startHistoryServer(
+  dataDir: string,
+  serverRoot = root,
+): Promise<HistoryServer> {
   const logger = pino({ level: 'silent' });
   const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'pg'), logger);
   const admin = new pg.Client({ connectionString: pgServer.url });
@@ -72,7 +76,7 @@ export async function startHistoryServer(dataDir: string): Promise<HistoryServer
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server: ChildProcess = spawn(process.execPath, ['bin/gatehouse.js', 'serve'], {
-    cwd: root,
+    cwd: serverRoot,
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -162,7 +166,7 @@ export function runXml(r: number, tests: number, prefix = 'handles request'): st
   return parts.join('');
 }
 
-async function upload(server: HistoryServer, query: string, xml: string) {
+export async function upload(server: HistoryServer, query: string, xml: string) {
   const res = await fetch(`${server.base}/api/v1/orgs/bench/projects/hist/runs?${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/xml' },
@@ -245,8 +249,19 @@ export async function readLatencies(
 }
 
 export async function history(): Promise<Record<string, unknown>> {
-  const runs = env('BENCH_HISTORY_RUNS', 1000);
   const tests = env('BENCH_HISTORY_TESTS', 10_000);
+  const result = await historyOfRuns(env('BENCH_HISTORY_RUNS', 1000), tests);
+  // After the big server has stopped: the two servers it starts have the machine to themselves.
+  return {
+    ...result,
+    firstSightAgainstRowPerResult:
+      process.env['BENCH_HISTORY_BASELINE'] === '0'
+        ? { skipped: 'BENCH_HISTORY_BASELINE=0' }
+        : await firstSightAgainstRowPerResult(tests),
+  };
+}
+
+async function historyOfRuns(runs: number, tests: number): Promise<Record<string, unknown>> {
   const dataDir = await tempDir('gatehouse-bench-history-');
   const server = await startHistoryServer(dataDir);
   const project = '/api/v1/orgs/bench/projects/hist';

@@ -63,6 +63,7 @@ function abandonedRegistration(testNames: string[]) {
         classname: 'c.C',
         name,
       })),
+      null,
     ),
   );
 }
@@ -136,6 +137,52 @@ describe('registering new tests', () => {
     expect(again.unstored.sort((x, y) => x - y)).toEqual(
       [...first.ords.values()].sort((x, y) => x - y),
     );
+  });
+});
+
+describe('uploads of the same new tests at once', () => {
+  it('gives each test one ord and every upload all of its results', async () => {
+    // 6,000 tests: two batches each, the second repeating ten of the first's tests.
+    const shared = [...names('f', 6000), ...names('f', 10)];
+    const builds = ['m1', 'm2', 'm3', 'm4'];
+    const answers = await Promise.all(
+      builds.map((build) =>
+        t.app.inject({
+          method: 'POST',
+          url: `${base}/runs?build=${build}`,
+          headers: { ...ci.auth, 'content-type': 'application/xml' },
+          payload: doc(shared, 'shared'),
+        }),
+      ),
+    );
+    for (const res of answers) {
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json<{ totals: { tests: number } }>().totals.tests).toBe(6010);
+    }
+    const { rows } = await sql<{ n: number; keys: number; ords: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT test_key)::int AS keys, count(DISTINCT ord)::int AS ords
+      FROM tests WHERE project_id = ${projectId} AND suite = 'shared'`.execute(t.database.db);
+    expect(rows[0]).toEqual({ n: 6000, keys: 6000, ords: 6000 });
+    const listedNames = await listed();
+    expect(listedNames.filter((n) => n.startsWith('f')).length).toBe(6000);
+    // Each run holds every result: each test once, and the ten repeats.
+    for (const res of answers) {
+      const id = res.json<{ id: string }>().id;
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { statusCode: number; json: <T>() => T } = await t.app.inject({
+          method: 'GET',
+          url: `${base}/runs/${id}/results?limit=1000${cursor === null ? '' : `&cursor=${cursor}`}`,
+          headers: owner.auth,
+        });
+        expect(page.statusCode).toBe(200);
+        const body: { items: { name: string }[]; nextCursor: string | null } = page.json();
+        seen.push(...body.items.map((i) => i.name));
+        cursor = body.nextCursor;
+      } while (cursor !== null);
+      expect(seen.sort()).toEqual([...shared].sort());
+    }
   });
 });
 

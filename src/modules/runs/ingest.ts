@@ -22,12 +22,13 @@ import {
   detailsInsert,
   isPlain,
   markStored,
-  ordsOf,
+  lookupOrds,
   registerTests,
   storeRegistration,
   testKey,
   type DetailRow,
   type NewTest,
+  type OrdLookup,
 } from './runs.queries.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
@@ -108,38 +109,39 @@ export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): P
   }
 }
 
-/** The ords of a batch's tests, registering the ones the project has not seen yet. */
+/**
+ * The ords of a batch's tests from its lookup, registering the ones the project has not
+ * seen yet.
+ */
 async function resolveOrds(
   trx: Transaction<DB>,
   writer: RunWriter,
   cases: TestCase[],
   keys: string[],
+  found: OrdLookup,
 ): Promise<Map<string, number>> {
   const { orgId, projectId } = writer.ids;
-  const unstored: number[] = [];
-  const ords = await ordsOf(trx, orgId, projectId, [...new Set(keys)], unstored);
+  const { ords, unstored } = found;
   const fresh = new Map<string, NewTest>();
   keys.forEach((key, i) => {
     if (ords.has(key) || fresh.has(key)) return;
     const c = cases[i]!;
     fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
   });
-  if (fresh.size === 0) {
-    await markStored(trx, orgId, projectId, unstored);
-    return ords;
+  if (fresh.size > 0) {
+    // Committed at once, apart from the upload: a concurrent upload of the same new tests
+    // waits only for this short transaction, never for this upload to finish.
+    const registration = await withOrgAsSystem(
+      writer.db,
+      orgId,
+      { reason: 'tests first seen in an upload' },
+      (reg) => registerTests(reg, orgId, projectId, [...fresh.values()], found.next),
+    );
+    for (const [key, ord] of registration.ords) ords.set(key, ord);
+    unstored.push(...registration.unstored);
+    if (registration.firstOrd !== null)
+      await storeRegistration(trx, orgId, projectId, registration.firstOrd);
   }
-  // Committed at once, apart from the upload: a concurrent upload of the same new tests
-  // waits only for this short transaction, never for this upload to finish.
-  const registration = await withOrgAsSystem(
-    writer.db,
-    orgId,
-    { reason: 'tests first seen in an upload' },
-    (reg) => registerTests(reg, orgId, projectId, [...fresh.values()]),
-  );
-  for (const [key, ord] of registration.ords) ords.set(key, ord);
-  unstored.push(...registration.unstored);
-  if (registration.firstOrd !== null)
-    await storeRegistration(trx, orgId, projectId, registration.firstOrd);
   await markStored(trx, orgId, projectId, unstored);
   return ords;
 }
@@ -155,9 +157,9 @@ async function storeBatch(
   writer: RunWriter,
   fileId: string,
   cases: TestCase[],
+  keys: string[],
+  ords: Map<string, number>,
 ): Promise<void> {
-  const keys = cases.map((c) => testKey(writer.ids.projectId, c));
-  const ords = await resolveOrds(trx, writer, cases, keys);
   const details: DetailRow[] = [];
   const full: { block: number; statuses: Buffer; durations: Buffer }[] = [];
   const filled: Block[] = [];
@@ -211,17 +213,36 @@ export async function ingestFile(
   let batch: TestCase[] = [];
   const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
   const decoder = createXmlDecoder();
-  // One batch is stored (ords looked up, blocks and details written) while the next is
-  // parsed: PostgreSQL and the parser work side by side.
+  // Batches go through three stages, each in batch order: their tests' ords are looked up
+  // (in the upload's transaction), new tests registered (in a short transaction of their
+  // own, on another connection), then blocks and details written. A batch is looked up as
+  // soon as it is parsed, while the one before registers or writes: PostgreSQL, a second
+  // backend and the parser work side by side.
+  let resolved: Promise<unknown> = Promise.resolve();
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
     const cases = batch;
     batch = [];
-    await inFlight;
-    inFlight = storeBatch(trx, writer, fileId, cases);
+    const { orgId, projectId } = writer.ids;
+    const keys = cases.map((c) => testKey(projectId, c));
+    const found = lookupOrds(trx, orgId, projectId, [...new Set(keys)]);
+    const before = { resolved, inFlight };
+    const ords = (async () => {
+      const lookup = await found;
+      await before.resolved;
+      return resolveOrds(trx, writer, cases, keys, lookup);
+    })();
+    resolved = ords;
+    inFlight = (async () => {
+      const byKey = await ords;
+      await before.inFlight;
+      await storeBatch(trx, writer, fileId, cases, keys, byKey);
+    })();
     // Surface a failure on the next await, not as an unhandled rejection.
-    inFlight.catch(() => undefined);
+    for (const p of [found, ords, inFlight]) p.catch(() => undefined);
+    // At most this batch and the one before it in memory besides the one being parsed.
+    await before.inFlight;
   };
   try {
     for await (const chunk of file.stream) {
@@ -235,8 +256,8 @@ export async function ingestFile(
     return totals;
   } catch (err) {
     file.stream.destroy();
-    // Let a batch still on the wire finish before the transaction is rolled back.
-    await inFlight.catch(() => undefined);
+    // Let batches still on the wire finish before the transaction is rolled back.
+    await Promise.allSettled([resolved, inFlight]);
     if (err instanceof JUnitError) throw junitProblem(err);
     if (err instanceof UnsupportedEncodingError)
       throw junitProblem(new JUnitError(file.filename, 1, 1, err.message));

@@ -56,30 +56,57 @@ export const unstoredCount = (orgId: string, projectId: ProjectIdSql) => sql<num
     AND t.ord BETWEEN r.first_ord AND r.last_ord
   WHERE r.org_id = ${orgId} AND r.project_id = ${projectId} AND NOT t.stored)`;
 
+/** What a lookup of test keys found. */
+export interface OrdLookup {
+  /** The ords of the keys the project has, by key. */
+  ords: Map<string, number>;
+  /** The ords of those still awaiting their first stored upload. */
+  unstored: number[];
+  /** The project's next ord as the lookup saw it (no test registered since while it is still so). */
+  next: number;
+}
+
 /**
- * The ords of the project's tests among `keys` (hex test keys), by key; the ords of those
- * still awaiting their first stored upload go into `unstored`. Run it with custom plans
+ * The project's tests among `keys` (hex test keys). Run it with custom plans
  * (plan_cache_mode, as the upload does): a generic plan cannot hash the array, and on a
  * young table it compared every key with every row, seconds per batch.
  */
+export async function lookupOrds(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  keys: string[],
+): Promise<OrdLookup> {
+  // One row even when no key is found, for the next ord.
+  const { rows } = await sql<{
+    next: number;
+    ord: number | null;
+    test_key: Buffer | null;
+    stored: boolean | null;
+  }>`
+    SELECT n.next, t.ord, t.test_key, ${storedTest(orgId, projectId, 't')} AS stored
+    FROM (SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
+          WHERE org_id = ${orgId} AND project_id = ${projectId}) n
+    LEFT JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId}
+      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
+  const found: OrdLookup = { ords: new Map(), unstored: [], next: rows[0]!.next };
+  for (const r of rows) {
+    if (r.test_key === null) continue;
+    found.ords.set(r.test_key.toString('hex'), r.ord!);
+    if (r.stored !== true) found.unstored.push(r.ord!);
+  }
+  return found;
+}
+
+/** The ords of the project's tests among `keys` (hex test keys), by key (as lookupOrds). */
 export async function ordsOf(
   trx: Executor,
   orgId: string,
   projectId: string,
   keys: string[],
-  unstored?: number[],
 ): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  if (keys.length === 0) return out;
-  const { rows } = await sql<{ ord: number; test_key: Buffer; stored: boolean }>`
-    SELECT t.ord, t.test_key, ${storedTest(orgId, projectId, 't')} AS stored FROM tests t
-    WHERE t.org_id = ${orgId} AND t.project_id = ${projectId}
-      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
-  for (const r of rows) {
-    out.set(r.test_key.toString('hex'), r.ord);
-    if (!r.stored) unstored?.push(r.ord);
-  }
-  return out;
+  if (keys.length === 0) return new Map();
+  return (await lookupOrds(trx, orgId, projectId, keys)).ords;
 }
 
 /**
@@ -147,49 +174,74 @@ export interface Registration {
  * as one pending registration (their ords are consecutive): they count as the project's
  * once the upload stores it (storeRegistration) and commits. Meant for a short transaction
  * of its own: the per-project advisory lock is held only while it runs, and a concurrent
- * upload waits for these few statements, never for another upload's commit. Every
- * statement is an index lookup or a plain insert (no anti-join for the planner to misjudge
- * on a young table).
+ * upload waits for these few statements, never for another upload's commit. `seenNext` is
+ * the next ord of the lookup that found the tests missing: while it is still the next one,
+ * no test has been registered since and the tests are inserted without looking them up
+ * again. Every statement is an index lookup or a plain insert (no anti-join for the planner
+ * to misjudge on a young table).
  */
 export async function registerTests(
   trx: Executor,
   orgId: string,
   projectId: string,
   tests: NewTest[],
+  seenNext: number | null,
 ): Promise<Registration> {
-  const unstored: number[] = [];
-  if (tests.length === 0) return { ords: new Map(), firstOrd: null, unstored };
+  if (tests.length === 0) return { ords: new Map(), firstOrd: null, unstored: [] };
   // Durable enough: the upload that uses these ords commits synchronously after this, and
   // its commit flushes this one's WAL with it.
   await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
     set_config('synchronous_commit', 'off', true),
     pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
-  // Another upload may have registered some of them since this one looked.
-  const ords = await ordsOf(
+  const numbered = (fresh: NewTest[], first: number, ords = new Map<string, number>()) => {
+    fresh.forEach((t, i) => ords.set(t.key, first + i));
+    return ords;
+  };
+  // Read after the lock (a statement's snapshot is taken when it starts).
+  const next = await insertTests(trx, orgId, projectId, tests, seenNext ?? -1);
+  if (next === seenNext) return { ords: numbered(tests, next), firstOrd: next, unstored: [] };
+  // Another upload registered tests since: some of these may be among them.
+  const found = await lookupOrds(
     trx,
     orgId,
     projectId,
     tests.map((t) => t.key),
-    unstored,
   );
-  const fresh = tests.filter((t) => !ords.has(t.key));
-  if (fresh.length === 0) return { ords, firstOrd: null, unstored };
+  const fresh = tests.filter((t) => !found.ords.has(t.key));
+  if (fresh.length === 0) return { ords: found.ords, firstOrd: null, unstored: found.unstored };
+  if ((await insertTests(trx, orgId, projectId, fresh, next)) !== next)
+    throw new Error('tests were registered while the project lock was held');
+  return { ords: numbered(fresh, next, found.ords), firstOrd: next, unstored: found.unstored };
+}
+
+/**
+ * Inserts `tests` from ord `expected` on, with their pending registration, if `expected` is
+ * still the project's next ord; answers the next ord it found (inserted when equal).
+ */
+async function insertTests(
+  trx: Executor,
+  orgId: string,
+  projectId: string,
+  tests: NewTest[],
+  expected: number,
+): Promise<number> {
   const { rows } = await sql<{ next: number }>`
-    SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
-    WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);
-  const next = rows[0]!.next;
-  await sql`
-    WITH registered AS (
+    WITH n AS (
+      SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
+      WHERE org_id = ${orgId} AND project_id = ${projectId}),
+    registered AS (
       INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
-      SELECT ${orgId}::uuid, ${projectId}::uuid, u.ord, u.key, u.suite, u.classname, u.name
-      FROM unnest(${fresh.map((_, i) => next + i)}::int[],
-        ${fresh.map((t) => Buffer.from(t.key, 'hex'))}::bytea[], ${fresh.map((t) => t.suite)}::text[],
-        ${fresh.map((t) => t.classname)}::text[], ${fresh.map((t) => t.name)}::text[])
-        AS u(ord, key, suite, classname, name))
-    INSERT INTO test_registrations (org_id, project_id, first_ord, last_ord)
-    VALUES (${orgId}, ${projectId}, ${next}, ${next + fresh.length - 1})`.execute(trx);
-  fresh.forEach((t, i) => ords.set(t.key, next + i));
-  return { ords, firstOrd: next, unstored };
+      SELECT ${orgId}::uuid, ${projectId}::uuid, n.next + u.i::int - 1, u.key, u.suite, u.classname, u.name
+      FROM n, unnest(${tests.map((t) => Buffer.from(t.key, 'hex'))}::bytea[],
+        ${tests.map((t) => t.suite)}::text[], ${tests.map((t) => t.classname)}::text[],
+        ${tests.map((t) => t.name)}::text[]) WITH ORDINALITY AS u(key, suite, classname, name, i)
+      WHERE n.next = ${expected}),
+    pending AS (
+      INSERT INTO test_registrations (org_id, project_id, first_ord, last_ord)
+      SELECT ${orgId}::uuid, ${projectId}::uuid, n.next, n.next + ${tests.length - 1}::int FROM n
+      WHERE n.next = ${expected})
+    SELECT next FROM n`.execute(trx);
+  return rows[0]!.next;
 }
 
 /** A result stored as a row of its own: more than a plain result, or a repeat in the run. */
