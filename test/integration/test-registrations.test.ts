@@ -1,4 +1,4 @@
-import { Migrator, sql } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrate.ts';
 import { withOrgAsSystem } from '../../src/db/system.ts';
@@ -190,15 +190,8 @@ describe('migration 0016 (test registrations)', () => {
   it('keeps tests that were never stored under the old flag unlisted, and the others listed', async () => {
     const db = t.database.db;
     const before = await listed();
-    // Back to the previous migration: no registrations, the flag on every test.
-    await sql`
-      UPDATE tests t SET stored = true
-      WHERE NOT t.stored AND NOT EXISTS (
-        SELECT 1 FROM test_registrations r
-        WHERE r.org_id = t.org_id AND r.project_id = t.project_id
-          AND t.ord BETWEEN r.first_ord AND r.last_ord);
-      CREATE INDEX tests_unstored_idx ON tests (org_id, project_id, ord) WHERE NOT stored;
-      DROP TABLE test_registrations`.execute(db);
+    // Back to the previous migration (its own down): no registrations, the flag on every test.
+    await migrations['0016_test_registrations']!.down!(db as Kysely<unknown>);
     await db
       .deleteFrom('kysely_migration' as never)
       .where('name' as never, '=', '0016_test_registrations' as never)
