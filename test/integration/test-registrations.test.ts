@@ -1,8 +1,10 @@
-import { Migrator, sql, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrate.ts';
 import { withOrgAsSystem } from '../../src/db/system.ts';
-import { registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
+import type { DB } from '../../src/db/types.ts';
+import { KnownOrds } from '../../src/modules/runs/known-ords.ts';
+import { lookupOrds, registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -183,6 +185,59 @@ describe('uploads of the same new tests at once', () => {
       } while (cursor !== null);
       expect(seen.sort()).toEqual([...shared].sort());
     }
+  });
+});
+
+describe('the ords a server process knows', () => {
+  const keysOf = (testNames: string[]) =>
+    testNames.map((name) => testKey(projectId, { suitePath: 's', classname: 'c.C', name }));
+  const inOrg = <T>(fn: (trx: Transaction<DB>) => Promise<T>) =>
+    withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test' }, fn);
+
+  it('answers what PostgreSQL answers, and keeps no project too large for it', async () => {
+    // a1 stored, b3 stored one by one, b15 and d2 still pending, one key never seen.
+    const keys = keysOf(['a1', 'b3', 'b15', 'd2', 'never seen']);
+    await inOrg(async (trx) => {
+      const fromDb = await lookupOrds(trx, owner.orgId, projectId, keys);
+      const fromMemory = await new KnownOrds(100_000).lookup(trx, owner.orgId, projectId, keys);
+      expect(fromMemory).toBeDefined();
+      expect(fromMemory!.ords).toEqual(fromDb.ords);
+      expect(fromMemory!.next).toBe(fromDb.next);
+      const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+      expect(sorted(fromMemory!.unstored)).toEqual(sorted(fromDb.unstored));
+      expect(fromDb.ords.size).toBe(4);
+      expect(fromDb.unstored.length).toBe(2);
+      // 6,331 tests: more than a quarter of a 1,000-test bound.
+      expect(await new KnownOrds(1000).lookup(trx, owner.orgId, projectId, keys)).toBeUndefined();
+    });
+  });
+
+  it('learns a registration made from its next ord, and forgets the project when others registered between', async () => {
+    const known = new KnownOrds(100_000);
+    await inOrg((trx) => known.lookup(trx, owner.orgId, projectId, []));
+    const next = known.peek(owner.orgId, projectId, [])!.next;
+    known.registered(owner.orgId, projectId, next, {
+      ords: new Map([
+        ['aa', next],
+        ['bb', next + 1],
+      ]),
+      firstOrd: next,
+      unstored: [],
+    });
+    expect(known.peek(owner.orgId, projectId, ['aa', 'bb', 'cc'])).toEqual({
+      ords: new Map([
+        ['aa', next],
+        ['bb', next + 1],
+      ]),
+      next: next + 2,
+    });
+    // Tests another process registered came first: this one no longer knows every ord.
+    known.registered(owner.orgId, projectId, next + 2, {
+      ords: new Map([['cc', next + 9]]),
+      firstOrd: next + 9,
+      unstored: [],
+    });
+    expect(known.peek(owner.orgId, projectId, [])).toBeUndefined();
   });
 });
 

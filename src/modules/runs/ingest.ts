@@ -30,6 +30,7 @@ import {
   type NewTest,
   type OrdLookup,
 } from './runs.queries.ts';
+import type { KnownOrds } from './known-ords.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
 export interface UploadFile {
@@ -68,6 +69,8 @@ export interface RunWriter {
   readonly ids: Ids;
   /** For registering new tests in a short transaction of their own. */
   readonly db: Kysely<DB>;
+  /** The process's known test ords (found without asking PostgreSQL). */
+  readonly known: KnownOrds;
   readonly blocks: Map<number, Block>;
   seq: number;
 }
@@ -82,6 +85,7 @@ export async function openRunWriter(
   db: Kysely<DB>,
   ids: Ids,
   run: { uploads: number; tests: number },
+  known: KnownOrds,
 ): Promise<RunWriter> {
   // Planned for each batch as it is: a prepared statement's generic plan, made while the
   // project's tests were few, kept scanning them whole for every key once they were many.
@@ -90,7 +94,7 @@ export async function openRunWriter(
   if (run.uploads > 0)
     for (const b of await blocksOfRun(trx, ids.orgId, ids.runId))
       blocks.set(b.block, storedBlock(b.statuses, b.durations));
-  return { ids, db, blocks, seq: run.tests };
+  return { ids, db, known, blocks, seq: run.tests };
 }
 
 /** Writes the blocks still unwritten (those with gaps: tests of the project the run lacks). */
@@ -122,6 +126,19 @@ async function resolveOrds(
 ): Promise<Map<string, number>> {
   const { orgId, projectId } = writer.ids;
   const { ords, unstored } = found;
+  let next = found.next;
+  // What this process learned since the lookup (an earlier batch's new tests, say): every
+  // ord below `next` is then known, so the rest are new unless registered elsewhere since.
+  const now = writer.known.peek(orgId, projectId, keys);
+  if (now !== undefined) {
+    for (const [key, ord] of now.ords) {
+      if (ords.has(key)) continue;
+      ords.set(key, ord);
+      // Registered after the lookup, maybe by another upload still pending: store it here.
+      unstored.push(ord);
+    }
+    next = now.next;
+  }
   const fresh = new Map<string, NewTest>();
   keys.forEach((key, i) => {
     if (ords.has(key) || fresh.has(key)) return;
@@ -135,8 +152,9 @@ async function resolveOrds(
       writer.db,
       orgId,
       { reason: 'tests first seen in an upload' },
-      (reg) => registerTests(reg, orgId, projectId, [...fresh.values()], found.next),
+      (reg) => registerTests(reg, orgId, projectId, [...fresh.values()], next),
     );
+    writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
     unstored.push(...registration.unstored);
     if (registration.firstOrd !== null)
@@ -226,7 +244,10 @@ export async function ingestFile(
     batch = [];
     const { orgId, projectId } = writer.ids;
     const keys = cases.map((c) => testKey(projectId, c));
-    const found = lookupOrds(trx, orgId, projectId, [...new Set(keys)]);
+    const unique = [...new Set(keys)];
+    const found = (async () =>
+      (await writer.known.lookup(trx, orgId, projectId, unique)) ??
+      lookupOrds(trx, orgId, projectId, unique))();
     const before = { resolved, inFlight };
     const ords = (async () => {
       const lookup = await found;

@@ -10,6 +10,7 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { StoredReport } from '../gates/gate-engine.ts';
 import { inProject, type ProjectScope } from '../scope.ts';
 import { closeRunWriter, ingestFile, openRunWriter, type UploadFile } from './ingest.ts';
+import { KnownOrds } from './known-ords.ts';
 import { isProblem, problemsPage, resultsPage } from './run-results.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
 import {
@@ -32,6 +33,7 @@ export function createRunService(deps: {
 }) {
   const { db, clock, config } = deps;
   const limits = config.uploads;
+  const known = new KnownOrds();
 
   function runOut(run: Run, slug: string, projectKey: string) {
     return {
@@ -115,6 +117,7 @@ export function createRunService(deps: {
           db,
           { orgId: ctx.orgId, runId: joined.id, projectId: project.id },
           joined,
+          known,
         );
         const totals = emptyTotals();
         let count = 0;
