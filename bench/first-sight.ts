@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runXml, startHistoryServer, upload, type HistoryServer } from './history.ts';
-import { tempDir } from './lib.ts';
+import { median, root, tempDir } from './lib.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
 
 /**
@@ -14,8 +12,6 @@ const run = promisify(execFile);
  * results, issue 12): the design "first sight no slower than today" is measured against.
  */
 export const ROW_PER_RESULT_COMMIT = '83c1830';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * First sight of 10,000 new tests on this checkout against the row-per-result design, in the
@@ -31,12 +27,9 @@ export async function firstSightAgainstRowPerResult(
   const oldRoot = await tempDir('gatehouse-bench-row-per-result-');
   try {
     try {
-      const { stdout } = await run(
-        'sh',
-        ['-c', `git archive ${ROW_PER_RESULT_COMMIT} | tar -x -C "${oldRoot}"`],
-        { cwd: root, maxBuffer: 1 << 20 },
-      );
-      void stdout;
+      await run('sh', ['-c', `git archive ${ROW_PER_RESULT_COMMIT} | tar -x -C "${oldRoot}"`], {
+        cwd: root,
+      });
     } catch (err) {
       return {
         skipped: `${ROW_PER_RESULT_COMMIT} is not in this clone (${(err as Error).message.split('\n')[0]})`,

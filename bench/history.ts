@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -14,9 +13,11 @@ import {
   autocannon,
   freePort,
   jsonCaller,
-  type LoadResult,
   machine,
+  median,
+  root,
   tempDir,
+  type LoadResult,
   waitUntilReady,
 } from './lib.ts';
 
@@ -27,7 +28,6 @@ import {
 // the same file, the server's peak RSS over the build-up, and read latencies (readLatencies:
 // the place where the history reads plug in).
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 /** Every table that holds results, old format or new: whichever exist are summed. */
@@ -200,8 +200,6 @@ function saxesSeconds(file: string): Promise<number> {
     );
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Storage of every results table and its indexes (and TOAST), in bytes. */
 async function resultsBytes(databaseUrl: string) {

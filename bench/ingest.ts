@@ -3,15 +3,12 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openStorage } from '../src/db/storage.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { freePort, jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { freePort, jsonCaller, machine, root, tempDir, waitUntilReady } from './lib.ts';
 
 interface Measure {
   what: string;

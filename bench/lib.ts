@@ -4,8 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+
+/** The checkout the benches run in (where bin/gatehouse.js is). */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The middle value (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export interface LoadResult {
   requestsPerSecond: number;

@@ -3,12 +3,9 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { freePort, jsonCaller, machine, tempDir, waitUntilReady } from './lib.ts';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { freePort, jsonCaller, machine, root, tempDir, waitUntilReady } from './lib.ts';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

@@ -9,7 +9,7 @@ import { openRuntime } from '../src/runtime.ts';
 import buildWeb from '../test/e2e/build-web.ts';
 import { launchChromium } from '../test/e2e/browser.ts';
 import { junitXml } from '../test/helpers/junit-gen.ts';
-import { machine, tempDir } from './lib.ts';
+import { machine, median, tempDir } from './lib.ts';
 
 /**
  * `npm run bench web`: the dashboard in Debian's Chromium against a real server (embedded
@@ -191,8 +191,6 @@ async function traced<T>(page: Page, name: string, fn: () => Promise<T>): Promis
     await browser.stopTracing();
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function webBench(): Promise<Record<string, unknown>> {
   buildWeb();
