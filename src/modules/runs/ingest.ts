@@ -129,10 +129,13 @@ async function resolveOrds(
   let next = found.next;
   // What this process learned since the lookup (an earlier batch's new tests, say): every
   // ord below `next` is then known, so the rest are new unless registered elsewhere since.
-  const now = writer.known.peek(orgId, projectId, keys);
+  const now = writer.known.peek(
+    orgId,
+    projectId,
+    keys.filter((key) => !ords.has(key)),
+  );
   if (now !== undefined) {
     for (const [key, ord] of now.ords) {
-      if (ords.has(key)) continue;
       ords.set(key, ord);
       // Registered after the lookup, maybe by another upload still pending: store it here.
       unstored.push(ord);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
-import type { OrdLookup, Registration } from './runs.queries.ts';
+import { storedTest, type OrdLookup, type Registration } from './runs.queries.ts';
 
 /**
  * The ords of a project's tests as this process knows them: every test with an ord below
@@ -40,11 +40,7 @@ export class KnownOrds {
   ): Promise<OrdLookup | undefined> {
     const known = await this.#project(trx, orgId, projectId);
     if (known === undefined) return undefined;
-    const ords = new Map<string, number>();
-    for (const key of keys) {
-      const ord = known.ords.get(key);
-      if (ord !== undefined) ords.set(key, ord);
-    }
+    const ords = ordsAmong(known, keys);
     return {
       ords,
       unstored: await unstoredAmong(trx, orgId, projectId, ords),
@@ -63,12 +59,7 @@ export class KnownOrds {
   ): { ords: Map<string, number>; next: number } | undefined {
     const known = this.#projects.get(`${orgId}/${projectId}`);
     if (known === undefined) return undefined;
-    const ords = new Map<string, number>();
-    for (const key of keys) {
-      const ord = known.ords.get(key);
-      if (ord !== undefined) ords.set(key, ord);
-    }
-    return { ords, next: known.next };
+    return { ords: ordsAmong(known, keys), next: known.next };
   }
 
   /**
@@ -138,6 +129,16 @@ export class KnownOrds {
   }
 }
 
+/** The ords of those of `keys` the project is known to have. */
+function ordsAmong(known: ProjectOrds, keys: Iterable<string>): Map<string, number> {
+  const ords = new Map<string, number>();
+  for (const key of keys) {
+    const ord = known.ords.get(key);
+    if (ord !== undefined) ords.set(key, ord);
+  }
+  return ords;
+}
+
 /**
  * The ords among `ords` whose tests await their first stored upload: covered by a pending
  * registration (usually there is none) and not stored one by one.
@@ -156,10 +157,11 @@ async function unstoredAmong(
     pending.some((r) => ord >= r.first_ord && ord <= r.last_ord),
   );
   if (candidates.length === 0) return [];
-  // Joined from the array (index lookups by ord), as markStored does.
+  // Joined from the array (index lookups by ord), as markStored does; the ranges above only
+  // narrow the ords down, storedTest decides.
   const { rows } = await sql<{ ord: number }>`
     SELECT t.ord FROM unnest(${candidates}::int[]) AS u(ord)
     JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId} AND t.ord = u.ord
-    WHERE NOT t.stored`.execute(trx);
+    WHERE NOT ${storedTest(orgId, projectId, 't')}`.execute(trx);
   return rows.map((r) => r.ord);
 }
