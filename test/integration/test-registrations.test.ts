@@ -130,7 +130,7 @@ describe('registering new tests', () => {
     expect(rows[0]!.n).toBe(325);
   });
 
-  it('answers a concurrent registration of the same tests with the ords already given', async () => {
+  it('gives tests another registration already made their ords, and registers only the rest', async () => {
     const first = await abandonedRegistration(names('d', 5));
     const again = await abandonedRegistration([...names('d', 5), 'e0']);
     expect(again.firstOrd).toBe(first.firstOrd! + 5);
