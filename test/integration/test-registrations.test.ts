@@ -4,6 +4,7 @@ import { migrations } from '../../src/db/migrate.ts';
 import { withOrgAsSystem } from '../../src/db/system.ts';
 import type { DB } from '../../src/db/types.ts';
 import { KnownOrds } from '../../src/modules/runs/known-ords.ts';
+import { createRegistrar } from '../../src/modules/runs/registrar.ts';
 import { lookupOrds, registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -70,10 +71,10 @@ function abandonedRegistration(testNames: string[]) {
   );
 }
 
-const historyOf = (name: string) =>
+const historyOf = (name: string, suite = 's') =>
   t.app.inject({
     method: 'GET',
-    url: `${base}/tests/${testKey(projectId, { suitePath: 's', classname: 'c.C', name })}/history`,
+    url: `${base}/tests/${testKey(projectId, { suitePath: suite, classname: 'c.C', name })}/history`,
     headers: owner.auth,
   });
 
@@ -273,5 +274,82 @@ describe('migration 0016 (test registrations)', () => {
     // An upload holding one of them stores it.
     await upload(doc(['b12']), 'b3');
     expect(await listed()).toEqual([...before, 'b12'].sort());
+  });
+});
+
+// After the migration test, which counts the project's unstored tests.
+describe('the registrations of one upload', () => {
+  /** Transactions of this database left open and idle: an upload must leave none behind. */
+  const idleInTransaction = async () =>
+    (
+      await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND state LIKE 'idle in transaction%'`.execute(
+        t.database.db,
+      )
+    ).rows[0]!.n;
+
+  it('registers batch after batch, each committed on its own, and closes its transaction', async () => {
+    // 12,000 new tests: three batches, three registrations, all stored by the upload.
+    const pendingBefore = await pending();
+    await upload(doc(names('g', 12_000), 'batches'), 'g1');
+    const { rows } = await sql<{ n: number; ords: number; span: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT ord)::int AS ords,
+        (max(ord) - min(ord) + 1)::int AS span
+      FROM tests WHERE project_id = ${projectId} AND suite = 'batches'`.execute(t.database.db);
+    // Consecutive ords, in the order the upload gave the tests.
+    expect(rows[0]).toEqual({ n: 12_000, ords: 12_000, span: 12_000 });
+    for (const name of ['g0', 'g5000', 'g11999'])
+      expect((await historyOf(name, 'batches')).statusCode).toBe(200);
+    expect(await pending()).toBe(pendingBefore);
+    expect(await idleInTransaction()).toBe(0);
+  });
+
+  it('leaves the registrations of a refused upload pending and no transaction open', async () => {
+    const before = await pending();
+    // 7,000 new tests, then XML that breaks: the first batch was registered by then.
+    const broken = doc(names('h', 7000), 'refused').replace('</testsuite>', '<testcase name=');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${base}/runs?build=h1`,
+      headers: { ...ci.auth, 'content-type': 'application/xml' },
+      payload: broken,
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(await pending()).toBeGreaterThan(before);
+    expect((await historyOf('h0', 'refused')).statusCode).toBe(404);
+    expect(await idleInTransaction()).toBe(0);
+  });
+
+  it('fails every registration with the door’s refusal, and still closes', async () => {
+    const registrar = createRegistrar(
+      t.database.db,
+      '00000000-0000-7000-8000-000000000000',
+      projectId,
+    );
+    const tests = [{ key: 'ab'.repeat(16), suite: 's', classname: 'c', name: 'n' }];
+    await expect(registrar.register(tests, null)).rejects.toThrow(/Organization not found/);
+    await expect(registrar.register(tests, null)).rejects.toThrow(/Organization not found/);
+    await registrar.close();
+    await registrar.close();
+    expect(await idleInTransaction()).toBe(0);
+  });
+
+  it('refuses registrations once closed, having committed those it made', async () => {
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId);
+    const key = testKey(projectId, { suitePath: 's', classname: 'c.C', name: 'i0' });
+    const made = await registrar.register(
+      [{ key, suite: 's', classname: 'c.C', name: 'i0' }],
+      null,
+    );
+    // Committed when it resolves: another connection sees the registration.
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM test_registrations WHERE first_ord = ${made.firstOrd}`.execute(
+      t.database.db,
+    );
+    expect(rows[0]!.n).toBe(1);
+    await registrar.close();
+    await expect(registrar.register([], null)).rejects.toThrow(/closed/);
+    expect(await idleInTransaction()).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
-import { withOrgAsSystem } from '../../db/system.ts';
 import type { DB } from '../../db/types.ts';
 import { AppError } from '../../errors.ts';
 import { createJUnitParser, JUnitError, type ParserLimits } from './junit-parser.ts';
@@ -23,14 +22,14 @@ import {
   isPlain,
   markStored,
   lookupOrds,
-  registerTests,
-  storeRegistration,
+  storeRegistrations,
   testKey,
   type DetailRow,
   type NewTest,
   type OrdLookup,
 } from './runs.queries.ts';
 import type { KnownOrds } from './known-ords.ts';
+import { createRegistrar, type Registrar } from './registrar.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
 export interface UploadFile {
@@ -72,6 +71,10 @@ export interface RunWriter {
   /** The process's known test ords (found without asking PostgreSQL). */
   readonly known: KnownOrds;
   readonly blocks: Map<number, Block>;
+  /** Registers the upload's new tests (started by the first batch that has some). */
+  registrar: Registrar | null;
+  /** The first ords of the registrations this upload made, stored when it closes. */
+  readonly registrations: number[];
   seq: number;
 }
 
@@ -94,11 +97,17 @@ export async function openRunWriter(
   if (run.uploads > 0)
     for (const b of await blocksOfRun(trx, ids.orgId, ids.runId))
       blocks.set(b.block, storedBlock(b.statuses, b.durations));
-  return { ids, db, known, blocks, seq: run.tests };
+  return { ids, db, known, blocks, registrar: null, registrations: [], seq: run.tests };
 }
 
-/** Writes the blocks still unwritten (those with gaps: tests of the project the run lacks). */
+/**
+ * Writes the blocks still unwritten (those with gaps: tests of the project the run lacks),
+ * and stores the tests the upload registered.
+ */
 export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): Promise<void> {
+  const { orgId, projectId } = writer.ids;
+  await releaseRunWriter(writer);
+  await storeRegistrations(trx, orgId, projectId, writer.registrations);
   const dirty = [...writer.blocks.entries()].filter(([, b]) => b.dirty);
   for (let i = 0; i < dirty.length; i += BLOCKS_PER_WRITE) {
     const part = dirty.slice(i, i + BLOCKS_PER_WRITE);
@@ -111,6 +120,14 @@ export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): P
     );
     for (const [, b] of part) b.dirty = false;
   }
+}
+
+/**
+ * Ends what an upload keeps open beside its transaction (the registrar's transaction): on
+ * every path, failures included, before the upload's transaction ends. Safe to call again.
+ */
+export async function releaseRunWriter(writer: RunWriter): Promise<void> {
+  await writer.registrar?.close();
 }
 
 /**
@@ -151,20 +168,30 @@ async function resolveOrds(
   if (fresh.size > 0) {
     // Committed at once, apart from the upload: a concurrent upload of the same new tests
     // waits only for this short transaction, never for this upload to finish.
-    const registration = await withOrgAsSystem(
-      writer.db,
-      orgId,
-      { reason: 'tests first seen in an upload' },
-      (reg) => registerTests(reg, orgId, projectId, [...fresh.values()], next),
-    );
+    writer.registrar ??= createRegistrar(writer.db, orgId, projectId);
+    const registration = await writer.registrar.register([...fresh.values()], next);
     writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
     unstored.push(...registration.unstored);
-    if (registration.firstOrd !== null)
-      await storeRegistration(trx, orgId, projectId, registration.firstOrd);
+    // Stored once, at the end of the upload: its tests are the project's from its commit.
+    if (registration.firstOrd !== null) writer.registrations.push(registration.firstOrd);
   }
   await markStored(trx, orgId, projectId, unstored);
   return ords;
+}
+
+/**
+ * Starts the registrar as soon as a batch's first test is one the project does not have
+ * (known here): its transaction is then opened while the rest of the batch is parsed, not
+ * after. Only when the process keeps the project's ords (no query per batch for this).
+ */
+function expectNewTests(writer: RunWriter, first: TestCase): void {
+  if (writer.registrar !== null) return;
+  const { orgId, projectId } = writer.ids;
+  const key = testKey(projectId, first);
+  const known = writer.known.peek(orgId, projectId, [key]);
+  if (known !== undefined && known.ords.size === 0)
+    writer.registrar = createRegistrar(writer.db, orgId, projectId);
 }
 
 /**
@@ -232,7 +259,14 @@ export async function ingestFile(
   limits: ParserLimits,
 ): Promise<Totals> {
   let batch: TestCase[] = [];
-  const parser = createJUnitParser(file.filename, (tc) => batch.push(tc), limits);
+  const parser = createJUnitParser(
+    file.filename,
+    (tc) => {
+      if (batch.length === 0) expectNewTests(writer, tc);
+      batch.push(tc);
+    },
+    limits,
+  );
   const decoder = createXmlDecoder();
   // Batches go through three stages, each in batch order: their tests' ords are looked up
   // (in the upload's transaction), new tests registered (in a short transaction of their
@@ -261,6 +295,9 @@ export async function ingestFile(
     inFlight = (async () => {
       const byKey = await ords;
       await before.inFlight;
+      // The next batch's registration goes out first: this batch's blocks are built while
+      // PostgreSQL registers the next one's tests.
+      await new Promise(setImmediate);
       await storeBatch(trx, writer, fileId, cases, keys, byKey);
     })();
     // Surface a failure on the next await, not as an unhandled rejection.

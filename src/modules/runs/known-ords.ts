@@ -149,6 +149,8 @@ async function unstoredAmong(
   projectId: string,
   ords: Map<string, number>,
 ): Promise<number[]> {
+  // Keys the project does not have yet (an upload of new tests): nothing to ask.
+  if (ords.size === 0) return [];
   const { rows: pending } = await sql<{ first_ord: number; last_ord: number }>`
     SELECT first_ord, last_ord FROM test_registrations
     WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);

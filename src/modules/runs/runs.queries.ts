@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
+import { boolArray, byteaArray, float8Array, int4Array, textArray } from '../../db/binary-array.ts';
 import type { Executor } from '../../db/executor.ts';
 import { NotFound } from '../../errors.ts';
 
@@ -88,7 +89,9 @@ export async function lookupOrds(
     FROM (SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
           WHERE org_id = ${orgId} AND project_id = ${projectId}) n
     LEFT JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId}
-      AND t.test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`.execute(trx);
+      AND t.test_key = ANY(${byteaArray(keys.map((k) => Buffer.from(k, 'hex')))}::bytea[])`.execute(
+    trx,
+  );
   const found: OrdLookup = { ords: new Map(), unstored: [], next: rows[0]!.next };
   for (const r of rows) {
     if (r.test_key === null) continue;
@@ -112,7 +115,7 @@ export async function ordsOf(
 /**
  * Marks tests as stored one by one, in the upload's transaction: for tests of another
  * upload's registration that is still pending (uploads of the same new tests at once); an
- * upload's own registration is stored by deleting it (storeRegistration). A row another
+ * upload's own registrations are stored by deleting them (storeRegistrations). A row another
  * upload is marking right now is skipped rather than waited for (uploads of the same new
  * tests never wait for each other's commit); should that upload fail, the next upload of
  * the test marks it.
@@ -128,7 +131,7 @@ export async function markStored(
   // row: on a young table without statistics that plan compared every row with every ord.
   await sql`
     WITH mine AS (
-      SELECT t.ord FROM unnest(${ords}::int[]) AS u(ord)
+      SELECT t.ord FROM unnest(${int4Array(ords)}::int[]) AS u(ord)
       JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId} AND t.ord = u.ord
       WHERE NOT t.stored
       FOR NO KEY UPDATE OF t SKIP LOCKED)
@@ -139,18 +142,21 @@ export async function markStored(
 }
 
 /**
- * Stores the tests of a registration, in the transaction of the upload that made it: the
- * registration is deleted, so its tests count as the project's once that upload commits.
+ * Stores the tests of an upload's registrations (by their first ords), in that upload's
+ * transaction: the registrations are deleted, so their tests count as the project's once
+ * the upload commits.
  */
-export async function storeRegistration(
+export async function storeRegistrations(
   trx: Executor,
   orgId: string,
   projectId: string,
-  firstOrd: number,
+  firstOrds: number[],
 ): Promise<void> {
+  if (firstOrds.length === 0) return;
   await sql`
     DELETE FROM test_registrations
-    WHERE org_id = ${orgId} AND project_id = ${projectId} AND first_ord = ${firstOrd}`.execute(trx);
+    WHERE org_id = ${orgId} AND project_id = ${projectId}
+      AND first_ord = ANY(${int4Array(firstOrds)}::int[])`.execute(trx);
 }
 
 export interface NewTest {
@@ -172,7 +178,7 @@ export interface Registration {
 /**
  * Gives tests the project has not seen the next ords, in the order given, and records them
  * as one pending registration (their ords are consecutive): they count as the project's
- * once the upload stores it (storeRegistration) and commits. Meant for a short transaction
+ * once the upload stores it (storeRegistrations) and commits. Meant for a short transaction
  * of its own: the per-project advisory lock is held only while it runs, and a concurrent
  * upload waits for these few statements, never for another upload's commit. `seenNext` is
  * the next ord of the lookup that found the tests missing: while it is still the next one,
@@ -232,9 +238,10 @@ async function insertTests(
     registered AS (
       INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
       SELECT ${orgId}::uuid, ${projectId}::uuid, n.next + u.i::int - 1, u.key, u.suite, u.classname, u.name
-      FROM n, unnest(${tests.map((t) => Buffer.from(t.key, 'hex'))}::bytea[],
-        ${tests.map((t) => t.suite)}::text[], ${tests.map((t) => t.classname)}::text[],
-        ${tests.map((t) => t.name)}::text[]) WITH ORDINALITY AS u(key, suite, classname, name, i)
+      FROM n, unnest(${byteaArray(tests.map((t) => Buffer.from(t.key, 'hex')))}::bytea[],
+        ${textArray(tests.map((t) => t.suite))}::text[],
+        ${textArray(tests.map((t) => t.classname))}::text[],
+        ${textArray(tests.map((t) => t.name))}::text[]) WITH ORDINALITY AS u(key, suite, classname, name, i)
       WHERE n.next = ${expected}),
     pending AS (
       INSERT INTO test_registrations (org_id, project_id, first_ord, last_ord)
@@ -272,15 +279,15 @@ export function detailsInsert(
       ${ids.fileId}::uuid, u.duplicate, u.truncated, u.flaky, u.duration_ms, u.status, u.failure_type,
       u.failure_message, u.failure_text, u.system_out, u.system_err, u.reruns::jsonb,
       u.properties::jsonb, u.signature
-    FROM unnest(${col((r) => r.seq)}::int[], ${col((r) => r.ord)}::int[],
-      ${col((r) => r.duplicate)}::bool[], ${col((r) => r.tc.truncated)}::bool[],
-      ${col((r) => r.tc.flaky)}::bool[], ${col((r) => r.tc.durationMs)}::float8[],
-      ${col((r) => r.tc.status)}::text[], ${col((r) => r.tc.failureType)}::text[],
-      ${col((r) => r.tc.failureMessage)}::text[], ${col((r) => r.tc.failureText)}::text[],
-      ${col((r) => r.tc.systemOut)}::text[], ${col((r) => r.tc.systemErr)}::text[],
-      ${col((r) => (r.tc.reruns.length > 0 ? json(r.tc.reruns) : null))}::text[],
-      ${col((r) => (Object.keys(r.tc.properties).length > 0 ? json(r.tc.properties) : null))}::text[],
-      ${col(({ tc: c }) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null))}::text[])
+    FROM unnest(${int4Array(col((r) => r.seq))}::int[], ${int4Array(col((r) => r.ord))}::int[],
+      ${boolArray(col((r) => r.duplicate))}::bool[], ${boolArray(col((r) => r.tc.truncated))}::bool[],
+      ${boolArray(col((r) => r.tc.flaky))}::bool[], ${float8Array(col((r) => r.tc.durationMs))}::float8[],
+      ${textArray(col((r) => r.tc.status))}::text[], ${textArray(col((r) => r.tc.failureType))}::text[],
+      ${textArray(col((r) => r.tc.failureMessage))}::text[], ${textArray(col((r) => r.tc.failureText))}::text[],
+      ${textArray(col((r) => r.tc.systemOut))}::text[], ${textArray(col((r) => r.tc.systemErr))}::text[],
+      ${textArray(col((r) => (r.tc.reruns.length > 0 ? json(r.tc.reruns) : null)))}::text[],
+      ${textArray(col((r) => (Object.keys(r.tc.properties).length > 0 ? json(r.tc.properties) : null)))}::text[],
+      ${textArray(col(({ tc: c }) => (c.status === 'failed' || c.status === 'error' ? signatureOf({ type: c.failureType, message: c.failureMessage, text: c.failureText }) : null)))}::text[])
       AS u(seq, ord, duplicate, truncated, flaky, duration_ms, status, failure_type, failure_message,
            failure_text, system_out, system_err, reruns, properties, signature)`.compile(trx);
 }
@@ -295,8 +302,9 @@ export function blocksUpsert(
     INSERT INTO run_blocks (org_id, run_id, block, project_id, statuses, durations)
     SELECT ${ids.orgId}::uuid, ${ids.runId}::uuid, u.block, ${ids.projectId}::uuid, u.statuses,
       u.durations
-    FROM unnest(${blocks.map((b) => b.block)}::int[], ${blocks.map((b) => b.statuses)}::bytea[],
-      ${blocks.map((b) => b.durations)}::bytea[]) AS u(block, statuses, durations)
+    FROM unnest(${int4Array(blocks.map((b) => b.block))}::int[],
+      ${byteaArray(blocks.map((b) => b.statuses))}::bytea[],
+      ${byteaArray(blocks.map((b) => b.durations))}::bytea[]) AS u(block, statuses, durations)
     ON CONFLICT (org_id, run_id, block)
       DO UPDATE SET statuses = excluded.statuses, durations = excluded.durations`.compile(trx);
 }

@@ -9,7 +9,13 @@ import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { StoredReport } from '../gates/gate-engine.ts';
 import { inProject, type ProjectScope } from '../scope.ts';
-import { closeRunWriter, ingestFile, openRunWriter, type UploadFile } from './ingest.ts';
+import {
+  closeRunWriter,
+  ingestFile,
+  openRunWriter,
+  releaseRunWriter,
+  type UploadFile,
+} from './ingest.ts';
 import { KnownOrds } from './known-ords.ts';
 import { isProblem, problemsPage, resultsPage } from './run-results.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
@@ -121,19 +127,23 @@ export function createRunService(deps: {
         );
         const totals = emptyTotals();
         let count = 0;
-        for await (const file of files) {
-          const fileId = uuidv7();
-          await insertRunFile(trx, ctx.orgId, {
-            id: fileId,
-            runId: joined.id,
-            filename: file.filename,
-          });
-          const t = await ingestFile(trx, writer, fileId, file, limits);
-          await finishRunFile(trx, ctx.orgId, fileId, { bytes: file.bytes(), tests: t.tests });
-          addTotals(totals, t);
-          count++;
+        try {
+          for await (const file of files) {
+            const fileId = uuidv7();
+            await insertRunFile(trx, ctx.orgId, {
+              id: fileId,
+              runId: joined.id,
+              filename: file.filename,
+            });
+            const t = await ingestFile(trx, writer, fileId, file, limits);
+            await finishRunFile(trx, ctx.orgId, fileId, { bytes: file.bytes(), tests: t.tests });
+            addTotals(totals, t);
+            count++;
+          }
+          await closeRunWriter(trx, writer);
+        } finally {
+          await releaseRunWriter(writer);
         }
-        await closeRunWriter(trx, writer);
         if (count === 0)
           throw new BadInput('The upload has no JUnit XML file', [
             { path: 'body', message: 'has no file' },

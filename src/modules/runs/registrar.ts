@@ -1,0 +1,104 @@
+import type { Kysely } from 'kysely';
+import { withOrgAsSystem } from '../../db/system.ts';
+import type { DB } from '../../db/types.ts';
+import { registerTests, type NewTest, type Registration } from './runs.queries.ts';
+
+/** An upload's registrations of new tests, one short transaction each, in turn. */
+export interface Registrar {
+  /**
+   * Registers tests the project has not seen (as registerTests), committed when this
+   * resolves. One call at a time: the next one waits until this one has resolved.
+   */
+  register(tests: NewTest[], seenNext: number | null): Promise<Registration>;
+  /** Ends the transaction kept open for a next registration; always call it, once. */
+  close(): Promise<void>;
+}
+
+interface Request {
+  tests: NewTest[];
+  seenNext: number | null;
+  resolve(registration: Registration): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Registers an upload's new tests on a pooled connection of its own, apart from the upload:
+ * each registration commits at once (a concurrent upload of the same new tests waits only
+ * for it, never for this upload to finish). Once one has committed, the transaction for the
+ * next is opened right away (BEGIN, the system door, the org check) while the upload stores
+ * the batch and parses the next: an upload of new tests registers batch after batch, and
+ * each then waits only for the project lock and its insert, not for those round trips too,
+ * each of which waits for the event loop while the parser holds it. Only an upload that
+ * finds new tests starts one.
+ */
+export function createRegistrar(db: Kysely<DB>, orgId: string, projectId: string): Registrar {
+  let next: Request | null = null;
+  let waiting: ((request: Request | null) => void) | null = null;
+  let closed = false;
+  let failure: Error | undefined;
+
+  const nextRequest = () =>
+    new Promise<Request | null>((resolve) => {
+      if (next !== null || closed) {
+        const request = next;
+        next = null;
+        resolve(request);
+      } else waiting = resolve;
+    });
+
+  // The request being registered: failed with its transaction's failure, if it fails.
+  let current: Request | null = null;
+  const loop = (async () => {
+    for (;;) {
+      if (closed && next === null) return;
+      try {
+        const done = await withOrgAsSystem(
+          db,
+          orgId,
+          { reason: 'tests first seen in an upload' },
+          async (trx) => {
+            current = await nextRequest();
+            if (current === null) return null;
+            const { tests, seenNext } = current;
+            return registerTests(trx, orgId, projectId, tests, seenNext);
+          },
+        );
+        if (done === null) return;
+        current!.resolve(done);
+        current = null;
+      } catch (err) {
+        // A failed registration, commit or door fails the request waiting for it, and every
+        // later one.
+        failure = err instanceof Error ? err : new Error(String(err));
+        for (const request of [current as Request | null, next as Request | null])
+          request?.reject(failure);
+        current = next = null;
+        return;
+      }
+    }
+  })();
+
+  return {
+    register(tests, seenNext) {
+      return new Promise<Registration>((resolve, reject) => {
+        if (failure !== undefined) return reject(failure);
+        if (closed) return reject(new Error('the registrar is closed'));
+        const request: Request = { tests, seenNext, resolve, reject };
+        if (waiting !== null) {
+          const wake = waiting;
+          waiting = null;
+          wake(request);
+        } else next = request;
+      });
+    },
+    async close() {
+      closed = true;
+      if (waiting !== null) {
+        const wake = waiting;
+        waiting = null;
+        wake(null);
+      }
+      await loop;
+    },
+  };
+}
