@@ -15,6 +15,8 @@ export interface Database {
   ping(timeoutMs: number): Promise<void>;
   /** Every pooled connection is in use and requests are waiting for one. */
   saturated(): boolean;
+  /** Connections a caller could take from the pool right now without waiting for one. */
+  spareConnections(): number;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
       ]).finally(() => clearTimeout(timer));
     },
     saturated: () => pool.waitingCount > 0,
+    spareConnections: () => config.poolMax - pool.totalCount + pool.idleCount - pool.waitingCount,
     async close() {
       if (closed) return;
       closed = true;

@@ -155,6 +155,34 @@ describe('row-level security at run time', () => {
     expect(names.map((n) => n.name)).not.toContain('hijacked');
   });
 
+  it('counts the connections the pool could give without waiting', async () => {
+    const small: Database = connect(
+      t.testDb.url,
+      { poolMax: 3, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 },
+      pino({ level: 'silent' }),
+    );
+    try {
+      expect(small.spareConnections()).toBe(3);
+      const held = await Promise.all([small.pool.connect(), small.pool.connect()]);
+      expect(small.spareConnections()).toBe(1);
+      held[0].release();
+      // An idle connection is spare as much as one not opened yet.
+      expect(small.spareConnections()).toBe(2);
+      const third = await small.pool.connect();
+      const fourth = await small.pool.connect();
+      // Every connection in use and one request waiting: less than none.
+      const waiting = small.pool.connect();
+      expect(small.spareConnections()).toBe(-1);
+      third.release();
+      (await waiting).release();
+      fourth.release();
+      held[1].release();
+      expect(small.spareConnections()).toBe(3);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("never leaks one tenant's setting into the next transaction on the same pooled connection", async () => {
     const single: Database = connect(
       t.testDb.url,

@@ -8,6 +8,7 @@ import { createRegistrar } from '../../src/modules/runs/registrar.ts';
 import { lookupOrds, registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // New tests are registered in a short transaction of their own (concurrent uploads of the
 // same new tests never wait for each other's commit) and recorded as a pending registration
@@ -326,6 +327,7 @@ describe('the registrations of one upload', () => {
       t.database.db,
       '00000000-0000-7000-8000-000000000000',
       projectId,
+      () => true,
     );
     const tests = [{ key: 'ab'.repeat(16), suite: 's', classname: 'c', name: 'n' }];
     await expect(registrar.register(tests, null)).rejects.toThrow(/Organization not found/);
@@ -336,7 +338,7 @@ describe('the registrations of one upload', () => {
   });
 
   it('refuses registrations once closed, having committed those it made', async () => {
-    const registrar = createRegistrar(t.database.db, owner.orgId, projectId);
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => true);
     const key = testKey(projectId, { suitePath: 's', classname: 'c.C', name: 'i0' });
     const made = await registrar.register(
       [{ key, suite: 's', classname: 'c.C', name: 'i0' }],
@@ -350,6 +352,51 @@ describe('the registrations of one upload', () => {
     expect(rows[0]!.n).toBe(1);
     await registrar.close();
     await expect(registrar.register([], null)).rejects.toThrow(/closed/);
+    expect(await idleInTransaction()).toBe(0);
+  });
+
+  const newTest = (name: string) => ({
+    key: testKey(projectId, { suitePath: 's', classname: 'c.C', name }),
+    suite: 's',
+    classname: 'c.C',
+    name,
+  });
+
+  it('opens the next transaction ahead only when the pool can spare the connection', async () => {
+    let spare = true;
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => spare);
+    // Spare: a transaction waits for the registration, open before it comes.
+    await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
+    await registrar.register([newTest('j0')], null);
+    spare = false;
+    // The one opened ahead after that commit (asked before `spare` changed) takes the next...
+    await registrar.register([newTest('j1')], null);
+    // ...and after it none is opened until a registration comes.
+    expect(await idleInTransaction()).toBe(0);
+    await registrar.register([newTest('j2')], null);
+    await registrar.close();
+    expect(await idleInTransaction()).toBe(0);
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM tests
+      WHERE project_id = ${projectId} AND name IN ('j0', 'j1', 'j2')`.execute(t.database.db);
+    expect(rows[0]!.n).toBe(3);
+  });
+
+  it('makes a registration again when the transaction opened ahead for it ended while it waited', async () => {
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => true);
+    await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
+    // As a server's idle_in_transaction_session_timeout would.
+    await sql`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND state LIKE 'idle in transaction%'`.execute(
+      t.database.db,
+    );
+    const made = await registrar.register([newTest('k0')], null);
+    expect(made.firstOrd).not.toBeNull();
+    await registrar.close();
+    const { rows } = await sql<{ ord: number }>`
+      SELECT ord FROM tests WHERE project_id = ${projectId} AND name = 'k0'`.execute(t.database.db);
+    expect(rows).toEqual([{ ord: made.firstOrd }]);
     expect(await idleInTransaction()).toBe(0);
   });
 });

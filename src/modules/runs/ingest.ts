@@ -70,6 +70,8 @@ export interface RunWriter {
   readonly db: Kysely<DB>;
   /** The process's known test ords (found without asking PostgreSQL). */
   readonly known: KnownOrds;
+  /** Whether the registrar may keep a transaction open before it has a registration. */
+  readonly preOpen: () => boolean;
   readonly blocks: Map<number, Block>;
   /** Registers the upload's new tests (started by the first batch that has some). */
   registrar: Registrar | null;
@@ -88,7 +90,7 @@ export async function openRunWriter(
   db: Kysely<DB>,
   ids: Ids,
   run: { uploads: number; tests: number },
-  known: KnownOrds,
+  { known, preOpen }: { known: KnownOrds; preOpen: () => boolean },
 ): Promise<RunWriter> {
   // Planned for each batch as it is: a prepared statement's generic plan, made while the
   // project's tests were few, kept scanning them whole for every key once they were many.
@@ -97,7 +99,16 @@ export async function openRunWriter(
   if (run.uploads > 0)
     for (const b of await blocksOfRun(trx, ids.orgId, ids.runId))
       blocks.set(b.block, storedBlock(b.statuses, b.durations));
-  return { ids, db, known, blocks, registrar: null, registrations: [], seq: run.tests };
+  return {
+    ids,
+    db,
+    known,
+    preOpen,
+    blocks,
+    registrar: null,
+    registrations: [],
+    seq: run.tests,
+  };
 }
 
 /**
@@ -168,7 +179,7 @@ async function resolveOrds(
   if (fresh.size > 0) {
     // Committed at once, apart from the upload: a concurrent upload of the same new tests
     // waits only for this short transaction, never for this upload to finish.
-    writer.registrar ??= createRegistrar(writer.db, orgId, projectId);
+    writer.registrar ??= createRegistrar(writer.db, orgId, projectId, writer.preOpen);
     const registration = await writer.registrar.register([...fresh.values()], next);
     writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
@@ -191,7 +202,7 @@ function expectNewTests(writer: RunWriter, first: TestCase): void {
   const key = testKey(projectId, first);
   const known = writer.known.peek(orgId, projectId, [key]);
   if (known !== undefined && known.ords.size === 0)
-    writer.registrar = createRegistrar(writer.db, orgId, projectId);
+    writer.registrar = createRegistrar(writer.db, orgId, projectId, writer.preOpen);
 }
 
 /**

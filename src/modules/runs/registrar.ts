@@ -30,10 +30,22 @@ interface Request {
  * each then waits only for the project lock and its insert, not for those round trips too,
  * each of which waits for the event loop while the parser holds it. Only an upload that
  * finds new tests starts one.
+ *
+ * A transaction is opened ahead of its registration only when `preOpen` says the pool can
+ * spare the connection (it is held while the upload goes on); otherwise, and after an
+ * opened transaction failed while it waited (a server's idle-in-transaction timeout), it
+ * is opened when a registration comes.
  */
-export function createRegistrar(db: Kysely<DB>, orgId: string, projectId: string): Registrar {
+export function createRegistrar(
+  db: Kysely<DB>,
+  orgId: string,
+  projectId: string,
+  preOpen: () => boolean,
+): Registrar {
   let next: Request | null = null;
   let waiting: ((request: Request | null) => void) | null = null;
+  // The loop waiting for a registration (or the close) before it opens a transaction.
+  let asked: (() => void) | null = null;
   let closed = false;
   let failure: Error | undefined;
 
@@ -48,9 +60,14 @@ export function createRegistrar(db: Kysely<DB>, orgId: string, projectId: string
 
   // The request being registered: failed with its transaction's failure, if it fails.
   let current: Request | null = null;
+  let idleFailed = false;
   const loop = (async () => {
     for (;;) {
+      if (next === null && !closed && (idleFailed || !preOpen()))
+        await new Promise<void>((resolve) => (asked = resolve));
       if (closed && next === null) return;
+      // Opened ahead: no registration is waiting for this transaction yet.
+      const ahead = next === null;
       try {
         const done = await withOrgAsSystem(
           db,
@@ -67,6 +84,17 @@ export function createRegistrar(db: Kysely<DB>, orgId: string, projectId: string
         current!.resolve(done);
         current = null;
       } catch (err) {
+        // A transaction opened ahead can fail while it waits (its connection ended by the
+        // server's idle-in-transaction timeout), found when it is first used: its
+        // registration, never committed, is made again in a transaction opened for it, and
+        // none is opened ahead any more (once per upload; registerTests looks again for what
+        // may have been registered meanwhile).
+        if (ahead && !idleFailed) {
+          idleFailed = true;
+          if (current !== null) next ??= current;
+          current = null;
+          continue;
+        }
         // A failed registration, commit or door fails the request waiting for it, and every
         // later one.
         failure = err instanceof Error ? err : new Error(String(err));
@@ -88,11 +116,17 @@ export function createRegistrar(db: Kysely<DB>, orgId: string, projectId: string
           const wake = waiting;
           waiting = null;
           wake(request);
-        } else next = request;
+        } else {
+          next = request;
+          asked?.();
+          asked = null;
+        }
       });
     },
     async close() {
       closed = true;
+      asked?.();
+      asked = null;
       if (waiting !== null) {
         const wake = waiting;
         waiting = null;

@@ -20,7 +20,12 @@ import { createRunService } from './runs.service.ts';
 import { tooLarge, uploadFiles } from './upload-stream.ts';
 
 export const runRoutes: Module = (app, { database, config, clock }) => {
-  const runs = createRunService({ db: database.db, config, clock });
+  const runs = createRunService({
+    db: database.db,
+    config,
+    clock,
+    spareConnections: () => database.spareConnections(),
+  });
   const tags = ['runs'];
   const maxBytes = config.uploads.maxBytes;
   // Uploads beyond what the machine works on at once wait in a bounded line, holding no

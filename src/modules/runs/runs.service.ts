@@ -36,8 +36,13 @@ export function createRunService(deps: {
   db: Kysely<DB>;
   clock: Clock;
   config: Pick<Config, 'publicUrl' | 'uploads' | 'runs'>;
+  /** Connections the pool could give right now (Database.spareConnections). */
+  spareConnections: () => number;
 }) {
   const { db, clock, config } = deps;
+  // An upload's registrar keeps a transaction open for its next registration only while
+  // that leaves a connection for the reads as well.
+  const preOpen = () => deps.spareConnections() >= 2;
   const limits = config.uploads;
   const known = new KnownOrds();
 
@@ -123,7 +128,7 @@ export function createRunService(deps: {
           db,
           { orgId: ctx.orgId, runId: joined.id, projectId: project.id },
           joined,
-          known,
+          { known, preOpen },
         );
         const totals = emptyTotals();
         let count = 0;
