@@ -155,12 +155,16 @@ describe('row-level security at run time', () => {
     expect(names.map((n) => n.name)).not.toContain('hijacked');
   });
 
-  it('counts the connections the pool could give without waiting', async () => {
-    const small: Database = connect(
+  /** A Database of its own on the test database, with a pool of `poolMax` connections. */
+  const connectWithPool = (poolMax: number): Database =>
+    connect(
       t.testDb.url,
-      { poolMax: 3, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 },
+      { poolMax, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 },
       pino({ level: 'silent' }),
     );
+
+  it('counts the connections the pool could give without waiting', async () => {
+    const small = connectWithPool(3);
     try {
       expect(small.spareConnections()).toBe(3);
       const held = await Promise.all([small.pool.connect(), small.pool.connect()]);
@@ -184,11 +188,7 @@ describe('row-level security at run time', () => {
   });
 
   it("never leaks one tenant's setting into the next transaction on the same pooled connection", async () => {
-    const single: Database = connect(
-      t.testDb.url,
-      { poolMax: 1, statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000 },
-      pino({ level: 'silent' }),
-    );
+    const single = connectWithPool(1);
     try {
       const pids = new Set<number>();
       const seen = async (org?: string) =>
