@@ -531,11 +531,12 @@ describe('overdue activities', () => {
         JOIN tracked_issues i ON i.org_id = g.org_id AND i.id = g.issue_id
         WHERE i.org_id = ${owner.orgId} AND i.number = ${issue}`.execute(t.database.db);
       expect(report[0]!.evaluated_at.toISOString()).toBe(t.clock.now().toISOString());
-      // Time alone blocked the gate that reads overdue activities.
+      // Time alone blocked the gate that reads overdue activities. Issue 7's re-judging is
+      // one more job in that line (a job per poll): the same patience as above.
       const gate = await waitFor(async () => {
         const g = await gateOf();
         return g?.state === 'blocked' ? g : undefined;
-      });
+      }, 90_000);
       expect(gate.reasons.join('; ')).toContain('fix');
     } finally {
       await worker.stop(1000);
