@@ -117,7 +117,6 @@ export async function openRunWriter(
  */
 export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): Promise<void> {
   const { orgId, projectId } = writer.ids;
-  await releaseRunWriter(writer);
   await storeRegistrations(trx, orgId, projectId, writer.registrations);
   const dirty = [...writer.blocks.entries()].filter(([, b]) => b.dirty);
   for (let i = 0; i < dirty.length; i += BLOCKS_PER_WRITE) {
@@ -135,10 +134,17 @@ export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): P
 
 /**
  * Ends what an upload keeps open beside its transaction (the registrar's transaction): on
- * every path, failures included, before the upload's transaction ends. Safe to call again.
+ * every path, failures included, before the upload's transaction ends. Its registrations
+ * are committed already (each as it was made).
  */
 export async function releaseRunWriter(writer: RunWriter): Promise<void> {
   await writer.registrar?.close();
+}
+
+/** The upload's registrar, started on first use. */
+function registrarOf(writer: RunWriter): Registrar {
+  const { orgId, projectId } = writer.ids;
+  return (writer.registrar ??= createRegistrar(writer.db, orgId, projectId, writer.preOpen));
 }
 
 /**
@@ -179,8 +185,7 @@ async function resolveOrds(
   if (fresh.size > 0) {
     // Committed at once, apart from the upload: a concurrent upload of the same new tests
     // waits only for this short transaction, never for this upload to finish.
-    writer.registrar ??= createRegistrar(writer.db, orgId, projectId, writer.preOpen);
-    const registration = await writer.registrar.register([...fresh.values()], next);
+    const registration = await registrarOf(writer).register([...fresh.values()], next);
     writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
     unstored.push(...registration.unstored);
@@ -201,8 +206,7 @@ function expectNewTests(writer: RunWriter, first: TestCase): void {
   const { orgId, projectId } = writer.ids;
   const key = testKey(projectId, first);
   const known = writer.known.peek(orgId, projectId, [key]);
-  if (known !== undefined && known.ords.size === 0)
-    writer.registrar = createRegistrar(writer.db, orgId, projectId, writer.preOpen);
+  if (known !== undefined && known.ords.size === 0) registrarOf(writer);
 }
 
 /**

@@ -10,7 +10,7 @@ export interface Registrar {
    * resolves. One call at a time: the next one waits until this one has resolved.
    */
   register(tests: NewTest[], seenNext: number | null): Promise<Registration>;
-  /** Ends the transaction kept open for a next registration; always call it, once. */
+  /** Ends the transaction kept open for a next registration; always call it (again is safe). */
   close(): Promise<void>;
 }
 
@@ -42,29 +42,27 @@ export function createRegistrar(
   projectId: string,
   preOpen: () => boolean,
 ): Registrar {
+  // The registration waiting to be taken, and the one being made (failed with its
+  // transaction's failure, if it fails).
   let next: Request | null = null;
-  let waiting: ((request: Request | null) => void) | null = null;
-  // The loop waiting for a registration (or the close) before it opens a transaction.
-  let asked: (() => void) | null = null;
+  let current: Request | null = null;
   let closed = false;
   let failure: Error | undefined;
-
-  const nextRequest = () =>
-    new Promise<Request | null>((resolve) => {
-      if (next !== null || closed) {
-        const request = next;
-        next = null;
-        resolve(request);
-      } else waiting = resolve;
-    });
-
-  // The request being registered: failed with its transaction's failure, if it fails.
-  let current: Request | null = null;
   let idleFailed = false;
+  // Wakes the loop when a registration comes or the registrar closes.
+  let wake = () => {};
+  const changed = () => new Promise<void>((resolve) => (wake = resolve));
+  /** The next registration, once there is one; null once closed without one. */
+  const take = async (): Promise<Request | null> => {
+    while (next === null && !closed) await changed();
+    const request = next;
+    next = null;
+    return request;
+  };
+
   const loop = (async () => {
     for (;;) {
-      if (next === null && !closed && (idleFailed || !preOpen()))
-        await new Promise<void>((resolve) => (asked = resolve));
+      while (next === null && !closed && (idleFailed || !preOpen())) await changed();
       if (closed && next === null) return;
       // Opened ahead: no registration is waiting for this transaction yet.
       const ahead = next === null;
@@ -74,16 +72,18 @@ export function createRegistrar(
           orgId,
           { reason: 'tests first seen in an upload' },
           async (trx) => {
-            current = await nextRequest();
+            current = await take();
             if (current === null) return null;
-            const { tests, seenNext } = current;
-            return registerTests(trx, orgId, projectId, tests, seenNext);
+            return registerTests(trx, orgId, projectId, current.tests, current.seenNext);
           },
         );
-        if (done === null) return;
-        current!.resolve(done);
+        const request = current as Request | null;
         current = null;
+        if (done === null || request === null) return;
+        request.resolve(done);
       } catch (err) {
+        const request = current as Request | null;
+        current = null;
         // A transaction opened ahead can fail while it waits (its connection ended by the
         // server's idle-in-transaction timeout), found when it is first used: its
         // registration, never committed, is made again in a transaction opened for it, and
@@ -91,16 +91,15 @@ export function createRegistrar(
         // may have been registered meanwhile).
         if (ahead && !idleFailed) {
           idleFailed = true;
-          if (current !== null) next ??= current;
-          current = null;
+          next ??= request;
           continue;
         }
         // A failed registration, commit or door fails the request waiting for it, and every
         // later one.
         failure = err instanceof Error ? err : new Error(String(err));
-        for (const request of [current as Request | null, next as Request | null])
-          request?.reject(failure);
-        current = next = null;
+        request?.reject(failure);
+        next?.reject(failure);
+        next = null;
         return;
       }
     }
@@ -111,27 +110,13 @@ export function createRegistrar(
       return new Promise<Registration>((resolve, reject) => {
         if (failure !== undefined) return reject(failure);
         if (closed) return reject(new Error('the registrar is closed'));
-        const request: Request = { tests, seenNext, resolve, reject };
-        if (waiting !== null) {
-          const wake = waiting;
-          waiting = null;
-          wake(request);
-        } else {
-          next = request;
-          asked?.();
-          asked = null;
-        }
+        next = { tests, seenNext, resolve, reject };
+        wake();
       });
     },
     async close() {
       closed = true;
-      asked?.();
-      asked = null;
-      if (waiting !== null) {
-        const wake = waiting;
-        waiting = null;
-        wake(null);
-      }
+      wake();
       await loop;
     },
   };
