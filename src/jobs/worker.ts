@@ -140,11 +140,17 @@ export async function startWorker(
     for (const [queue, handle] of Object.entries(all)) {
       if ((await boss.getQueue(queue)) === null)
         await boss.createQueue(queue, { name: queue, ...queueOptions(config.jobs) });
-      await boss.work<object>(
+      // pg-boss waits a whole polling interval after every fetch, jobs found or not: one
+      // job per queue every `pollSeconds` (a burst of 100 uploads took 200 s to judge).
+      // After a job, the worker is notified so it fetches the next one at once; it waits
+      // for the interval only once the queue is empty.
+      const worker: { id?: string } = {};
+      worker.id = await boss.work<object>(
         queue,
         { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: config.jobs.pollSeconds },
         async ([job]) => {
           if (job === undefined) return undefined;
+          if (worker.id !== undefined) boss.notifyWorker(worker.id);
           try {
             return await handle(job);
           } catch (err) {

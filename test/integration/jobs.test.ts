@@ -35,17 +35,23 @@ afterEach(async () => {
 });
 afterAll(() => t.close());
 
+/** What a worker of the test app needs (its logger silent). */
+const deps = () => ({
+  db: t.database.db,
+  pool: t.database.pool,
+  config: t.config,
+  clock: t.clock,
+  box: t.box,
+  logger: silent,
+});
+
 async function worker(
   handlers?: Record<string, JobHandler>,
   extra: { registry?: Registry; logger?: pino.Logger } = {},
 ): Promise<Worker> {
   const w = await startWorker(
     {
-      db: t.database.db,
-      pool: t.database.pool,
-      config: t.config,
-      clock: t.clock,
-      box: t.box,
+      ...deps(),
       logger: extra.logger ?? silent,
       ...(extra.registry === undefined ? {} : { registry: extra.registry }),
     },
@@ -84,6 +90,32 @@ describe('background jobs on the queue', () => {
       return jobs.length === 40 && jobs.every((j) => j.state === 'completed') ? true : undefined;
     });
     expect([...ran].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it('takes queued jobs one after another without waiting a polling interval between them', async () => {
+    // A polling interval longer than the wait below: one job per poll would finish 1 of 8.
+    const done: number[] = [];
+    // The queue exists once a worker has started on it; the jobs are waiting when the
+    // worker below makes its first fetch.
+    await (await startWorker(deps(), { 'test-drain': () => Promise.resolve() })).stop(1000);
+    await withSystem(t.database.db, async (trx) => {
+      for (let n = 1; n <= 8; n++) await enqueueJob(trx, 'test-drain' as never, { n });
+    });
+    const w = await startWorker(
+      { ...deps(), config: { ...t.config, jobs: { ...t.config.jobs, pollSeconds: 60 } } },
+      {
+        'test-drain': (job) => {
+          done.push((job.data as { n: number }).n);
+          return Promise.resolve();
+        },
+      },
+    );
+    workers.push(w);
+    await waitFor(async () => {
+      const jobs = await jobsOf('test-drain');
+      return jobs.length === 8 && jobs.every((j) => j.state === 'completed') ? true : undefined;
+    }, 30_000);
+    expect([...done].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('never enqueues a job whose transaction rolled back', async () => {
