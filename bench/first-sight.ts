@@ -22,7 +22,7 @@ export const ROW_PER_RESULT_COMMIT = '83c1830';
  */
 export async function firstSightAgainstRowPerResult(
   tests: number,
-  rounds = 5,
+  rounds = 9,
 ): Promise<Record<string, unknown>> {
   const oldRoot = await tempDir('gatehouse-bench-row-per-result-');
   try {
