@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -6,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifySchema } from 'fastify';
+import helmet from 'helmet';
 import { uuidv7 } from 'uuidv7';
 import { BadInput, NotFound } from '../errors.ts';
 import { serializeRequest } from '../logger.ts';
@@ -317,8 +317,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // Security headers on every response; /docs replaces the CSP with swagger-ui's own
   // (staticCSP, set by its route hook after this one), so the browsable docs keep working.
-  await app.register(helmet, {
-    global: true,
+  // Helmet's middleware is built once: @fastify/helmet built it (and parsed the CSP) again on
+  // every request, 1-2% of the server's time on a read.
+  const securityHeaders = helmet({
     frameguard: { action: 'deny' },
     contentSecurityPolicy: {
       directives: {
@@ -330,6 +331,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         'upgrade-insecure-requests': config.publicUrl.startsWith('https:') ? [] : null,
       },
     },
+  });
+  app.addHook('onRequest', (req, reply, done) => {
+    securityHeaders(req.raw, reply.raw, (err) => done(err instanceof Error ? err : undefined));
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
