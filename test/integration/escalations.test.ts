@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
@@ -11,6 +10,7 @@ import { insertActivity } from '../../src/modules/activities/activities.queries.
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 type Token = Awaited<ReturnType<typeof apiToken>>;
 
@@ -27,7 +27,6 @@ let rev: Token;
 let other: Token;
 const HOUR = 3_600_000;
 const base = '/api/v1/orgs/esc/projects/app';
-const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
   t = await startTestApp({ GATEHOUSE_JOB_POLL_SECONDS: '1' });
@@ -383,26 +382,9 @@ describe('response clocks', () => {
       { role: 'architect', ackWithinHours: 4 },
       { role: 'admin', ackWithinHours: 2 },
     ]);
-    const worker: Worker = await startWorker(
-      {
-        db: t.database.db,
-        pool: t.database.pool,
-        config: t.config,
-        clock: t.clock,
-        box: t.box,
-        logger: silent,
-      },
-      {
-        [QUEUES.escalationClock]: jobHandlers({
-          db: t.database.db,
-          pool: t.database.pool,
-          config: t.config,
-          clock: t.clock,
-          box: t.box,
-          logger: silent,
-        })[QUEUES.escalationClock]!,
-      },
-    );
+    const worker: Worker = await startWorker(workerDeps(t), {
+      [QUEUES.escalationClock]: jobHandlers(workerDeps(t))[QUEUES.escalationClock]!,
+    });
     try {
       const issue = await newIssue();
       const e = await escalate(issue, { member: architect.userId, answerWithinHours: 48 });

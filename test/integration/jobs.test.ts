@@ -12,6 +12,7 @@ import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { junitXml } from '../helpers/junit-gen.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 let t: TestApp;
 let owner: Session & { orgId: string };
@@ -35,15 +36,7 @@ afterEach(async () => {
 });
 afterAll(() => t.close());
 
-/** What a worker of the test app needs (its logger silent). */
-const deps = () => ({
-  db: t.database.db,
-  pool: t.database.pool,
-  config: t.config,
-  clock: t.clock,
-  box: t.box,
-  logger: silent,
-});
+const deps = () => workerDeps(t);
 
 async function worker(
   handlers?: Record<string, JobHandler>,
