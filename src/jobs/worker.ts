@@ -141,9 +141,10 @@ export async function startWorker(
       if ((await boss.getQueue(queue)) === null)
         await boss.createQueue(queue, { name: queue, ...queueOptions(config.jobs) });
       // pg-boss waits a whole polling interval after every fetch, jobs found or not: one
-      // job per queue every `pollSeconds` (a burst of 100 uploads took 200 s to judge).
-      // After a job, the worker is notified so it fetches the next one at once; it waits
-      // for the interval only once the queue is empty.
+      // job per queue every `pollSeconds` (658 webhook fan-outs of `npm run bench history`'s
+      // build-up were still queued 23 minutes after it). After a job, the worker is notified
+      // so it fetches the next one at once; it waits for the interval only once the queue is
+      // empty.
       const worker: { id?: string } = {};
       worker.id = await boss.work<object>(
         queue,

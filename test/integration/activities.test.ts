@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_SCHEMA } from '../../src/jobs/queue.ts';
 import { sweep } from '../../src/jobs/sweep.ts';
@@ -8,6 +7,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -503,14 +503,7 @@ describe('overdue activities', () => {
         .gates.find((g) => g.key === 'on-time');
     expect((await gateOf())?.state).toBe('passed');
 
-    const worker = await startWorker({
-      db: t.database.db,
-      pool: t.database.pool,
-      config: t.config,
-      clock: t.clock,
-      box: t.box,
-      logger: pino({ level: 'silent' }),
-    });
+    const worker = await startWorker(workerDeps(t));
     try {
       t.clock.advance(2 * DAY + 60_000);
       const taken = await sweep({ db: t.database.db, clock: t.clock });

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
@@ -11,6 +10,7 @@ import { onActivityDone } from '../../src/modules/checkpoints/checkpoints.hooks.
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 let t: TestApp;
 let owner: Session & { orgId: string };
@@ -80,14 +80,7 @@ async function create(number: number, payload: Record<string, unknown>) {
 }
 
 async function worker(): Promise<Worker> {
-  const w = await startWorker({
-    db: t.database.db,
-    pool: t.database.pool,
-    config: t.config,
-    clock: t.clock,
-    box: t.box,
-    logger: pino({ level: 'silent' }),
-  });
+  const w = await startWorker(workerDeps(t));
   workers.push(w);
   return w;
 }

@@ -19,6 +19,7 @@ import {
 import { junitXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 let t: TestApp;
 let gh: FakeGithub;
@@ -39,14 +40,7 @@ beforeAll(async () => {
   gh = await startFakeGithub();
   owner = await ownerOfNewOrg(t.app, ORG);
   other = await ownerOfNewOrg(t.app, OTHER);
-  worker = await startWorker({
-    db: t.database.db,
-    pool: t.database.pool,
-    config: t.config,
-    clock: t.clock,
-    box: t.box,
-    logger: pino({ level: 'silent' }),
-  });
+  worker = await startWorker(workerDeps(t));
 });
 afterAll(async () => {
   // Phase changes from webhooks queue syncs of their own: let them finish before the pool ends.

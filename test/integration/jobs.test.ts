@@ -16,7 +16,6 @@ import { workerDeps } from '../helpers/worker-deps.ts';
 
 let t: TestApp;
 let owner: Session & { orgId: string };
-const silent = pino({ level: 'silent' });
 const workers: Worker[] = [];
 
 beforeAll(async () => {
@@ -36,16 +35,13 @@ afterEach(async () => {
 });
 afterAll(() => t.close());
 
-const deps = () => workerDeps(t);
-
 async function worker(
   handlers?: Record<string, JobHandler>,
   extra: { registry?: Registry; logger?: pino.Logger } = {},
 ): Promise<Worker> {
   const w = await startWorker(
     {
-      ...deps(),
-      logger: extra.logger ?? silent,
+      ...workerDeps(t, extra.logger),
       ...(extra.registry === undefined ? {} : { registry: extra.registry }),
     },
     handlers,
@@ -90,12 +86,12 @@ describe('background jobs on the queue', () => {
     const done: number[] = [];
     // The queue exists once a worker has started on it; the jobs are waiting when the
     // worker below makes its first fetch.
-    await (await startWorker(deps(), { 'test-drain': () => Promise.resolve() })).stop(1000);
+    await (await startWorker(workerDeps(t), { 'test-drain': () => Promise.resolve() })).stop(1000);
     await withSystem(t.database.db, async (trx) => {
       for (let n = 1; n <= 8; n++) await enqueueJob(trx, 'test-drain' as never, { n });
     });
     const w = await startWorker(
-      { ...deps(), config: { ...t.config, jobs: { ...t.config.jobs, pollSeconds: 60 } } },
+      { ...workerDeps(t), config: { ...t.config, jobs: { ...t.config.jobs, pollSeconds: 60 } } },
       {
         'test-drain': (job) => {
           done.push((job.data as { n: number }).n);

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../src/jobs/sweep.ts';
 import { startWorker, type Worker } from '../../src/jobs/worker.ts';
@@ -8,6 +7,7 @@ import { apiToken, memberOf, ownerOfNewOrg, type Session } from '../helpers/acto
 import { casesWith, multipart, suiteXml } from '../helpers/junit-gen.ts';
 import { SEED_QUALITY_CONFIG } from '../helpers/seed.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 let t: TestApp;
 let owner: Session & { orgId: string };
@@ -281,14 +281,7 @@ describe('a run is judged once, when it is complete', () => {
 describe('the quiet window', () => {
   let worker: Worker;
   beforeAll(async () => {
-    worker = await startWorker({
-      db: t.database.db,
-      pool: t.database.pool,
-      config: t.config,
-      clock: t.clock,
-      box: t.box,
-      logger: pino({ level: 'silent' }),
-    });
+    worker = await startWorker(workerDeps(t));
   });
   afterAll(() => worker.stop());
 

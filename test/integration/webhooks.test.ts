@@ -1,6 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import {
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { memberOf, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { workerDeps } from '../helpers/worker-deps.ts';
 
 interface Received {
   path: string;
@@ -55,14 +55,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  worker = await startWorker({
-    db: t.database.db,
-    pool: t.database.pool,
-    config: t.config,
-    clock: t.clock,
-    box: t.box,
-    logger: pino({ level: 'silent' }),
-  });
+  worker = await startWorker(workerDeps(t));
 });
 afterAll(async () => {
   await worker.stop(1000);
