@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Socket } from 'node:net';
 
 /** How long a connection answered before its body was read keeps draining that body. */
@@ -30,4 +31,23 @@ export function lingerOnClose(socket: unknown): void {
     socket.end();
     socket.resume();
   };
+}
+
+/**
+ * Reads and drops what is left of a request's body: nothing consumes it once its request is
+ * refused (a multipart body is taken from its parser first), and a body nobody reads stops
+ * the connection being read at all — the client's writes would stall until the lingering
+ * close gives up and resets the connection, before the client read the answer.
+ */
+export function discardBody(request: Readable): void {
+  if (request.destroyed) return;
+  request.unpipe();
+  request.removeAllListeners('data');
+  // Read in paused mode, not resume(): an upload's iterator may still be listening for
+  // 'readable' (it lets go at its next chunk), and while it is, resume() does nothing.
+  const drop = () => {
+    while (request.read() !== null);
+  };
+  request.on('readable', drop);
+  drop();
 }

@@ -1,10 +1,10 @@
-import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
-import { junitChunks, junitXml } from '../helpers/junit-gen.ts';
+import { junitXml } from '../helpers/junit-gen.ts';
+import { chunked, sendWhole } from '../helpers/raw-http.ts';
 import { storedResults } from '../helpers/stored-results.ts';
 
 let t: TestApp;
@@ -534,50 +534,39 @@ describe('roles', () => {
 });
 
 describe('the database connection dying mid-upload', () => {
-  it('fails the upload, leaves no partial run, and the next upload succeeds', async () => {
+  it('answers 503 to a client still sending its body, leaves no partial run, and the next upload succeeds', async () => {
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const url = new URL(`${base}?build=killed`, address);
-    const chunks = junitChunks(40_000, { perChunk: 1000 });
-    let sent = 0;
+    // 16 MB in all (chunked, no length to refuse up front): more than the kernel's buffers
+    // hold, so the client is still sending long after the failure.
+    const xml = Buffer.from(junitXml(30_000));
+    const body = chunked(Buffer.concat([xml, Buffer.alloc(16 * 1024 * 1024 - xml.length, 0x20)]));
     let killed = false;
-    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(
-        url,
-        { method: 'POST', headers: { ...xmlHeaders(), 'transfer-encoding': 'chunked' } },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on('error', (err) => resolve({ status: -1, body: err.message }));
-      const pump = async () => {
-        for (const chunk of chunks) {
-          if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-          sent++;
-          if (sent === 10 && !killed) {
-            // Rows are on their way in; find the upload's transaction and kill its backend.
-            for (let i = 0; i < 50 && !killed; i++) {
-              const { rows } = await sql<{ pid: number }>`
-                SELECT pid FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-                  AND backend_type = 'client backend'`.execute(t.database.db);
-              if (rows.length > 0) {
-                await sql`SELECT pg_terminate_backend(${rows[0]!.pid})`.execute(t.database.db);
-                killed = true;
-              } else await new Promise((r) => setTimeout(r, 20));
-            }
+    // Like a CI uploader that writes its whole file before reading the answer: the server
+    // must answer and drain the rest of the body, not reset the connection under it.
+    const result = await sendWhole(
+      Number(new URL(address).port),
+      `POST ${base}?build=killed HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      body,
+      {
+        after: 1024 * 1024,
+        then: async () => {
+          // Rows are on their way in; find the upload's transaction and kill its backend.
+          for (let i = 0; i < 50 && !killed; i++) {
+            const { rows } = await sql<{ pid: number }>`
+              SELECT pid FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                AND backend_type = 'client backend'`.execute(t.database.db);
+            if (rows.length > 0) {
+              await sql`SELECT pg_terminate_backend(${rows[0]!.pid})`.execute(t.database.db);
+              killed = true;
+            } else await new Promise((r) => setTimeout(r, 20));
           }
-          await new Promise((r) => setImmediate(r));
-          if (req.destroyed) return;
-        }
-        req.end();
-      };
-      pump().catch(reject);
-    });
-    const result = await response;
+        },
+      },
+    );
     expect(killed).toBe(true);
-    expect(result.status, result.body.slice(0, 300)).toBe(503);
+    expect(result.errors).toEqual([]);
+    expect(result.received.slice(0, 300)).toMatch(/^HTTP\/1\.1 503 /);
     const left = await t.database.db
       .selectFrom('test_runs')
       .select('id')

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { junitXml, multipart } from '../helpers/junit-gen.ts';
+import { chunked, exchange, sendWhole } from '../helpers/raw-http.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAX_UPLOAD = 2 * 1024 * 1024;
@@ -258,40 +259,6 @@ describe('refused uploads leave no trace', () => {
   });
 });
 
-/** Sends raw bytes on one connection and collects what comes back until `until` says so. */
-function exchange(socket: net.Socket) {
-  let received = '';
-  let ended = false;
-  const waiters: (() => void)[] = [];
-  const poke = () => waiters.splice(0).forEach((w) => w());
-  socket.on('data', (c: Buffer) => {
-    received += c.toString('latin1');
-    poke();
-  });
-  socket.on('close', () => {
-    ended = true;
-    poke();
-  });
-  return {
-    get received() {
-      return received;
-    },
-    get ended() {
-      return ended;
-    },
-    /** Resolves when `check` holds for what was received (or the connection closed). */
-    until(check: (text: string) => boolean): Promise<void> {
-      return new Promise((resolve) => {
-        const test = () => {
-          if (check(received) || ended) resolve();
-          else waiters.push(test);
-        };
-        test();
-      });
-    },
-  };
-}
-
 describe('a client still sending after an early refusal', () => {
   it('reads the whole answer: the server drains the rest of the body instead of resetting the connection', async () => {
     const head = Buffer.from(nested(100));
@@ -324,6 +291,58 @@ describe('a client still sending after an early refusal', () => {
     expect(errors).toEqual([]);
     expect(io.ended).toBe(true);
     expect(io.received).toContain('"status":400');
+  }, 15_000);
+});
+
+/** ~`bytes` of valid JUnit XML, then a testcase that cannot be parsed, then filler. */
+function brokenInTheMiddle(bytes: number, total: number): Buffer {
+  const cases: string[] = ['<testsuites><testsuite name="middle">'];
+  let size = cases[0]!.length;
+  for (let i = 0; size < bytes; i++) {
+    const one = `<testcase classname="app.Middle" name="case_${i}" time="0.001"/>`;
+    cases.push(one);
+    size += one.length;
+  }
+  cases.push('<testcase name="broken"><<<');
+  const head = Buffer.from(cases.join(''));
+  return Buffer.concat([head, Buffer.alloc(total - head.length, 0x20)]);
+}
+
+describe('a client that writes its whole body before reading the answer', () => {
+  it('gets the refusal of a raw upload that fails half-way: the rest of the body is drained, not stalled', async () => {
+    // Chunked, 16 MB: more than the kernel's buffers hold, so the client is still sending
+    // long after the refusal (the limit is never reached: the upload fails at 512 KB).
+    const body = chunked(brokenInTheMiddle(512 * 1024, 16 * 1024 * 1024));
+    const before = await counts();
+    const { errors, received } = await sendWhole(
+      port,
+      `POST ${runsUrl}?build=whole-raw HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      body,
+    );
+    expect(errors).toEqual([]);
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(received).toContain('"code":"invalid_junit"');
+    await settled();
+    expect(await counts()).toEqual(before);
+  }, 15_000);
+
+  it('gets the refusal of a multipart upload whose first file fails half-way, with more files after it', async () => {
+    const broken = brokenInTheMiddle(256 * 1024, 512 * 1024);
+    const body = multipart('whole', [
+      { filename: 'broken.xml', type: 'application/xml', body: broken },
+      { filename: 'next.xml', type: 'application/xml', body: Buffer.alloc(16 * 1024 * 1024, 0x20) },
+    ]);
+    const before = await counts();
+    const { errors, received } = await sendWhole(
+      port,
+      `POST ${runsUrl}?build=whole-multipart HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: multipart/form-data; boundary=whole\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunked(body),
+    );
+    expect(errors).toEqual([]);
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(received).toContain('"code":"invalid_junit"');
+    await settled();
+    expect(await counts()).toEqual(before);
   }, 15_000);
 });
 

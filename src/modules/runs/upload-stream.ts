@@ -74,7 +74,10 @@ const SLICE = 64 * 1024;
  */
 async function* mapped(source: Readable, map: (err: unknown) => unknown): AsyncGenerator<Buffer> {
   try {
-    for await (const chunk of source) {
+    // Not destroyed when the upload stops reading it (a refusal half-way): destroying the
+    // request would end its connection under a client still sending, before the answer.
+    // What is left of the body is drained by the answer (sendProblem) instead.
+    for await (const chunk of source.iterator({ destroyOnReturn: false })) {
       const bytes = chunk as Buffer;
       for (let at = 0; at < bytes.length; at += SLICE) {
         yield bytes.subarray(at, at + SLICE);
