@@ -308,41 +308,45 @@ function brokenInTheMiddle(bytes: number, total: number): Buffer {
   return Buffer.concat([head, Buffer.alloc(total - head.length, 0x20)]);
 }
 
+/**
+ * Sends `body` chunked (16 MB and more: beyond what the kernel's buffers hold, so the client
+ * is still sending long after the refusal), all of it before reading, and expects the 400
+ * of its invalid JUnit with nothing stored.
+ */
+async function expectRefusedWhole(build: string, contentType: string, body: Buffer) {
+  const before = await counts();
+  const { errors, received } = await sendWhole(
+    port,
+    `POST ${runsUrl}?build=${build} HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    chunked(body),
+  );
+  expect(errors).toEqual([]);
+  expect(received).toMatch(/^HTTP\/1\.1 400 /);
+  expect(received).toContain('"code":"invalid_junit"');
+  await settled();
+  expect(await counts()).toEqual(before);
+}
+
 describe('a client that writes its whole body before reading the answer', () => {
   it('gets the refusal of a raw upload that fails half-way: the rest of the body is drained, not stalled', async () => {
-    // Chunked, 16 MB: more than the kernel's buffers hold, so the client is still sending
-    // long after the refusal (the limit is never reached: the upload fails at 512 KB).
-    const body = chunked(brokenInTheMiddle(512 * 1024, 16 * 1024 * 1024));
-    const before = await counts();
-    const { errors, received } = await sendWhole(
-      port,
-      `POST ${runsUrl}?build=whole-raw HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n`,
-      body,
+    // The limit is never reached: the upload fails at 512 KB.
+    await expectRefusedWhole(
+      'whole-raw',
+      'application/xml',
+      brokenInTheMiddle(512 * 1024, 16 * 1024 * 1024),
     );
-    expect(errors).toEqual([]);
-    expect(received).toMatch(/^HTTP\/1\.1 400 /);
-    expect(received).toContain('"code":"invalid_junit"');
-    await settled();
-    expect(await counts()).toEqual(before);
   }, 15_000);
 
   it('gets the refusal of a multipart upload whose first file fails half-way, with more files after it', async () => {
-    const broken = brokenInTheMiddle(256 * 1024, 512 * 1024);
     const body = multipart('whole', [
-      { filename: 'broken.xml', type: 'application/xml', body: broken },
+      {
+        filename: 'broken.xml',
+        type: 'application/xml',
+        body: brokenInTheMiddle(256 * 1024, 512 * 1024),
+      },
       { filename: 'next.xml', type: 'application/xml', body: Buffer.alloc(16 * 1024 * 1024, 0x20) },
     ]);
-    const before = await counts();
-    const { errors, received } = await sendWhole(
-      port,
-      `POST ${runsUrl}?build=whole-multipart HTTP/1.1\r\nHost: x\r\nAuthorization: ${ci.auth.authorization}\r\nContent-Type: multipart/form-data; boundary=whole\r\nTransfer-Encoding: chunked\r\n\r\n`,
-      chunked(body),
-    );
-    expect(errors).toEqual([]);
-    expect(received).toMatch(/^HTTP\/1\.1 400 /);
-    expect(received).toContain('"code":"invalid_junit"');
-    await settled();
-    expect(await counts()).toEqual(before);
+    await expectRefusedWhole('whole-multipart', 'multipart/form-data; boundary=whole', body);
   }, 15_000);
 });
 
