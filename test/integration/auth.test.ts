@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dummyHash } from '../../src/lib/password.ts';
 import { addSigningKey } from '../../src/modules/auth/signing-keys.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import {
@@ -45,6 +46,13 @@ describe('sign-up and login', () => {
       name: 'Dup',
     });
     expect(res.statusCode).toBe(409);
+  });
+
+  it('has the hash a sign-in for an unknown email is checked against made before the first such sign-in', async () => {
+    // Settled already: it wins a race against a promise settled now (a hash still being
+    // made, or made only now, loses).
+    const pending = Symbol('pending');
+    expect(await Promise.race([dummyHash(), Promise.resolve(pending)])).not.toBe(pending);
   });
 
   it('does not reveal whether an email exists: same status, same message, similar time', async () => {

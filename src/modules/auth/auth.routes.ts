@@ -4,6 +4,7 @@ import { problems } from '../../http/schema.ts';
 import { callerOf } from '../../http/types.ts';
 import { Unauthorized } from '../../errors.ts';
 import { LoginBody, MeOut, SignupBody, SwitchOrgBody, TokenPair, UserOut } from './auth.schema.ts';
+import { dummyHash } from '../../lib/password.ts';
 import { createAuthService } from './auth.service.ts';
 import {
   checkOrigin,
@@ -24,6 +25,12 @@ export const authRoutes: Module = (app, { database, clock, tokens, config }) => 
     maxAgeSeconds: config.auth.sessionIdleSeconds,
   };
   const noToken = 'Send {"refreshToken"} in the body, or sign in again';
+  // The hash a sign-in for an unknown email is verified against is made while the server
+  // starts, not by the first such sign-in: that one would pay for two scrypts (make, then
+  // verify) and take twice as long as a wrong password, telling the two apart.
+  app.addHook('onReady', async () => {
+    await dummyHash();
+  });
   // Loads the cookie codec (serialize/parse below); no hook: only these routes read the cookie.
   void app.register(fastifyCookie, { hook: false });
 
