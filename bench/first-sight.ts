@@ -35,7 +35,24 @@ export async function firstSightAgainstRowPerResult(
         skipped: `${ROW_PER_RESULT_COMMIT} is not in this clone (${(err as Error).message.split('\n')[0]})`,
       };
     }
-    await fs.symlink(path.join(root, 'node_modules'), path.join(oldRoot, 'node_modules'));
+    // That commit's own dependencies when they differ from this checkout's (one it used has
+    // since been replaced: @fastify/helmet), else this checkout's.
+    const lock = (dir: string) => fs.readFile(path.join(dir, 'package-lock.json'), 'utf8');
+    if ((await lock(oldRoot)) === (await lock(root)))
+      await fs.symlink(path.join(root, 'node_modules'), path.join(oldRoot, 'node_modules'));
+    else
+      await run(
+        'npm',
+        [
+          'ci',
+          '--ignore-scripts',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+        ],
+        { cwd: oldRoot },
+      );
     const servers: { name: string; server: HistoryServer; dir: string }[] = [];
     try {
       for (const [name, serverRoot] of [
