@@ -7,7 +7,8 @@ import { registerTests, type NewTest, type Registration } from './runs.queries.t
 export interface Registrar {
   /**
    * Registers tests the project has not seen (as registerTests), committed when this
-   * resolves. One call at a time: the next one waits until this one has resolved.
+   * resolves. Calls are made in turn, in the order they came: a call made while an earlier
+   * one is still being made waits for it.
    */
   register(tests: NewTest[], seenNext: number | null): Promise<Registration>;
   /** Ends the transaction kept open for a next registration; always call it (again is safe). */
@@ -42,9 +43,9 @@ export function createRegistrar(
   projectId: string,
   preOpen: () => boolean,
 ): Registrar {
-  // The registration waiting to be taken, and the one being made (failed with its
-  // transaction's failure, if it fails).
-  let next: Request | null = null;
+  // The registrations waiting to be taken, in order, and the one being made (failed with
+  // its transaction's failure, if it fails).
+  const waiting: Request[] = [];
   let current: Request | null = null;
   let closed = false;
   let failure: Error | undefined;
@@ -54,18 +55,16 @@ export function createRegistrar(
   const changed = () => new Promise<void>((resolve) => (wake = resolve));
   /** The next registration, once there is one; null once closed without one. */
   const take = async (): Promise<Request | null> => {
-    while (next === null && !closed) await changed();
-    const request = next;
-    next = null;
-    return request;
+    while (waiting.length === 0 && !closed) await changed();
+    return waiting.shift() ?? null;
   };
 
   const loop = (async () => {
     for (;;) {
-      while (next === null && !closed && (idleFailed || !preOpen())) await changed();
-      if (closed && next === null) return;
+      while (waiting.length === 0 && !closed && (idleFailed || !preOpen())) await changed();
+      if (closed && waiting.length === 0) return;
       // Opened ahead: no registration is waiting for this transaction yet.
-      const ahead = next === null;
+      const ahead = waiting.length === 0;
       try {
         const done = await withOrgAsSystem(
           db,
@@ -91,15 +90,14 @@ export function createRegistrar(
         // may have been registered meanwhile).
         if (ahead && !idleFailed) {
           idleFailed = true;
-          next ??= request;
+          if (request !== null) waiting.unshift(request);
           continue;
         }
         // A failed registration, commit or door fails the request waiting for it, and every
         // later one.
         failure = err instanceof Error ? err : new Error(String(err));
         request?.reject(failure);
-        next?.reject(failure);
-        next = null;
+        for (const later of waiting.splice(0)) later.reject(failure);
         return;
       }
     }
@@ -110,7 +108,7 @@ export function createRegistrar(
       return new Promise<Registration>((resolve, reject) => {
         if (failure !== undefined) return reject(failure);
         if (closed) return reject(new Error('the registrar is closed'));
-        next = { tests, seenNext, resolve, reject };
+        waiting.push({ tests, seenNext, resolve, reject });
         wake();
       });
     },
