@@ -306,33 +306,6 @@ describe('the registrations of one upload', () => {
     expect(await idleInTransaction()).toBe(0);
   });
 
-  it('registers each batch right after the one before, and still right when another upload registers tests meanwhile', async () => {
-    // 30,000 new tests: six batches, each one's registration asked for as soon as it is
-    // looked up, expecting the project's next ord to follow the one asked before it. Another
-    // registration lands while they are being made: those expecting the old next ord look
-    // their tests up again under the project lock.
-    const before = await pending();
-    const uploading = upload(doc(names('r', 30_000), 'race'), 'r1');
-    const registered = async () =>
-      (
-        await sql<{ n: number }>`
-          SELECT count(*)::int AS n FROM tests
-          WHERE project_id = ${projectId} AND suite = 'race'`.execute(t.database.db)
-      ).rows[0]!.n;
-    await waitFor(async () => ((await registered()) > 0 ? true : undefined));
-    await abandonedRegistration(names('between', 100));
-    await uploading;
-    const { rows } = await sql<{ n: number; ords: number; keys: number }>`
-      SELECT count(*)::int AS n, count(DISTINCT ord)::int AS ords, count(DISTINCT test_key)::int AS keys
-      FROM tests WHERE project_id = ${projectId} AND suite = 'race'`.execute(t.database.db);
-    expect(rows[0]).toEqual({ n: 30_000, ords: 30_000, keys: 30_000 });
-    for (const name of ['r0', 'r5000', 'r17500', 'r29999'])
-      expect((await historyOf(name, 'race')).statusCode).toBe(200);
-    // The upload's registrations are stored; only the abandoned one is left pending.
-    expect(await pending()).toBe(before + 1);
-    expect(await idleInTransaction()).toBe(0);
-  });
-
   it('leaves the registrations of a refused upload pending and no transaction open', async () => {
     const before = await pending();
     // 7,000 new tests, then XML that breaks: the first batch was registered by then.
@@ -387,33 +360,6 @@ describe('the registrations of one upload', () => {
     suite: 's',
     classname: 'c.C',
     name,
-  });
-
-  it('makes registrations asked for at once in turn, in the order asked, each committed', async () => {
-    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => true);
-    const { next } = await withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test' }, (trx) =>
-      lookupOrds(trx, owner.orgId, projectId, []),
-    );
-    // Each expects the project's next ord to follow the one asked before it.
-    const made = await Promise.all(
-      [0, 1, 2].map((i) =>
-        registrar.register([newTest(`q${i}a`), newTest(`q${i}b`)], next + 2 * i),
-      ),
-    );
-    await registrar.close();
-    expect(made.map((m) => m.firstOrd)).toEqual([next, next + 2, next + 4]);
-    const { rows } = await sql<{ name: string; ord: number }>`
-      SELECT name, ord FROM tests WHERE project_id = ${projectId} AND name LIKE 'q%'
-      ORDER BY ord`.execute(t.database.db);
-    expect(rows.map((r) => [r.name, r.ord - next])).toEqual([
-      ['q0a', 0],
-      ['q0b', 1],
-      ['q1a', 2],
-      ['q1b', 3],
-      ['q2a', 4],
-      ['q2b', 5],
-    ]);
-    expect(await idleInTransaction()).toBe(0);
   });
 
   it('opens the next transaction ahead only when the pool can spare the connection', async () => {

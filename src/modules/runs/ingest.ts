@@ -27,7 +27,6 @@ import {
   type DetailRow,
   type NewTest,
   type OrdLookup,
-  type Registration,
 } from './runs.queries.ts';
 import type { KnownOrds } from './known-ords.ts';
 import { createRegistrar, type Registrar } from './registrar.ts';
@@ -78,8 +77,6 @@ export interface RunWriter {
   registrar: Registrar | null;
   /** The first ords of the registrations this upload made, stored when it closes. */
   readonly registrations: number[];
-  /** The registration of new tests asked for last (null: none yet). */
-  asked: Asked | null;
   seq: number;
 }
 
@@ -110,7 +107,6 @@ export async function openRunWriter(
     blocks,
     registrar: null,
     registrations: [],
-    asked: null,
     seq: run.tests,
   };
 }
@@ -151,94 +147,46 @@ function registrarOf(writer: RunWriter): Registrar {
   return (writer.registrar ??= createRegistrar(writer.db, orgId, projectId, writer.preOpen));
 }
 
-/** A registration of a batch's new tests, asked for as soon as the batch was looked up. */
-interface Asked {
-  /** The tests it registers, by key: none is in the registration asked before it. */
-  readonly keys: Set<string>;
-  /** The project's next ord it expects to find (see registerTests). */
-  readonly seenNext: number;
-  readonly registration: Promise<Registration>;
-  /** Its registration once made. */
-  settled?: Registration;
-}
-
-/** What a batch's lookup left to do once the batch before it has its ords. */
-interface OrdPlan {
-  /** Ords this process learned of since the lookup (another upload's new tests, say). */
-  learned: Map<string, number>;
-  /** The registration asked before this batch's, for the tests both batches hold. */
-  earlier: Asked | null;
-  /** This batch's registration, if it has new tests. */
-  asked: Asked | null;
-}
-
 /**
- * Asks for the registration of a batch's new tests as soon as its lookup is in, without
- * waiting for the batch before it to have its ords: its tests are then registered right
- * after that batch's (its transaction is ready when that one commits), not after that one's
- * answer came back and was taken in (measured: 10-12 ms of each registration of 5,000 on an
- * upload of new tests). Its tests leave out those of the registration asked before (they are
- * that one's to register), and it expects the project's next ord to follow that one's;
- * should another upload have registered tests meanwhile, registerTests sees that the next
- * ord is not that and looks the tests up again under the project lock.
- */
-function planOrds(writer: RunWriter, cases: TestCase[], keys: string[], found: OrdLookup): OrdPlan {
-  const { orgId, projectId } = writer.ids;
-  const earlier = writer.asked;
-  const missing = keys.filter((key) => !found.ords.has(key) && earlier?.keys.has(key) !== true);
-  // What this process learned since the lookup: every ord below `known.next` is then known.
-  const now = writer.known.peek(orgId, projectId, missing);
-  const learned = now?.ords ?? new Map<string, number>();
-  const fresh = new Map<string, NewTest>();
-  keys.forEach((key, i) => {
-    if (found.ords.has(key) || learned.has(key) || fresh.has(key)) return;
-    if (earlier?.keys.has(key) === true) return;
-    const c = cases[i]!;
-    fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
-  });
-  if (fresh.size === 0) return { learned, earlier, asked: null };
-  const seenNext =
-    earlier !== null && earlier.settled === undefined
-      ? earlier.seenNext + earlier.keys.size
-      : (now?.next ?? found.next);
-  // Committed at once, apart from the upload: a concurrent upload of the same new tests
-  // waits only for this short transaction, never for this upload to finish.
-  const registration = registrarOf(writer).register([...fresh.values()], seenNext);
-  const asked: Asked = { keys: new Set(fresh.keys()), seenNext, registration };
-  void registration.then(
-    (done) => (asked.settled = done),
-    () => undefined,
-  );
-  writer.asked = asked;
-  return { learned, earlier, asked };
-}
-
-/**
- * A batch's ords, once the batch before it has its own: from its lookup, what was learned
- * since, the registration before it (for tests both hold) and its own registration.
+ * The ords of a batch's tests from its lookup, registering the ones the project has not
+ * seen yet.
  */
 async function resolveOrds(
   trx: Transaction<DB>,
   writer: RunWriter,
+  cases: TestCase[],
   keys: string[],
   found: OrdLookup,
-  plan: OrdPlan,
 ): Promise<Map<string, number>> {
   const { orgId, projectId } = writer.ids;
   const { ords, unstored } = found;
-  for (const [key, ord] of plan.learned) {
-    ords.set(key, ord);
-    // Registered after the lookup, maybe by another upload still pending: store it here.
-    unstored.push(ord);
+  let next = found.next;
+  // What this process learned since the lookup (an earlier batch's new tests, say): every
+  // ord below `next` is then known, so the rest are new unless registered elsewhere since.
+  const now = writer.known.peek(
+    orgId,
+    projectId,
+    keys.filter((key) => !ords.has(key)),
+  );
+  if (now !== undefined) {
+    for (const [key, ord] of now.ords) {
+      ords.set(key, ord);
+      // Registered after the lookup, maybe by another upload still pending: store it here.
+      unstored.push(ord);
+    }
+    next = now.next;
   }
-  if (plan.earlier !== null) {
-    const theirs = await plan.earlier.registration;
-    for (const key of keys)
-      if (!ords.has(key) && plan.earlier.keys.has(key)) ords.set(key, theirs.ords.get(key)!);
-  }
-  if (plan.asked !== null) {
-    const registration = await plan.asked.registration;
-    writer.known.registered(orgId, projectId, plan.asked.seenNext, registration);
+  const fresh = new Map<string, NewTest>();
+  keys.forEach((key, i) => {
+    if (ords.has(key) || fresh.has(key)) return;
+    const c = cases[i]!;
+    fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
+  });
+  if (fresh.size > 0) {
+    // Committed at once, apart from the upload: a concurrent upload of the same new tests
+    // waits only for this short transaction, never for this upload to finish.
+    const registration = await registrarOf(writer).register([...fresh.values()], next);
+    writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
     unstored.push(...registration.unstored);
     // Stored once, at the end of the upload: its tests are the project's from its commit.
@@ -340,7 +288,6 @@ export async function ingestFile(
   // own, on another connection), then blocks and details written. A batch is looked up as
   // soon as it is parsed, while the one before registers or writes: PostgreSQL, a second
   // backend and the parser work side by side.
-  let planned: Promise<unknown> = Promise.resolve();
   let resolved: Promise<unknown> = Promise.resolve();
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
@@ -353,18 +300,11 @@ export async function ingestFile(
     const found = (async () =>
       (await writer.known.lookup(trx, orgId, projectId, unique)) ??
       lookupOrds(trx, orgId, projectId, unique))();
-    const before = { planned, resolved, inFlight };
-    const plan = (async () => {
-      const lookup = await found;
-      await before.planned;
-      return planOrds(writer, cases, keys, lookup);
-    })();
-    planned = plan;
+    const before = { resolved, inFlight };
     const ords = (async () => {
       const lookup = await found;
-      const todo = await plan;
       await before.resolved;
-      return resolveOrds(trx, writer, keys, lookup, todo);
+      return resolveOrds(trx, writer, cases, keys, lookup);
     })();
     resolved = ords;
     inFlight = (async () => {
@@ -376,7 +316,7 @@ export async function ingestFile(
       await storeBatch(trx, writer, fileId, cases, keys, byKey);
     })();
     // Surface a failure on the next await, not as an unhandled rejection.
-    for (const p of [found, plan, ords, inFlight]) p.catch(() => undefined);
+    for (const p of [found, ords, inFlight]) p.catch(() => undefined);
     // At most this batch and the one before it in memory besides the one being parsed.
     await before.inFlight;
   };
@@ -393,7 +333,7 @@ export async function ingestFile(
   } catch (err) {
     file.stream.destroy();
     // Let batches still on the wire finish before the transaction is rolled back.
-    await Promise.allSettled([planned, resolved, inFlight]);
+    await Promise.allSettled([resolved, inFlight]);
     if (err instanceof JUnitError) throw junitProblem(err);
     if (err instanceof UnsupportedEncodingError)
       throw junitProblem(new JUnitError(file.filename, 1, 1, err.message));

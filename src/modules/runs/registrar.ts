@@ -7,8 +7,7 @@ import { registerTests, type NewTest, type Registration } from './runs.queries.t
 export interface Registrar {
   /**
    * Registers tests the project has not seen (as registerTests), committed when this
-   * resolves. Calls are made in turn, in the order they came: a call made while an earlier
-   * one is still being made waits for it.
+   * resolves. One call at a time: the next one waits until this one has resolved.
    */
   register(tests: NewTest[], seenNext: number | null): Promise<Registration>;
   /** Ends the transaction kept open for a next registration; always call it (again is safe). */
@@ -43,9 +42,9 @@ export function createRegistrar(
   projectId: string,
   preOpen: () => boolean,
 ): Registrar {
-  // The registrations waiting to be taken, in order, and the one being made (failed with
-  // its transaction's failure, if it fails).
-  const waiting: Request[] = [];
+  // The registration waiting to be taken, and the one being made (failed with its
+  // transaction's failure, if it fails).
+  let next: Request | null = null;
   let current: Request | null = null;
   let closed = false;
   let failure: Error | undefined;
@@ -55,16 +54,18 @@ export function createRegistrar(
   const changed = () => new Promise<void>((resolve) => (wake = resolve));
   /** The next registration, once there is one; null once closed without one. */
   const take = async (): Promise<Request | null> => {
-    while (waiting.length === 0 && !closed) await changed();
-    return waiting.shift() ?? null;
+    while (next === null && !closed) await changed();
+    const request = next;
+    next = null;
+    return request;
   };
 
   const loop = (async () => {
     for (;;) {
-      while (waiting.length === 0 && !closed && (idleFailed || !preOpen())) await changed();
-      if (closed && waiting.length === 0) return;
+      while (next === null && !closed && (idleFailed || !preOpen())) await changed();
+      if (closed && next === null) return;
       // Opened ahead: no registration is waiting for this transaction yet.
-      const ahead = waiting.length === 0;
+      const ahead = next === null;
       try {
         const done = await withOrgAsSystem(
           db,
@@ -90,14 +91,15 @@ export function createRegistrar(
         // may have been registered meanwhile).
         if (ahead && !idleFailed) {
           idleFailed = true;
-          if (request !== null) waiting.unshift(request);
+          next ??= request;
           continue;
         }
         // A failed registration, commit or door fails the request waiting for it, and every
         // later one.
         failure = err instanceof Error ? err : new Error(String(err));
         request?.reject(failure);
-        for (const later of waiting.splice(0)) later.reject(failure);
+        next?.reject(failure);
+        next = null;
         return;
       }
     }
@@ -108,7 +110,7 @@ export function createRegistrar(
       return new Promise<Registration>((resolve, reject) => {
         if (failure !== undefined) return reject(failure);
         if (closed) return reject(new Error('the registrar is closed'));
-        waiting.push({ tests, seenNext, resolve, reject });
+        next = { tests, seenNext, resolve, reject };
         wake();
       });
     },
