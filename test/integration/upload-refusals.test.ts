@@ -310,10 +310,15 @@ function brokenInTheMiddle(bytes: number, total: number): Buffer {
 
 /**
  * Sends `body` chunked (16 MB and more: beyond what the kernel's buffers hold, so the client
- * is still sending long after the refusal), all of it before reading, and expects the 400
- * of its invalid JUnit with nothing stored.
+ * is still sending long after the refusal), all of it before reading, and expects its
+ * refusal (by default the 400 of invalid JUnit) with nothing stored.
  */
-async function expectRefusedWhole(build: string, contentType: string, body: Buffer) {
+async function expectRefusedWhole(
+  build: string,
+  contentType: string,
+  body: Buffer,
+  refusal = { status: 400, code: 'invalid_junit' },
+) {
   const before = await counts();
   const { errors, received } = await sendWhole(
     port,
@@ -321,8 +326,8 @@ async function expectRefusedWhole(build: string, contentType: string, body: Buff
     chunked(body),
   );
   expect(errors).toEqual([]);
-  expect(received).toMatch(/^HTTP\/1\.1 400 /);
-  expect(received).toContain('"code":"invalid_junit"');
+  expect(received).toMatch(new RegExp(`^HTTP/1\\.1 ${refusal.status} `));
+  expect(received).toContain(`"code":"${refusal.code}"`);
   await settled();
   expect(await counts()).toEqual(before);
 }
@@ -334,6 +339,16 @@ describe('a client that writes its whole body before reading the answer', () => 
       'whole-raw',
       'application/xml',
       brokenInTheMiddle(512 * 1024, 16 * 1024 * 1024),
+    );
+  }, 15_000);
+
+  it('gets the 413 of a body that goes past the limit half-way, without a length to refuse up front', async () => {
+    // Valid JUnit past the 2 MB limit: the refusal comes from the byte count, not the parser.
+    await expectRefusedWhole(
+      'whole-too-large',
+      'application/xml',
+      brokenInTheMiddle(4 * 1024 * 1024, 16 * 1024 * 1024),
+      { status: 413, code: 'too_large' },
     );
   }, 15_000);
 
