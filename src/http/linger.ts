@@ -5,16 +5,19 @@ import { Socket } from 'node:net';
 export const LINGER_MS = 5_000;
 
 /**
- * A lingering close, as Apache and nginx do it: once a request is answered before its body
- * was read (an upload refused half-way), Node ends the connection as soon as the answer is
+ * A lingering close, as Apache and nginx do it, for a request answered before its body was
+ * read (an upload refused half-way). Node ends such a connection as soon as the answer is
  * written, and the client's next bytes meet a closed socket — the kernel answers them with a
  * reset, which can discard the answer before the client has read it (the client sees EPIPE
- * or ECONNRESET instead of the 4xx/5xx that says why). Instead, after the answer, the
- * connection is half-closed (FIN sent) and whatever the client still sends is read and
- * dropped until it closes its side or `LINGER_MS` pass, whichever comes first: bounded in
- * time, never buffered.
+ * or ECONNRESET instead of the 4xx/5xx that says why). Instead, the rest of the body is read
+ * and dropped from now on (nothing else consumes it, and a body nobody reads stops the
+ * connection being read at all: a client writing its whole body before reading would
+ * stall), and after the answer the connection is half-closed (FIN sent) until the client
+ * closes its side or `LINGER_MS` pass, whichever comes first: bounded in time, never
+ * buffered.
  */
-export function lingerOnClose(socket: unknown): void {
+export function lingerOnClose(body: Readable, socket: unknown): void {
+  discard(body);
   if (!(socket instanceof Socket)) return; // an injected request has no real connection
   const linger = socket as Socket & { destroySoon?: () => void };
   if (typeof linger.destroySoon !== 'function') return;
@@ -33,21 +36,16 @@ export function lingerOnClose(socket: unknown): void {
   };
 }
 
-/**
- * Reads and drops what is left of a request's body: nothing consumes it once its request is
- * refused (a multipart body is taken from its parser first), and a body nobody reads stops
- * the connection being read at all — the client's writes would stall until the lingering
- * close gives up and resets the connection, before the client read the answer.
- */
-export function discardBody(request: Readable): void {
-  if (request.destroyed) return;
-  request.unpipe();
-  request.removeAllListeners('data');
+/** Reads and drops what is left of a body (a multipart body is taken from its parser first). */
+function discard(body: Readable): void {
+  if (body.destroyed) return;
+  body.unpipe();
+  body.removeAllListeners('data');
   // Read in paused mode, not resume(): an upload's iterator may still be listening for
   // 'readable' (it lets go at its next chunk), and while it is, resume() does nothing.
   const drop = () => {
-    while (request.read() !== null);
+    while (body.read() !== null);
   };
-  request.on('readable', drop);
+  body.on('readable', drop);
   drop();
 }

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { uuidv7 } from 'uuidv7';
 import { isDatabaseUnavailable } from '../db/connection.ts';
 import { AppError, Conflict, Unavailable } from '../errors.ts';
-import { discardBody, lingerOnClose } from './linger.ts';
+import { lingerOnClose } from './linger.ts';
 
 export const Problem = Type.Object(
   {
@@ -255,12 +255,11 @@ export function sendProblem(
   for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
   // Refused before its body was read (an upload stopped at its first bad bytes): close the
   // connection, or the rest of that body would be read as the next request on it and the
-  // client would wait for an answer that never comes. Until then the rest is read and
-  // dropped, so that a client writing its whole body before reading gets the answer.
+  // client would wait for an answer that never comes; until it closes, the rest of the body
+  // is read and dropped (on the response's socket when the request has let go of its own).
   if (!request.raw.complete) {
     void reply.header('connection', 'close');
-    lingerOnClose(request.raw.socket ?? reply.raw.socket);
-    discardBody(request.raw);
+    lingerOnClose(request.raw, request.raw.socket ?? reply.raw.socket);
   }
   return reply
     .code(error.status)
