@@ -53,9 +53,12 @@ export async function sendWhole(
   const io = exchange(socket);
   socket.write(head);
   const SLICE = 64 * 1024;
+  let pending = midway;
   for (let at = 0; at < body.length && errors.length === 0 && !io.ended; at += SLICE) {
-    if (midway !== undefined && at >= midway.after && at - SLICE < midway.after)
-      await midway.then();
+    if (pending !== undefined && at >= pending.after) {
+      await pending.then();
+      pending = undefined;
+    }
     if (!socket.write(body.subarray(at, at + SLICE)))
       await new Promise((r) => {
         socket.once('drain', r);
