@@ -11,6 +11,7 @@ import * as badges from './migrations/0013_badges.ts';
 import * as history from './migrations/0014_history.ts';
 import * as testsKeyOrder from './migrations/0015_tests_key_order.ts';
 import * as testRegistrations from './migrations/0016_test_registrations.ts';
+import * as runDayTotals from './migrations/0017_run_day_totals.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0014_history': history,
   '0015_tests_key_order': testsKeyOrder,
   '0016_test_registrations': testRegistrations,
+  '0017_run_day_totals': runDayTotals,
 };
 
 /**

@@ -6,6 +6,7 @@ export const TENANT_TABLES = [
   'audit_events',
   'projects',
   'test_runs',
+  'run_day_totals',
   'run_files',
   'tests',
   'test_registrations',

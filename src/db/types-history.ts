@@ -72,9 +72,29 @@ export interface ResultDetailsTable {
   signature: string | null;
 }
 
+/**
+ * A branch's complete runs summed per day (UTC), kept by a trigger on test_runs (migration
+ * 0017); trends read it. Counts are bigint (strings to pg), read through casts.
+ */
+export interface RunDayTotalsTable {
+  org_id: string;
+  project_id: string;
+  branch: string;
+  day: Date;
+  runs: number;
+  tests: string;
+  passed: string;
+  failed: string;
+  errored: string;
+  skipped: string;
+  flaky: string;
+  duration_ms: number;
+}
+
 export interface HistoryTables {
   tests: TestsTable;
   test_registrations: TestRegistrationsTable;
   run_blocks: RunBlocksTable;
   result_details: ResultDetailsTable;
+  run_day_totals: RunDayTotalsTable;
 }

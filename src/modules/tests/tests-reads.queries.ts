@@ -287,15 +287,21 @@ export async function testHistoryState(
   };
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * The project's default branch and a branch's complete runs that completed between `from`
- * and `to`, summed per day or week (as runTotalsByBucket); undefined: no such project.
+ * and `to`, summed per day (UTC); undefined: no such project.
+ *
+ * Whole days come from run_day_totals (migration 0017), so the read does not grow with the
+ * runs a day holds. The first and last day are whole too unless a run of that day completed
+ * outside the range (an index probe each); such a day is summed from its runs in the range.
  */
 export async function trendsState(
   db: Executor,
   orgId: string,
   projectKey: string,
-  q: { branch: string | undefined; from: Date; to: Date; bucket: 'day' | 'week' },
+  q: { branch: string | undefined; from: Date; to: Date },
 ): Promise<
   | {
       defaultBranch: string;
@@ -303,18 +309,49 @@ export async function trendsState(
     }
   | undefined
 > {
+  const fromDay = new Date(Math.floor(q.from.getTime() / DAY_MS) * DAY_MS);
+  const toDay = new Date(Math.floor(q.to.getTime() / DAY_MS) * DAY_MS);
+  const afterFromDay = new Date(fromDay.getTime() + DAY_MS);
+  const afterToDay = new Date(toDay.getTime() + DAY_MS);
+  const date = (d: Date) => d.toISOString().slice(0, 10);
   const { rows } = await sql<CountSums & { default_branch: string; at: Date | null; runs: number }>`
-    WITH p AS (${projectByKey(orgId, projectKey)})
-    SELECT p.default_branch, s.* FROM p
+    WITH p AS (${projectByKey(orgId, projectKey)}),
+    b AS (
+      SELECT p.id, p.default_branch,
+        coalesce(${q.branch ?? null}::text, p.default_branch) AS branch FROM p
+    ),
+    runs AS NOT MATERIALIZED (
+      SELECT r.completed_at, r.tests, r.passed, r.failed, r.errored, r.skipped, r.flaky,
+        r.duration_ms
+      FROM test_runs r, b
+      WHERE r.org_id = ${orgId} AND r.project_id = b.id AND r.branch = b.branch
+        AND r.status = 'complete'
+    ),
+    cut AS (
+      SELECT
+        EXISTS (SELECT 1 FROM runs WHERE completed_at >= ${fromDay} AND completed_at < ${q.from})
+          AS first_day,
+        EXISTS (SELECT 1 FROM runs WHERE completed_at > ${q.to} AND completed_at < ${afterToDay})
+          AS last_day
+    )
+    SELECT b.default_branch, s.* FROM b
     LEFT JOIN LATERAL (
-      SELECT date_trunc(${q.bucket}, completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS at,
-        count(*)::int AS runs, sum(tests)::int AS tests, sum(passed)::int AS passed,
-        sum(failed)::int AS failed, sum(errored)::int AS errored, sum(skipped)::int AS skipped,
-        sum(flaky)::int AS flaky, sum(duration_ms)::float8 AS duration_ms
-      FROM test_runs
-      WHERE org_id = ${orgId} AND project_id = p.id
-        AND branch = coalesce(${q.branch ?? null}::text, p.default_branch)
-        AND status = 'complete' AND completed_at >= ${q.from} AND completed_at <= ${q.to}
+      SELECT d.day::timestamp AT TIME ZONE 'UTC' AS at, d.runs, d.tests::int AS tests,
+        d.passed::int AS passed, d.failed::int AS failed, d.errored::int AS errored,
+        d.skipped::int AS skipped, d.flaky::int AS flaky, d.duration_ms
+      FROM run_day_totals d, cut
+      WHERE d.org_id = ${orgId} AND d.project_id = b.id AND d.branch = b.branch
+        AND d.day >= ${date(fromDay)}::date AND d.day <= ${date(toDay)}::date AND d.runs > 0
+        AND NOT (cut.first_day AND d.day = ${date(fromDay)}::date)
+        AND NOT (cut.last_day AND d.day = ${date(toDay)}::date)
+      UNION ALL
+      SELECT date_trunc('day', completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+        count(*)::int, sum(tests)::int, sum(passed)::int, sum(failed)::int, sum(errored)::int,
+        sum(skipped)::int, sum(flaky)::int, sum(duration_ms)::float8
+      FROM runs, cut
+      WHERE completed_at >= ${q.from} AND completed_at <= ${q.to}
+        AND ((cut.first_day AND completed_at < ${afterFromDay})
+          OR (cut.last_day AND completed_at >= ${toDay}))
       GROUP BY 1
     ) s ON true
     ORDER BY s.at`.execute(db);

@@ -205,7 +205,6 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
           branch: q.branch,
           from,
           to,
-          bucket: q.bucket,
         });
         if (found === undefined) throw projectNotFound();
         const branch = q.branch ?? found.defaultBranch;
