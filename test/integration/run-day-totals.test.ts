@@ -1,8 +1,8 @@
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/db/migrate.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiToken, ownerOfNewOrg } from '../helpers/actors.ts';
+import { migrateBackIn, migrateOut } from '../helpers/migrations.ts';
 
 // Trends read a branch's complete runs summed per day (run_day_totals, kept by a trigger on
 // test_runs): every way a run changes keeps the day totals equal to the sums of the runs
@@ -245,21 +245,8 @@ describe('migration 0017 (run day totals)', () => {
     const range: [Date, Date] = [at(-24), at(96)];
     const before = await trends(...range);
     const totalsBefore = await dayTotals();
-    await migrations['0017_run_day_totals']!.down!(db as Kysely<unknown>);
-    await db
-      .deleteFrom('kysely_migration' as never)
-      .where('name' as never, '=', '0017_run_day_totals' as never)
-      .execute();
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(migrations) },
-      allowUnorderedMigrations: true,
-    });
-    const { error, results } = await migrator.migrateToLatest();
-    expect(error).toBeUndefined();
-    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
-      ['0017_run_day_totals', 'Success'],
-    ]);
+    await migrateOut(db, '0017_run_day_totals');
+    await migrateBackIn(db, '0017_run_day_totals');
     expect(await dayTotals()).toEqual(totalsBefore);
     await expectTotalsOfRuns();
     expect(await trends(...range)).toEqual(before);

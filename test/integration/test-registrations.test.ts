@@ -1,6 +1,5 @@
-import { Migrator, sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/db/migrate.ts';
 import { withOrgAsSystem } from '../../src/db/system.ts';
 import type { DB } from '../../src/db/types.ts';
 import { KnownOrds } from '../../src/modules/runs/known-ords.ts';
@@ -8,6 +7,7 @@ import { createRegistrar } from '../../src/modules/runs/registrar.ts';
 import { lookupOrds, registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { migrateBackIn, migrateOut } from '../helpers/migrations.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // New tests are registered in a short transaction of their own (concurrent uploads of the
@@ -248,11 +248,7 @@ describe('migration 0016 (test registrations)', () => {
     const db = t.database.db;
     const before = await listed();
     // Back to the previous migration (its own down): no registrations, the flag on every test.
-    await migrations['0016_test_registrations']!.down!(db as Kysely<unknown>);
-    await db
-      .deleteFrom('kysely_migration' as never)
-      .where('name' as never, '=', '0016_test_registrations' as never)
-      .execute();
+    await migrateOut(db, '0016_test_registrations');
     const unstored = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM tests WHERE project_id = ${projectId} AND NOT stored`.execute(
       db,
@@ -260,16 +256,7 @@ describe('migration 0016 (test registrations)', () => {
     // b10..b19 and d0..d4, e0 were never stored.
     expect(unstored.rows[0]!.n).toBe(16);
 
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(migrations) },
-      allowUnorderedMigrations: true,
-    });
-    const { error, results } = await migrator.migrateToLatest();
-    expect(error).toBeUndefined();
-    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
-      ['0016_test_registrations', 'Success'],
-    ]);
+    await migrateBackIn(db, '0016_test_registrations');
     expect(await listed()).toEqual(before);
     expect(await pending()).toBe(16);
     // An upload holding one of them stores it.
