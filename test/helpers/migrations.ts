@@ -5,7 +5,7 @@ import { migrations } from '../../src/db/migrate.ts';
 
 /** Takes one migration back out (its own down) and forgets it ran. */
 export async function migrateOut(db: Kysely<DB>, name: string): Promise<void> {
-  await migrations[name]!.down!(db as unknown as Kysely<unknown>);
+  await migrations[name]!.down!(db);
   await db
     .deleteFrom('kysely_migration' as never)
     .where('name' as never, '=', name as never)
@@ -15,7 +15,7 @@ export async function migrateOut(db: Kysely<DB>, name: string): Promise<void> {
 /** Runs the migrations that have not run (out of order), expecting exactly `name` to run. */
 export async function migrateBackIn(db: Kysely<DB>, name: string): Promise<void> {
   const migrator = new Migrator({
-    db: db as unknown as Kysely<unknown>,
+    db: db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
     allowUnorderedMigrations: true,
   });
