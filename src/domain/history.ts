@@ -194,7 +194,8 @@ export interface TrendBucket extends Counts {
   meanDurationMs: number | null;
 }
 
-const DAY = 86_400_000;
+/** A day in milliseconds (buckets are UTC days and weeks). */
+export const DAY = 86_400_000;
 
 /** The start of the bucket holding `at`. */
 export function bucketStart(at: Date, bucket: Bucket): Date {

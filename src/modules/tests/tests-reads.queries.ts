@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
+import { bucketStart, DAY } from '../../domain/history.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
 import { storedTest, unstoredCount } from '../runs/runs.queries.ts';
 import type { CountSums, TestRow } from './tests.queries.ts';
@@ -287,8 +288,6 @@ export async function testHistoryState(
   };
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * The project's default branch and a branch's complete runs that completed between `from`
  * and `to`, summed per day (UTC); undefined: no such project.
@@ -309,11 +308,11 @@ export async function trendsState(
     }
   | undefined
 > {
-  const fromDay = new Date(Math.floor(q.from.getTime() / DAY_MS) * DAY_MS);
-  const toDay = new Date(Math.floor(q.to.getTime() / DAY_MS) * DAY_MS);
-  const afterFromDay = new Date(fromDay.getTime() + DAY_MS);
-  const afterToDay = new Date(toDay.getTime() + DAY_MS);
-  const date = (d: Date) => d.toISOString().slice(0, 10);
+  const fromDay = bucketStart(q.from, 'day');
+  const toDay = bucketStart(q.to, 'day');
+  const afterFromDay = new Date(fromDay.getTime() + DAY);
+  const afterToDay = new Date(toDay.getTime() + DAY);
+  const [firstDay, lastDay] = [fromDay, toDay].map((d) => d.toISOString().slice(0, 10));
   const { rows } = await sql<CountSums & { default_branch: string; at: Date | null; runs: number }>`
     WITH p AS (${projectByKey(orgId, projectKey)}),
     b AS (
@@ -341,9 +340,9 @@ export async function trendsState(
         d.skipped::int AS skipped, d.flaky::int AS flaky, d.duration_ms
       FROM run_day_totals d, cut
       WHERE d.org_id = ${orgId} AND d.project_id = b.id AND d.branch = b.branch
-        AND d.day >= ${date(fromDay)}::date AND d.day <= ${date(toDay)}::date AND d.runs > 0
-        AND NOT (cut.first_day AND d.day = ${date(fromDay)}::date)
-        AND NOT (cut.last_day AND d.day = ${date(toDay)}::date)
+        AND d.day >= ${firstDay}::date AND d.day <= ${lastDay}::date AND d.runs > 0
+        AND NOT (cut.first_day AND d.day = ${firstDay}::date)
+        AND NOT (cut.last_day AND d.day = ${lastDay}::date)
       UNION ALL
       SELECT date_trunc('day', completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
         count(*)::int, sum(tests)::int, sum(passed)::int, sum(failed)::int, sum(errored)::int,
