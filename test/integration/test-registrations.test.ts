@@ -4,7 +4,12 @@ import { withOrgAsSystem } from '../../src/db/system.ts';
 import type { DB } from '../../src/db/types.ts';
 import { KnownOrds } from '../../src/modules/runs/known-ords.ts';
 import { createRegistrar } from '../../src/modules/runs/registrar.ts';
-import { lookupOrds, registerTests, testKey } from '../../src/modules/runs/runs.queries.ts';
+import {
+  lockForRegistration,
+  lookupOrds,
+  registerTests,
+  testKey,
+} from '../../src/modules/runs/runs.queries.ts';
 import { apiToken, ownerOfNewOrg, type Session } from '../helpers/actors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { migrateBackIn, migrateOut } from '../helpers/migrations.ts';
@@ -56,8 +61,9 @@ async function listed(): Promise<string[]> {
 
 /** What an upload that never commits leaves: its new tests registered, the registration pending. */
 function abandonedRegistration(testNames: string[]) {
-  return withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test' }, (trx) =>
-    registerTests(
+  return withOrgAsSystem(t.database.db, owner.orgId, { reason: 'test' }, async (trx) => {
+    await lockForRegistration(trx, projectId);
+    return registerTests(
       trx,
       owner.orgId,
       projectId,
@@ -68,8 +74,8 @@ function abandonedRegistration(testNames: string[]) {
         name,
       })),
       null,
-    ),
-  );
+    );
+  });
 }
 
 const historyOf = (name: string, suite = 's') =>
@@ -224,6 +230,7 @@ describe('the ords a server process knows', () => {
         ['bb', next + 1],
       ]),
       firstOrd: next,
+      lastOrd: next + 1,
       unstored: [],
     });
     expect(known.peek(owner.orgId, projectId, ['aa', 'bb', 'cc'])).toEqual({
@@ -237,6 +244,7 @@ describe('the ords a server process knows', () => {
     known.registered(owner.orgId, projectId, next + 2, {
       ords: new Map([['cc', next + 9]]),
       firstOrd: next + 9,
+      lastOrd: next + 9,
       unstored: [],
     });
     expect(known.peek(owner.orgId, projectId, [])).toBeUndefined();
@@ -277,8 +285,8 @@ describe('the registrations of one upload', () => {
       )
     ).rows[0]!.n;
 
-  it('registers batch after batch, each committed on its own, and closes its transaction', async () => {
-    // 12,000 new tests: three batches, three registrations, all stored by the upload.
+  it('registers 12,000 new tests in the order given, all stored by the upload, and closes its transaction', async () => {
+    // Three batches, registered as they are parsed.
     const pendingBefore = await pending();
     await upload(doc(names('g', 12_000), 'batches'), 'g1');
     const { rows } = await sql<{ n: number; ords: number; span: number }>`
@@ -290,6 +298,25 @@ describe('the registrations of one upload', () => {
     for (const name of ['g0', 'g5000', 'g11999'])
       expect((await historyOf(name, 'batches')).statusCode).toBe(200);
     expect(await pending()).toBe(pendingBefore);
+    expect(await idleInTransaction()).toBe(0);
+  });
+
+  it('registers a new test once when the upload repeats it later, in another batch', async () => {
+    // Asked for while the file is parsed: the repeats come after their first sight was
+    // asked for (or registered), 5,000 testcases and more later.
+    const pendingBefore = await pending();
+    const xml = doc([...names('n', 6000), ...names('n', 100)], 'repeats');
+    await upload(xml, 'n1');
+    const { rows } = await sql<{ n: number; ords: number; span: number; repeats: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT ord)::int AS ords,
+        (max(ord) - min(ord) + 1)::int AS span,
+        (SELECT count(*)::int FROM result_details d
+         WHERE d.project_id = ${projectId} AND d.duplicate
+           AND d.ord BETWEEN min(t.ord) AND max(t.ord)) AS repeats
+      FROM tests t WHERE project_id = ${projectId} AND suite = 'repeats'`.execute(t.database.db);
+    expect(rows[0]).toEqual({ n: 6000, ords: 6000, span: 6000, repeats: 100 });
+    expect(await pending()).toBe(pendingBefore);
+    expect((await historyOf('n99', 'repeats')).statusCode).toBe(200);
     expect(await idleInTransaction()).toBe(0);
   });
 
@@ -314,7 +341,7 @@ describe('the registrations of one upload', () => {
       t.database.db,
       '00000000-0000-7000-8000-000000000000',
       projectId,
-      () => true,
+      { preOpen: () => true },
     );
     const tests = [{ key: 'ab'.repeat(16), suite: 's', classname: 'c', name: 'n' }];
     await expect(registrar.register(tests, null)).rejects.toThrow(/Organization not found/);
@@ -325,7 +352,9 @@ describe('the registrations of one upload', () => {
   });
 
   it('refuses registrations once closed, having committed those it made', async () => {
-    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => true);
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
+      preOpen: () => true,
+    });
     const key = testKey(projectId, { suitePath: 's', classname: 'c.C', name: 'i0' });
     const made = await registrar.register(
       [{ key, suite: 's', classname: 'c.C', name: 'i0' }],
@@ -349,9 +378,53 @@ describe('the registrations of one upload', () => {
     name,
   });
 
+  it('makes registrations asked meanwhile together, from the next ord known, and commits them on close', async () => {
+    let next: number | null = null;
+    const seen: (number | null)[] = [];
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
+      preOpen: () => false,
+      nextOrd: () => next,
+      onRegistered: (seenNext, made) => {
+        seen.push(seenNext);
+        next = made.lastOrd! + 1;
+      },
+    });
+    const { rows: before } = await sql<{ next: number }>`
+      SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests WHERE project_id = ${projectId}`.execute(
+      t.database.db,
+    );
+    next = before[0]!.next;
+    // Asked one after another without waiting: one statement, one pending registration.
+    const [a, b] = await Promise.all([
+      registrar.register([newTest('m0'), newTest('m1')]),
+      registrar.register([newTest('m2')]),
+    ]);
+    expect(a).toBe(b);
+    expect(a.firstOrd).toBe(before[0]!.next);
+    expect(a.lastOrd).toBe(before[0]!.next + 2);
+    expect(a.ords.get(newTest('m2').key)).toBe(before[0]!.next + 2);
+    expect(seen).toEqual([before[0]!.next]);
+    // The next one starts from the next ord learned from the first.
+    const c = await registrar.register([newTest('m3')]);
+    expect(c.firstOrd).toBe(before[0]!.next + 3);
+    await registrar.close();
+    const { rows } = await sql<{ first_ord: number; last_ord: number }>`
+      SELECT first_ord, last_ord FROM test_registrations
+      WHERE project_id = ${projectId} AND first_ord >= ${before[0]!.next} ORDER BY first_ord`.execute(
+      t.database.db,
+    );
+    expect(rows).toEqual([
+      { first_ord: before[0]!.next, last_ord: before[0]!.next + 2 },
+      { first_ord: before[0]!.next + 3, last_ord: before[0]!.next + 3 },
+    ]);
+    expect(await idleInTransaction()).toBe(0);
+  });
+
   it('opens the next transaction ahead only when the pool can spare the connection', async () => {
     let spare = true;
-    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => spare);
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
+      preOpen: () => spare,
+    });
     // Spare: a transaction waits for the registration, open before it comes.
     await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
     await registrar.register([newTest('j0')], null);
@@ -370,7 +443,9 @@ describe('the registrations of one upload', () => {
   });
 
   it('makes a registration again when the transaction opened ahead for it ended while it waited', async () => {
-    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, () => true);
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
+      preOpen: () => true,
+    });
     await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
     // As a server's idle_in_transaction_session_timeout would.
     await sql`

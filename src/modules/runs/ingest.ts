@@ -28,7 +28,7 @@ import {
   type NewTest,
   type OrdLookup,
 } from './runs.queries.ts';
-import type { KnownOrds } from './known-ords.ts';
+import type { KnownOrds, OrdRange } from './known-ords.ts';
 import { createRegistrar, type Registrar } from './registrar.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
@@ -40,6 +40,8 @@ export interface UploadFile {
 }
 
 const BATCH = 5000;
+/** Characters parsed at a time while new tests are registered (~150 testcases of ~100 bytes). */
+const PIECE = 16 * 1024;
 /** Blocks per statement when the rest of an upload's blocks are written at its end. */
 const BLOCKS_PER_WRITE = 400;
 
@@ -75,8 +77,10 @@ export interface RunWriter {
   readonly blocks: Map<number, Block>;
   /** Registers the upload's new tests (started by the first batch that has some). */
   registrar: Registrar | null;
-  /** The first ords of the registrations this upload made, stored when it closes. */
-  readonly registrations: number[];
+  /** The ords of the registrations this upload made, stored when it closes. */
+  readonly registrations: OrdRange[];
+  /** New tests asked to be registered and not registered yet, by key (asked once). */
+  readonly asked: Set<string>;
   seq: number;
 }
 
@@ -107,6 +111,7 @@ export async function openRunWriter(
     blocks,
     registrar: null,
     registrations: [],
+    asked: new Set(),
     seq: run.tests,
   };
 }
@@ -117,7 +122,14 @@ export async function openRunWriter(
  */
 export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): Promise<void> {
   const { orgId, projectId } = writer.ids;
-  await storeRegistrations(trx, orgId, projectId, writer.registrations);
+  // Registrations are committed before the upload deletes them (it would not see them).
+  await writer.registrar?.close();
+  await storeRegistrations(
+    trx,
+    orgId,
+    projectId,
+    writer.registrations.map((r) => r.first),
+  );
   const dirty = [...writer.blocks.entries()].filter(([, b]) => b.dirty);
   for (let i = 0; i < dirty.length; i += BLOCKS_PER_WRITE) {
     const part = dirty.slice(i, i + BLOCKS_PER_WRITE);
@@ -138,13 +150,24 @@ export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): P
  * are committed already (each as it was made).
  */
 export async function releaseRunWriter(writer: RunWriter): Promise<void> {
-  await writer.registrar?.close();
+  // A failure of its own was the upload's failure already (closeRunWriter or a batch).
+  await writer.registrar?.close().catch(() => undefined);
 }
 
 /** The upload's registrar, started on first use. */
 function registrarOf(writer: RunWriter): Registrar {
   const { orgId, projectId } = writer.ids;
-  return (writer.registrar ??= createRegistrar(writer.db, orgId, projectId, writer.preOpen));
+  return (writer.registrar ??= createRegistrar(writer.db, orgId, projectId, {
+    preOpen: writer.preOpen,
+    nextOrd: () => writer.known.peek(orgId, projectId, [])?.next ?? null,
+    // Learned before the next registration is made, which starts from the next ord known.
+    onRegistered: (seenNext, registration) => {
+      if (seenNext !== null) writer.known.registered(orgId, projectId, seenNext, registration);
+      // Stored once, at the end of the upload: its tests are the project's from its commit.
+      if (registration.firstOrd !== null)
+        writer.registrations.push({ first: registration.firstOrd, last: registration.lastOrd! });
+    },
+  }));
 }
 
 /**
@@ -186,27 +209,48 @@ async function resolveOrds(
     // Committed at once, apart from the upload: a concurrent upload of the same new tests
     // waits only for this short transaction, never for this upload to finish.
     const registration = await registrarOf(writer).register([...fresh.values()], next);
-    writer.known.registered(orgId, projectId, next, registration);
     for (const [key, ord] of registration.ords) ords.set(key, ord);
     unstored.push(...registration.unstored);
-    // Stored once, at the end of the upload: its tests are the project's from its commit.
-    if (registration.firstOrd !== null) writer.registrations.push(registration.firstOrd);
   }
   await markStored(trx, orgId, projectId, unstored);
   return ords;
 }
 
 /**
- * Starts the registrar as soon as a batch's first test is one the project does not have
- * (known here): its transaction is then opened while the rest of the batch is parsed, not
- * after. Only when the process keeps the project's ords (no query per batch for this).
+ * Asks for the registration of the new tests among those just parsed (known new here: not
+ * among the ords this process keeps for the project, nor asked already), so that they are
+ * registered while the rest of the file is parsed, not once their batch is complete. The
+ * registrar makes what is asked meanwhile in one statement. Only when the process keeps the
+ * project's ords (else each batch's lookup finds its new tests).
  */
-function expectNewTests(writer: RunWriter, first: TestCase): void {
-  if (writer.registrar !== null) return;
+function askNewTests(
+  writer: RunWriter,
+  cases: TestCase[],
+  keys: string[],
+  from: number,
+  waits: Promise<unknown>[],
+): void {
   const { orgId, projectId } = writer.ids;
-  const key = testKey(projectId, first);
-  const known = writer.known.peek(orgId, projectId, [key]);
-  if (known !== undefined && known.ords.size === 0) registrarOf(writer);
+  const known = writer.known.ordsOf(orgId, projectId);
+  if (known === undefined) return;
+  let fresh: NewTest[] | undefined;
+  for (let i = from; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (known.has(key) || writer.asked.has(key)) continue;
+    writer.asked.add(key);
+    const c = cases[i]!;
+    (fresh ??= []).push({ key, suite: c.suitePath, classname: c.classname, name: c.name });
+  }
+  if (fresh === undefined) return;
+  const asked = fresh;
+  const made = registrarOf(writer)
+    .register(asked)
+    .finally(() => {
+      for (const t of asked) writer.asked.delete(t.key);
+    });
+  // Surfaced by the batch's lookup, which waits for it.
+  made.catch(() => undefined);
+  waits.push(made);
 }
 
 /**
@@ -273,15 +317,29 @@ export async function ingestFile(
   file: UploadFile,
   limits: ParserLimits,
 ): Promise<Totals> {
+  const { orgId, projectId } = writer.ids;
+  // The batch being parsed, its tests' keys, how many of them were looked at for new tests,
+  // and the registrations asked for them.
   let batch: TestCase[] = [];
+  let batchKeys: string[] = [];
+  let asked = 0;
+  let waits: Promise<unknown>[] = [];
   const parser = createJUnitParser(
     file.filename,
     (tc) => {
-      if (batch.length === 0) expectNewTests(writer, tc);
+      const key = testKey(projectId, tc);
+      // The first new test starts the registrar: its transaction opens while the parse goes on.
+      if (writer.registrar === null && writer.known.ordsOf(orgId, projectId)?.has(key) === false)
+        registrarOf(writer);
       batch.push(tc);
+      batchKeys.push(key);
     },
     limits,
   );
+  const askForParsed = () => {
+    askNewTests(writer, batch, batchKeys, asked, waits);
+    asked = batch.length;
+  };
   const decoder = createXmlDecoder();
   // Batches go through three stages, each in batch order: their tests' ords are looked up
   // (in the upload's transaction), new tests registered (in a short transaction of their
@@ -292,14 +350,23 @@ export async function ingestFile(
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
+    askForParsed();
     const cases = batch;
+    const keys = batchKeys;
+    const registered = waits;
     batch = [];
-    const { orgId, projectId } = writer.ids;
-    const keys = cases.map((c) => testKey(projectId, c));
+    batchKeys = [];
+    asked = 0;
+    waits = [];
     const unique = [...new Set(keys)];
-    const found = (async () =>
-      (await writer.known.lookup(trx, orgId, projectId, unique)) ??
-      lookupOrds(trx, orgId, projectId, unique))();
+    const found = (async () => {
+      // Its new tests registered first: the lookup then finds them among the known ones.
+      await Promise.all(registered);
+      return (
+        (await writer.known.lookup(trx, orgId, projectId, unique, writer.registrations)) ??
+        lookupOrds(trx, orgId, projectId, unique)
+      );
+    })();
     const before = { resolved, inFlight };
     const ords = (async () => {
       const lookup = await found;
@@ -322,8 +389,23 @@ export async function ingestFile(
   };
   try {
     for await (const chunk of file.stream) {
-      parser.write(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+      // While new tests are registered, the parse goes a short piece at a time, asking for
+      // the new ones after each: the registrations' round trips wait for one piece at most.
+      let at = 0;
+      if (writer.registrar !== null)
+        for (; text.length - at > PIECE; at += PIECE) {
+          parser.write(text.slice(at, at + PIECE));
+          askForParsed();
+          await new Promise(setImmediate);
+        }
+      parser.write(at === 0 ? text : text.slice(at));
       if (batch.length >= BATCH) await flush();
+      else if (batch.length > asked) {
+        askForParsed();
+        // Lets the registrations' round trips in between chunks while they are made.
+        if (writer.registrar?.busy === true) await new Promise(setImmediate);
+      }
     }
     parser.write(decoder.end());
     const totals = parser.close();

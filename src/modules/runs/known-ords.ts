@@ -9,6 +9,12 @@ import { storedTest, type OrdLookup, type Registration } from './runs.queries.ts
  * a key missing here is new unless another process registered it since, which the
  * registration itself finds out (the project's next ord is no longer `next`).
  */
+/** Consecutive ords, both ends included. */
+export interface OrdRange {
+  first: number;
+  last: number;
+}
+
 interface ProjectOrds {
   readonly ords: Map<string, number>;
   next: number;
@@ -30,22 +36,33 @@ export class KnownOrds {
   /**
    * The ords of `keys` the project has, the ones still awaiting their first stored upload
    * among them, and the next ord: as lookupOrds answers, from memory when the project is
-   * known here (loaded on first use); undefined for a project too large to keep.
+   * known here (loaded on first use); undefined for a project too large to keep. `mine`:
+   * the caller's own registrations, whose tests it stores itself.
    */
   async lookup(
     trx: Executor,
     orgId: string,
     projectId: string,
     keys: string[],
+    mine: readonly OrdRange[] = [],
   ): Promise<OrdLookup | undefined> {
     const known = await this.#project(trx, orgId, projectId);
     if (known === undefined) return undefined;
     const ords = ordsAmong(known, keys);
     return {
       ords,
-      unstored: await unstoredAmong(trx, orgId, projectId, ords),
+      unstored: await unstoredAmong(trx, orgId, projectId, ords, mine),
       next: known.next,
     };
+  }
+
+  /**
+   * The project's ords by key as known here right now (every test below its next ord),
+   * without loading it: undefined when the project is not kept. Read it at once; it is not
+   * a snapshot.
+   */
+  ordsOf(orgId: string, projectId: string): ReadonlyMap<string, number> | undefined {
+    return this.#projects.get(`${orgId}/${projectId}`)?.ords;
   }
 
   /**
@@ -141,21 +158,26 @@ function ordsAmong(known: ProjectOrds, keys: Iterable<string>): Map<string, numb
 
 /**
  * The ords among `ords` whose tests await their first stored upload: covered by a pending
- * registration (usually there is none) and not stored one by one.
+ * registration (usually there is none) other than the caller's own (`mine`) and not stored
+ * one by one.
  */
 async function unstoredAmong(
   trx: Executor,
   orgId: string,
   projectId: string,
   ords: Map<string, number>,
+  mine: readonly OrdRange[],
 ): Promise<number[]> {
-  // Keys the project does not have yet (an upload of new tests): nothing to ask.
-  if (ords.size === 0) return [];
+  const theirs = [...ords.values()].filter(
+    (ord) => !mine.some((r) => ord >= r.first && ord <= r.last),
+  );
+  // Keys the project did not have, or the caller registered itself: nothing to ask.
+  if (theirs.length === 0) return [];
   const { rows: pending } = await sql<{ first_ord: number; last_ord: number }>`
     SELECT first_ord, last_ord FROM test_registrations
     WHERE org_id = ${orgId} AND project_id = ${projectId}`.execute(trx);
   if (pending.length === 0) return [];
-  const candidates = [...ords.values()].filter((ord) =>
+  const candidates = theirs.filter((ord) =>
     pending.some((r) => ord >= r.first_ord && ord <= r.last_ord),
   );
   if (candidates.length === 0) return [];

@@ -171,16 +171,31 @@ export interface Registration {
   ords: Map<string, number>;
   /** The first ord of the pending registration this call made (null: nothing was new). */
   firstOrd: number | null;
+  /** Its last ord (null with firstOrd). */
+  lastOrd: number | null;
   /** Tests another upload registered meanwhile and has not stored yet. */
   unstored: number[];
+}
+
+/**
+ * Takes the project's registration lock for the rest of the transaction (registerTests
+ * needs it): registrations of one project are made one after another. Also sets how the
+ * transaction runs: planned per statement, and committed without waiting for its WAL to
+ * be flushed — durable enough, as the upload that uses these ords commits synchronously
+ * after this and its commit flushes this one's WAL with it.
+ */
+export async function lockForRegistration(trx: Executor, projectId: string): Promise<void> {
+  await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+    set_config('synchronous_commit', 'off', true),
+    pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
 }
 
 /**
  * Gives tests the project has not seen the next ords, in the order given, and records them
  * as one pending registration (their ords are consecutive): they count as the project's
  * once the upload stores it (storeRegistrations) and commits. Meant for a short transaction
- * of its own: the per-project advisory lock is held only while it runs, and a concurrent
- * upload waits for these few statements, never for another upload's commit. `seenNext` is
+ * of its own that took the project's lock first (lockForRegistration): a concurrent upload
+ * waits for these few statements, never for another upload's commit. `seenNext` is
  * the next ord of the lookup that found the tests missing: while it is still the next one,
  * no test has been registered since and the tests are inserted without looking them up
  * again. Every statement is an index lookup or a plain insert (no anti-join for the planner
@@ -193,19 +208,20 @@ export async function registerTests(
   tests: NewTest[],
   seenNext: number | null,
 ): Promise<Registration> {
-  if (tests.length === 0) return { ords: new Map(), firstOrd: null, unstored: [] };
-  // Durable enough: the upload that uses these ords commits synchronously after this, and
-  // its commit flushes this one's WAL with it.
-  await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-    set_config('synchronous_commit', 'off', true),
-    pg_advisory_xact_lock(1952805748, hashtext(${projectId}))`.execute(trx);
+  if (tests.length === 0) return { ords: new Map(), firstOrd: null, lastOrd: null, unstored: [] };
   const numbered = (fresh: NewTest[], first: number, ords = new Map<string, number>()) => {
     fresh.forEach((t, i) => ords.set(t.key, first + i));
     return ords;
   };
   // Read after the lock (a statement's snapshot is taken when it starts).
   const next = await insertTests(trx, orgId, projectId, tests, seenNext ?? -1);
-  if (next === seenNext) return { ords: numbered(tests, next), firstOrd: next, unstored: [] };
+  if (next === seenNext)
+    return {
+      ords: numbered(tests, next),
+      firstOrd: next,
+      lastOrd: next + tests.length - 1,
+      unstored: [],
+    };
   // Another upload registered tests since: some of these may be among them.
   const found = await lookupOrds(
     trx,
@@ -214,10 +230,16 @@ export async function registerTests(
     tests.map((t) => t.key),
   );
   const fresh = tests.filter((t) => !found.ords.has(t.key));
-  if (fresh.length === 0) return { ords: found.ords, firstOrd: null, unstored: found.unstored };
+  if (fresh.length === 0)
+    return { ords: found.ords, firstOrd: null, lastOrd: null, unstored: found.unstored };
   if ((await insertTests(trx, orgId, projectId, fresh, next)) !== next)
     throw new Error('tests were registered while the project lock was held');
-  return { ords: numbered(fresh, next, found.ords), firstOrd: next, unstored: found.unstored };
+  return {
+    ords: numbered(fresh, next, found.ords),
+    firstOrd: next,
+    lastOrd: next + fresh.length - 1,
+    unstored: found.unstored,
+  };
 }
 
 /**
