@@ -22,13 +22,14 @@ import {
   isPlain,
   markStored,
   lookupOrds,
+  ordsOfRegistration,
   storeRegistrations,
   testKey,
   type DetailRow,
   type NewTest,
   type OrdLookup,
 } from './runs.queries.ts';
-import type { KnownOrds, OrdRange } from './known-ords.ts';
+import { unstoredAmong, type KnownOrds, type OrdRange } from './known-ords.ts';
 import { createRegistrar, type Registrar } from './registrar.ts';
 import { createXmlDecoder, UnsupportedEncodingError } from './xml-decoder.ts';
 
@@ -159,7 +160,14 @@ function registrarOf(writer: RunWriter): Registrar {
   const { orgId, projectId } = writer.ids;
   return (writer.registrar ??= createRegistrar(writer.db, orgId, projectId, {
     preOpen: writer.preOpen,
-    nextOrd: () => writer.known.peek(orgId, projectId, [])?.next ?? null,
+    // Tests another upload of this process registered since they were asked are dropped;
+    // the next ord is read at the same moment, so every test left is below no known ord.
+    prepare: (tests) => {
+      const known = writer.known.peek(orgId, projectId, []);
+      const ords = writer.known.ordsOf(orgId, projectId);
+      if (known === undefined || ords === undefined) return { tests, seenNext: null };
+      return { tests: tests.filter((t) => !ords.has(t.key)), seenNext: known.next };
+    },
     // Learned before the next registration is made, which starts from the next ord known.
     onRegistered: (seenNext, registration) => {
       if (seenNext !== null) writer.known.registered(orgId, projectId, seenNext, registration);
@@ -170,73 +178,51 @@ function registrarOf(writer: RunWriter): Registrar {
   }));
 }
 
-/**
- * The ords of a batch's tests from its lookup, registering the ones the project has not
- * seen yet.
- */
-async function resolveOrds(
-  trx: Transaction<DB>,
-  writer: RunWriter,
-  cases: TestCase[],
-  keys: string[],
-  found: OrdLookup,
-): Promise<Map<string, number>> {
-  const { orgId, projectId } = writer.ids;
-  const { ords, unstored } = found;
-  let next = found.next;
-  // What this process learned since the lookup (an earlier batch's new tests, say): every
-  // ord below `next` is then known, so the rest are new unless registered elsewhere since.
-  const now = writer.known.peek(
-    orgId,
-    projectId,
-    keys.filter((key) => !ords.has(key)),
-  );
-  if (now !== undefined) {
-    for (const [key, ord] of now.ords) {
-      ords.set(key, ord);
-      // Registered after the lookup, maybe by another upload still pending: store it here.
-      unstored.push(ord);
-    }
-    next = now.next;
-  }
-  const fresh = new Map<string, NewTest>();
-  keys.forEach((key, i) => {
-    if (ords.has(key) || fresh.has(key)) return;
-    const c = cases[i]!;
-    fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
-  });
-  if (fresh.size > 0) {
-    // Committed at once, apart from the upload: a concurrent upload of the same new tests
-    // waits only for this short transaction, never for this upload to finish.
-    const registration = await registrarOf(writer).register([...fresh.values()], next);
-    for (const [key, ord] of registration.ords) ords.set(key, ord);
-    unstored.push(...registration.unstored);
-  }
-  await markStored(trx, orgId, projectId, unstored);
-  return ords;
+/** Parsed testcases on their way to storage, in parse order. */
+interface Batch {
+  cases: TestCase[];
+  keys: string[];
+  /** Each testcase's ord once found (-1 until then): from the process's known ords as parsed. */
+  ords: number[];
+  /** Ords found as parsed that another upload may still hold pending (not this one's). */
+  knownAsParsed: number[];
+  /** The registrations asked for its new tests. */
+  registrations: Promise<unknown>[];
 }
 
+const emptyBatch = (): Batch => ({
+  cases: [],
+  keys: [],
+  ords: [],
+  knownAsParsed: [],
+  registrations: [],
+});
+
+/** Whether `ord` is one of this upload's own registrations. */
+const isMine = (writer: RunWriter, ord: number) =>
+  writer.registrations.some((r) => ord >= r.first && ord <= r.last);
+
 /**
- * Asks for the registration of the new tests among those just parsed (known new here: not
- * among the ords this process keeps for the project, nor asked already), so that they are
- * registered while the rest of the file is parsed, not once their batch is complete. The
- * registrar makes what is asked meanwhile in one statement. Only when the process keeps the
- * project's ords (else each batch's lookup finds its new tests).
+ * Takes the ords of the testcases parsed since the last call from the process's known ords,
+ * and asks for the registration of the new ones (not known, nor asked already), so that
+ * they are registered while the rest of the file is parsed, not once their batch is
+ * complete. The registrar makes what is asked meanwhile in one statement. Only when the
+ * process keeps the project's ords; else the batch's lookup finds them.
  */
-function askNewTests(
-  writer: RunWriter,
-  cases: TestCase[],
-  keys: string[],
-  from: number,
-  waits: Promise<unknown>[],
-): void {
+function askNewTests(writer: RunWriter, batch: Batch): void {
   const { orgId, projectId } = writer.ids;
+  const { cases, keys, ords } = batch;
   const known = writer.known.ordsOf(orgId, projectId);
-  if (known === undefined) return;
   let fresh: NewTest[] | undefined;
-  for (let i = from; i < keys.length; i++) {
+  for (let i = ords.length; i < keys.length; i++) {
     const key = keys[i]!;
-    if (known.has(key) || writer.asked.has(key)) continue;
+    const ord = known?.get(key);
+    ords.push(ord ?? -1);
+    if (ord !== undefined) {
+      if (!isMine(writer, ord)) batch.knownAsParsed.push(ord);
+      continue;
+    }
+    if (known === undefined || writer.asked.has(key)) continue;
     writer.asked.add(key);
     const c = cases[i]!;
     (fresh ??= []).push({ key, suite: c.suitePath, classname: c.classname, name: c.name });
@@ -250,7 +236,82 @@ function askNewTests(
     });
   // Surfaced by the batch's lookup, which waits for it.
   made.catch(() => undefined);
-  waits.push(made);
+  batch.registrations.push(made);
+}
+
+/**
+ * A batch's lookup, once the registrations asked for it are made: whether the tests known
+ * as parsed are still pending for another upload, and, when the process did not keep the
+ * project's ords as they were parsed, the ords of the rest (loading them here if the
+ * project fits, else from PostgreSQL).
+ */
+async function lookupBatch(
+  trx: Transaction<DB>,
+  writer: RunWriter,
+  batch: Batch,
+): Promise<{ unstored: number[]; found: OrdLookup | null }> {
+  const { orgId, projectId } = writer.ids;
+  await Promise.all(batch.registrations);
+  const unstored = await unstoredAmong(
+    trx,
+    orgId,
+    projectId,
+    batch.knownAsParsed,
+    writer.registrations,
+  );
+  if (writer.known.ordsOf(orgId, projectId) !== undefined) return { unstored, found: null };
+  const missing = [...new Set(batch.keys.filter((_, i) => batch.ords[i]! < 0))];
+  if (missing.length === 0) return { unstored, found: null };
+  const found =
+    (await writer.known.lookup(trx, orgId, projectId, missing, writer.registrations)) ??
+    (await lookupOrds(trx, orgId, projectId, missing));
+  return { unstored: [...unstored, ...found.unstored], found };
+}
+
+/**
+ * Every ord of a batch, in batch order after the batch before it: those its lookup found,
+ * those the process knows now (its own registrations, or another upload's of this process
+ * since), and the rest registered now.
+ */
+async function resolveOrds(
+  trx: Transaction<DB>,
+  writer: RunWriter,
+  batch: Batch,
+  { unstored, found }: { unstored: number[]; found: OrdLookup | null },
+): Promise<void> {
+  const { orgId, projectId } = writer.ids;
+  const { cases, keys, ords } = batch;
+  // Read together: every ord below `next` is known, so a key missing here is new unless
+  // registered elsewhere since (the registration finds out).
+  const known = writer.known.peek(orgId, projectId, []);
+  const knownOrds = writer.known.ordsOf(orgId, projectId);
+  const next = known?.next ?? found?.next ?? null;
+  const fresh = new Map<string, NewTest>();
+  const later: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    if (ords[i]! >= 0) continue;
+    const key = keys[i]!;
+    let ord = found?.ords.get(key);
+    if (ord === undefined) {
+      ord = knownOrds?.get(key);
+      // Known since it was parsed and not this upload's: maybe another's, still pending.
+      if (ord !== undefined && !isMine(writer, ord)) later.push(ord);
+    }
+    if (ord !== undefined) ords[i] = ord;
+    else if (!fresh.has(key)) {
+      const c = cases[i]!;
+      fresh.set(key, { key, suite: c.suitePath, classname: c.classname, name: c.name });
+    }
+  }
+  if (fresh.size > 0) {
+    const registration = await registrarOf(writer).register([...fresh.values()], next);
+    const registered = ordsOfRegistration(registration);
+    for (let i = 0; i < keys.length; i++) if (ords[i]! < 0) ords[i] = registered.get(keys[i]!)!;
+    unstored.push(...registration.unstored);
+  }
+  if (later.length > 0)
+    unstored.push(...(await unstoredAmong(trx, orgId, projectId, later, writer.registrations)));
+  await markStored(trx, orgId, projectId, unstored);
 }
 
 /**
@@ -263,15 +324,13 @@ async function storeBatch(
   trx: Transaction<DB>,
   writer: RunWriter,
   fileId: string,
-  cases: TestCase[],
-  keys: string[],
-  ords: Map<string, number>,
+  { cases, ords }: Batch,
 ): Promise<void> {
   const details: DetailRow[] = [];
   const full: { block: number; statuses: Buffer; durations: Buffer }[] = [];
   const filled: Block[] = [];
   cases.forEach((tc, i) => {
-    const ord = ords.get(keys[i]!)!;
+    const ord = ords[i]!;
     const seq = writer.seq++;
     const n = Math.floor(ord / BLOCK);
     let block = writer.blocks.get(n);
@@ -317,70 +376,45 @@ export async function ingestFile(
   file: UploadFile,
   limits: ParserLimits,
 ): Promise<Totals> {
-  const { orgId, projectId } = writer.ids;
-  // The batch being parsed, its tests' keys, how many of them were looked at for new tests,
-  // and the registrations asked for them.
-  let batch: TestCase[] = [];
-  let batchKeys: string[] = [];
-  let asked = 0;
-  let waits: Promise<unknown>[] = [];
+  const { projectId } = writer.ids;
+  // The batch being parsed.
+  let batch = emptyBatch();
   const parser = createJUnitParser(
     file.filename,
     (tc) => {
-      const key = testKey(projectId, tc);
-      // The first new test starts the registrar: its transaction opens while the parse goes on.
-      if (writer.registrar === null && writer.known.ordsOf(orgId, projectId)?.has(key) === false)
-        registrarOf(writer);
-      batch.push(tc);
-      batchKeys.push(key);
+      batch.cases.push(tc);
+      batch.keys.push(testKey(projectId, tc));
     },
     limits,
   );
-  const askForParsed = () => {
-    askNewTests(writer, batch, batchKeys, asked, waits);
-    asked = batch.length;
-  };
   const decoder = createXmlDecoder();
-  // Batches go through three stages, each in batch order: their tests' ords are looked up
-  // (in the upload's transaction), new tests registered (in a short transaction of their
-  // own, on another connection), then blocks and details written. A batch is looked up as
-  // soon as it is parsed, while the one before registers or writes: PostgreSQL, a second
-  // backend and the parser work side by side.
+  // Batches go through three stages, each in batch order: their tests' ords are found
+  // (new tests registered as they are parsed, in a short transaction of their own on
+  // another connection), then blocks and details written. A batch is looked up as soon as
+  // it is parsed, while the one before registers or writes: PostgreSQL, a second backend
+  // and the parser work side by side.
   let resolved: Promise<unknown> = Promise.resolve();
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
-    if (batch.length === 0) return;
-    askForParsed();
-    const cases = batch;
-    const keys = batchKeys;
-    const registered = waits;
-    batch = [];
-    batchKeys = [];
-    asked = 0;
-    waits = [];
-    const unique = [...new Set(keys)];
-    const found = (async () => {
-      // Its new tests registered first: the lookup then finds them among the known ones.
-      await Promise.all(registered);
-      return (
-        (await writer.known.lookup(trx, orgId, projectId, unique, writer.registrations)) ??
-        lookupOrds(trx, orgId, projectId, unique)
-      );
-    })();
+    if (batch.cases.length === 0) return;
+    askNewTests(writer, batch);
+    const full = batch;
+    batch = emptyBatch();
+    const found = lookupBatch(trx, writer, full);
     const before = { resolved, inFlight };
     const ords = (async () => {
       const lookup = await found;
       await before.resolved;
-      return resolveOrds(trx, writer, cases, keys, lookup);
+      await resolveOrds(trx, writer, full, lookup);
     })();
     resolved = ords;
     inFlight = (async () => {
-      const byKey = await ords;
+      await ords;
       await before.inFlight;
       // The next batch's registration goes out first: this batch's blocks are built while
       // PostgreSQL registers the next one's tests.
       await new Promise(setImmediate);
-      await storeBatch(trx, writer, fileId, cases, keys, byKey);
+      await storeBatch(trx, writer, fileId, full);
     })();
     // Surface a failure on the next await, not as an unhandled rejection.
     for (const p of [found, ords, inFlight]) p.catch(() => undefined);
@@ -390,22 +424,15 @@ export async function ingestFile(
   try {
     for await (const chunk of file.stream) {
       const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
-      // While new tests are registered, the parse goes a short piece at a time, asking for
-      // the new ones after each: the registrations' round trips wait for one piece at most.
-      let at = 0;
-      if (writer.registrar !== null)
-        for (; text.length - at > PIECE; at += PIECE) {
-          parser.write(text.slice(at, at + PIECE));
-          askForParsed();
-          await new Promise(setImmediate);
-        }
-      parser.write(at === 0 ? text : text.slice(at));
-      if (batch.length >= BATCH) await flush();
-      else if (batch.length > asked) {
-        askForParsed();
-        // Lets the registrations' round trips in between chunks while they are made.
+      // The parse goes a short piece at a time, asking for the new tests after each; while
+      // they are registered, with a turn of the event loop in between, so that the
+      // registrations' round trips wait for one piece at most.
+      for (let at = 0; at < text.length; at += PIECE) {
+        parser.write(text.length <= PIECE ? text : text.slice(at, at + PIECE));
+        askNewTests(writer, batch);
         if (writer.registrar?.busy === true) await new Promise(setImmediate);
       }
+      if (batch.cases.length >= BATCH) await flush();
     }
     parser.write(decoder.end());
     const totals = parser.close();

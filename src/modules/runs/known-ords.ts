@@ -51,7 +51,7 @@ export class KnownOrds {
     const ords = ordsAmong(known, keys);
     return {
       ords,
-      unstored: await unstoredAmong(trx, orgId, projectId, ords, mine),
+      unstored: await unstoredAmong(trx, orgId, projectId, [...ords.values()], mine),
       next: known.next,
     };
   }
@@ -93,9 +93,10 @@ export class KnownOrds {
       return;
     }
     // Registered without a second look: every test given is new, numbered from seenNext.
-    for (const [key, ord] of registration.ords) known.ords.set(key, ord);
-    this.#size += registration.ords.size;
-    known.next = seenNext + registration.ords.size;
+    const { tests } = registration;
+    for (let i = 0; i < tests.length; i++) known.ords.set(tests[i]!.key, seenNext + i);
+    this.#size += tests.length;
+    known.next = seenNext + tests.length;
     this.#trim();
   }
 
@@ -161,16 +162,14 @@ function ordsAmong(known: ProjectOrds, keys: Iterable<string>): Map<string, numb
  * registration (usually there is none) other than the caller's own (`mine`) and not stored
  * one by one.
  */
-async function unstoredAmong(
+export async function unstoredAmong(
   trx: Executor,
   orgId: string,
   projectId: string,
-  ords: Map<string, number>,
+  ords: readonly number[],
   mine: readonly OrdRange[],
 ): Promise<number[]> {
-  const theirs = [...ords.values()].filter(
-    (ord) => !mine.some((r) => ord >= r.first && ord <= r.last),
-  );
+  const theirs = ords.filter((ord) => !mine.some((r) => ord >= r.first && ord <= r.last));
   // Keys the project did not have, or the caller registered itself: nothing to ask.
   if (theirs.length === 0) return [];
   const { rows: pending } = await sql<{ first_ord: number; last_ord: number }>`

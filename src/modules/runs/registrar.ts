@@ -12,10 +12,10 @@ import {
 export interface Registrar {
   /**
    * Registers tests the project has not seen (as registerTests) after those asked before.
-   * `seenNext` is the next ord the caller's lookup found; undefined: the next ord as known
-   * when the registration is made (`nextOrd`), and the tests may be registered in one
-   * statement with others asked meanwhile. Resolves once made: committed already when
-   * nothing else was asked by then, else before its transaction commits (close commits it).
+   * `seenNext` is the next ord the caller's lookup found; undefined: the tests go through
+   * `prepare` when the registration is made, and may be registered in one statement with
+   * others asked meanwhile. Resolves once made: committed already when nothing else was
+   * asked by then, else before its transaction commits (close commits it).
    */
   register(tests: NewTest[], seenNext?: number | null): Promise<Registration>;
   /** Whether a registration is asked or being made. */
@@ -39,8 +39,12 @@ interface Request {
 export interface RegistrarOptions {
   /** Whether the pool can spare a connection for a transaction opened ahead. */
   preOpen: () => boolean;
-  /** The project's next ord as known now, for registrations asked without one. */
-  nextOrd?: () => number | null;
+  /**
+   * For registrations asked without a next ord: the tests still new as known right now and
+   * the project's next ord as known at the same moment (null: not known), read together so
+   * that "none of these is among the tests below the next ord" holds.
+   */
+  prepare?: (tests: NewTest[]) => { tests: NewTest[]; seenNext: number | null };
   /** Told of every registration made, before the next one is made (as it resolves). */
   onRegistered?: (seenNext: number | null, registration: Registration) => void;
 }
@@ -69,7 +73,11 @@ export function createRegistrar(
   db: Kysely<DB>,
   orgId: string,
   projectId: string,
-  { preOpen, nextOrd = () => null, onRegistered = () => {} }: RegistrarOptions,
+  {
+    preOpen,
+    prepare = (tests) => ({ tests, seenNext: null }),
+    onRegistered = () => {},
+  }: RegistrarOptions,
 ): Registrar {
   // Registrations waiting to be made, and those being made (failed with their
   // transaction's failure, if it fails).
@@ -129,10 +137,12 @@ export function createRegistrar(
               current = takeNext();
               if (!locked) await lockForRegistration(trx, projectId);
               locked = true;
-              const seenNext =
-                current[0]!.seenNext === undefined ? nextOrd() : current[0]!.seenNext;
-              const tests =
+              const asked =
                 current.length === 1 ? current[0]!.tests : current.flatMap((r) => r.tests);
+              const seen = current[0]!.seenNext;
+              // After the lock: what is still new, and the next ord, as known now.
+              const { tests, seenNext } =
+                seen === undefined ? prepare(asked) : { tests: asked, seenNext: seen };
               const registration = await registerTests(trx, orgId, projectId, tests, seenNext);
               onRegistered(seenNext, registration);
               made.last = { requests: current, registration };

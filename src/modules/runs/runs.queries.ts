@@ -166,9 +166,15 @@ export interface NewTest {
   name: string;
 }
 
-/** What registering new tests gave: every test's ord, and what is left to store of them. */
+/**
+ * What registering new tests gave: the tests given, those of them another upload had
+ * registered meanwhile with their ords, the others numbered from `firstOrd` in order
+ * (ordsOfRegistration), and what is left to store of them.
+ */
 export interface Registration {
-  ords: Map<string, number>;
+  tests: NewTest[];
+  /** Those of `tests` registered already (another upload's, meanwhile), by key. */
+  found: Map<string, number>;
   /** The first ord of the pending registration this call made (null: nothing was new). */
   firstOrd: number | null;
   /** Its last ord (null with firstOrd). */
@@ -208,16 +214,14 @@ export async function registerTests(
   tests: NewTest[],
   seenNext: number | null,
 ): Promise<Registration> {
-  if (tests.length === 0) return { ords: new Map(), firstOrd: null, lastOrd: null, unstored: [] };
-  const numbered = (fresh: NewTest[], first: number, ords = new Map<string, number>()) => {
-    fresh.forEach((t, i) => ords.set(t.key, first + i));
-    return ords;
-  };
+  const none = { tests, found: new Map<string, number>(), firstOrd: null, lastOrd: null };
+  if (tests.length === 0) return { ...none, unstored: [] };
   // Read after the lock (a statement's snapshot is taken when it starts).
   const next = await insertTests(trx, orgId, projectId, tests, seenNext ?? -1);
   if (next === seenNext)
     return {
-      ords: numbered(tests, next),
+      tests,
+      found: new Map(),
       firstOrd: next,
       lastOrd: next + tests.length - 1,
       unstored: [],
@@ -230,16 +234,24 @@ export async function registerTests(
     tests.map((t) => t.key),
   );
   const fresh = tests.filter((t) => !found.ords.has(t.key));
-  if (fresh.length === 0)
-    return { ords: found.ords, firstOrd: null, lastOrd: null, unstored: found.unstored };
+  if (fresh.length === 0) return { ...none, found: found.ords, unstored: found.unstored };
   if ((await insertTests(trx, orgId, projectId, fresh, next)) !== next)
     throw new Error('tests were registered while the project lock was held');
   return {
-    ords: numbered(fresh, next, found.ords),
+    tests,
+    found: found.ords,
     firstOrd: next,
     lastOrd: next + fresh.length - 1,
     unstored: found.unstored,
   };
+}
+
+/** Every test's ord in a registration, by key. */
+export function ordsOfRegistration(registration: Registration): Map<string, number> {
+  const ords = new Map(registration.found);
+  let next = registration.firstOrd;
+  for (const t of registration.tests) if (!ords.has(t.key)) ords.set(t.key, next!++);
+  return ords;
 }
 
 /**
