@@ -12,6 +12,7 @@ import * as history from './migrations/0014_history.ts';
 import * as testsKeyOrder from './migrations/0015_tests_key_order.ts';
 import * as testRegistrations from './migrations/0016_test_registrations.ts';
 import * as runDayTotals from './migrations/0017_run_day_totals.ts';
+import * as testsKeyHash from './migrations/0018_tests_key_hash.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0015_tests_key_order': testsKeyOrder,
   '0016_test_registrations': testRegistrations,
   '0017_run_day_totals': runDayTotals,
+  '0018_tests_key_hash': testsKeyHash,
 };
 
 /**

@@ -232,22 +232,24 @@ describe('the ords a server process knows', () => {
     const next = known.peek(owner.orgId, projectId, [])!.next;
     const given = (key: string) => ({ key, suite: 's', classname: 'c', name: key });
     known.registered(owner.orgId, projectId, next, {
-      tests: [given('aa'), given('bb')],
+      tests: [given('a'.repeat(32)), given('b'.repeat(32))],
       found: new Map(),
       firstOrd: next,
       lastOrd: next + 1,
       unstored: [],
     });
-    expect(known.peek(owner.orgId, projectId, ['aa', 'bb', 'cc'])).toEqual({
+    expect(
+      known.peek(owner.orgId, projectId, ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)]),
+    ).toEqual({
       ords: new Map([
-        ['aa', next],
-        ['bb', next + 1],
+        ['a'.repeat(32), next],
+        ['b'.repeat(32), next + 1],
       ]),
       next: next + 2,
     });
     // Tests another process registered came first: this one no longer knows every ord.
     known.registered(owner.orgId, projectId, next + 2, {
-      tests: [given('cc')],
+      tests: [given('c'.repeat(32))],
       found: new Map(),
       firstOrd: next + 9,
       lastOrd: next + 9,

@@ -1,7 +1,15 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { DB } from '../../src/db/types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOrgAsSystem } from '../../src/db/system.ts';
-import { testsByOrdStatement } from '../../src/modules/runs/runs.queries.ts';
+import {
+  lookupOrds,
+  probingKeys,
+  testKey,
+  testsByKeyStatement,
+  testsByOrdStatement,
+} from '../../src/modules/runs/runs.queries.ts';
+import { migrateBackIn, migrateOut } from '../helpers/migrations.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ownerOfNewOrg } from '../helpers/actors.ts';
 
@@ -71,5 +79,64 @@ describe('finding tests by ord on a table without statistics', () => {
       [13, 't13'],
       [2993, 't2993'],
     ]);
+  });
+});
+
+// Test keys are unique through a hash index (migration 0018), which answers `test_key = $1`
+// but not `test_key = ANY(array)`: lookups of many keys must probe it once a key, never
+// filter the project's tests for every key.
+describe('finding tests by key', () => {
+  const keyOf = (i: number) =>
+    testKey(projectId, { suitePath: 's', classname: `c.C${i % 40}`, name: `t${i}` });
+  const inOrg = <T>(fn: Parameters<typeof withOrgAsSystem<T>>[3]) =>
+    withOrgAsSystem(t.database.db, orgId, { reason: 'plan test' }, fn);
+
+  it('probes the test key’s hash index once a key on a table without statistics', async () => {
+    const stats = await sql<{ n: string }>`
+      SELECT count(*)::text AS n FROM pg_stats WHERE tablename = 'tests'`.execute(t.database.db);
+    expect(stats.rows[0]!.n).toBe('0');
+    const keys = Array.from({ length: 300 }, (_, i) => keyOf(i * 10));
+    const explain = (trx: Transaction<DB>) =>
+      sql<{ 'QUERY PLAN': string }>`EXPLAIN ${testsByKeyStatement(orgId, projectId, keys)}`
+        .execute(trx)
+        .then((r) => r.rows.map((row) => row['QUERY PLAN']).join('\n'));
+    const [plan, setting] = await inOrg(async (trx) => {
+      const probed = await probingKeys(trx, () => explain(trx));
+      const after = await sql<{
+        s: string;
+      }>`SELECT current_setting('enable_bitmapscan') AS s`.execute(trx);
+      return [probed, after.rows[0]!.s] as const;
+    });
+    // Put back for the rest of the transaction.
+    expect(setting).toBe('on');
+    expect(plan).toMatch(/Index Scan using tests_key_hash on tests/);
+    expect(plan).toMatch(/Index Cond: \(test_key = u\.key\)/);
+    expect(plan).not.toMatch(/Seq Scan on tests/);
+  });
+
+  it('answers the same ords through the hash index as through the unique btree before it', async () => {
+    const keys = [keyOf(0), keyOf(7), keyOf(2999), 'ab'.repeat(16)];
+    const lookup = () => inOrg((trx) => lookupOrds(trx, orgId, projectId, keys));
+    const now = await lookup();
+    expect([...now.ords.entries()]).toEqual([
+      [keyOf(0), 0],
+      [keyOf(7), 7],
+      [keyOf(2999), 2999],
+    ]);
+    expect(now.next).toBe(3000);
+    await migrateOut(t.database.db, '0018_tests_key_hash');
+    try {
+      expect(await lookup()).toEqual(now);
+    } finally {
+      await migrateBackIn(t.database.db, '0018_tests_key_hash');
+    }
+    expect(await lookup()).toEqual(now);
+  });
+
+  it('refuses a second test with a key the project has', async () => {
+    const duplicate = sql`
+      INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
+      VALUES (${orgId}, ${projectId}, 5000, ${Buffer.from(keyOf(3), 'hex')}, 's', 'c.C3', 't3')`;
+    await expect(duplicate.execute(t.database.db)).rejects.toMatchObject({ code: '23P01' });
   });
 });

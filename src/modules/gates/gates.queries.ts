@@ -8,7 +8,7 @@ import type { ScheduleActivity } from '../../domain/schedule.ts';
 import type { Failure, Observation } from '../../domain/triage.ts';
 import type { PhasedIssue } from '../issues/phase.ts';
 import { BLOCK, FLAKY, resultId, statusOfCode } from '../runs/run-blocks.ts';
-import { ordsOf, testsByOrd } from '../runs/runs.queries.ts';
+import { ordsOf, probingKeys, testsByKeyStatement, testsByOrd } from '../runs/runs.queries.ts';
 
 export type Run = Selectable<TestRunsTable>;
 
@@ -367,13 +367,9 @@ export async function testNamesInRun(
 ): Promise<Map<string, { classname: string; name: string }>> {
   const names = new Map<string, { classname: string; name: string }>();
   if (keys.length === 0) return names;
-  const rows = await db
-    .selectFrom('tests')
-    .select(['test_key', 'classname', 'name'])
-    .where('org_id', '=', orgId)
-    .where('project_id', '=', projectId)
-    .where(sql<boolean>`test_key = ANY(${keys.map((k) => Buffer.from(k, 'hex'))}::bytea[])`)
-    .execute();
+  const { rows } = await probingKeys(db, () =>
+    testsByKeyStatement(orgId, projectId, keys).execute(db),
+  );
   for (const r of rows)
     names.set(r.test_key.toString('hex'), { classname: r.classname, name: r.name });
   return names;

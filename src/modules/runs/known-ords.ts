@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
+import { OrdTable } from './ord-table.ts';
 import { storedTest, type OrdLookup, type Registration } from './runs.queries.ts';
 
 /**
@@ -16,7 +17,7 @@ export interface OrdRange {
 }
 
 interface ProjectOrds {
-  readonly ords: Map<string, number>;
+  readonly ords: OrdTable;
   next: number;
 }
 
@@ -61,7 +62,7 @@ export class KnownOrds {
    * without loading it: undefined when the project is not kept. Read it at once; it is not
    * a snapshot.
    */
-  ordsOf(orgId: string, projectId: string): ReadonlyMap<string, number> | undefined {
+  ordsOf(orgId: string, projectId: string): Pick<OrdTable, 'get' | 'has'> | undefined {
     return this.#projects.get(`${orgId}/${projectId}`)?.ords;
   }
 
@@ -122,10 +123,8 @@ export class KnownOrds {
       WHERE org_id = ${orgId} AND project_id = ${projectId} AND ord < ${size[0]!.next}`.execute(
       trx,
     );
-    const loaded: ProjectOrds = {
-      ords: new Map(rows.map((r) => [r.key, r.ord])),
-      next: size[0]!.next,
-    };
+    const loaded: ProjectOrds = { ords: new OrdTable(rows.length), next: size[0]!.next };
+    for (const r of rows) loaded.ords.set(r.key, r.ord);
     this.#projects.set(id, loaded);
     this.#size += loaded.ords.size;
     this.#trim();

@@ -68,6 +68,48 @@ export interface OrdLookup {
 }
 
 /**
+ * Runs a statement that finds tests by key (testsByKeyStatement) with bitmap scans off for
+ * it, then puts the setting back. On a table PostgreSQL has no statistics for yet (a new
+ * installation's first minute), it guessed the row-level security condition on org_id as
+ * selective as the test key and ANDed a bitmap of the org's every test (from the primary
+ * key) into each key's probe; without bitmap scans it probes the hash index alone. With
+ * statistics it does so on its own.
+ */
+export async function probingKeys<T>(trx: Executor, statement: () => Promise<T>): Promise<T> {
+  const { rows } = await sql<{ was: string }>`
+    SELECT current_setting('enable_bitmapscan') AS was,
+      set_config('enable_bitmapscan', 'off', true)`.execute(trx);
+  const out = await statement();
+  await sql`SELECT set_config('enable_bitmapscan', ${rows[0]!.was}, true)`.execute(trx);
+  return out;
+}
+
+/**
+ * The project's tests with the given keys (hex test keys): one probe of the test key's hash
+ * index a key (a hash index cannot take `test_key = ANY(array)`). Run it through
+ * probingKeys.
+ */
+export const testsByKeyStatement = (orgId: string, projectId: string, keys: string[]) =>
+  sql<{
+    ord: number;
+    test_key: Buffer;
+    suite: string;
+    classname: string;
+    name: string;
+    stored: boolean;
+  }>`
+    SELECT t.ord, t.test_key, t.suite, t.classname, t.name, t.stored
+    FROM unnest(${byteaArray(keys.map((k) => Buffer.from(k, 'hex')))}::bytea[]) AS u(key)
+    CROSS JOIN LATERAL (
+      SELECT org_id, project_id, ord, test_key, suite, classname, name, stored FROM tests
+      WHERE test_key = u.key
+      -- Kept out of the probe (OFFSET 0: the conditions below are not pushed into it): on a
+      -- table without statistics the planner took the primary key for them and filtered
+      -- every test of the project for each key.
+      OFFSET 0) AS t
+    WHERE t.org_id = ${orgId} AND t.project_id = ${projectId}`;
+
+/**
  * The project's tests among `keys` (hex test keys). Run it with custom plans
  * (plan_cache_mode, as the upload does): a generic plan cannot hash the array, and on a
  * young table it compared every key with every row, seconds per batch.
@@ -79,18 +121,17 @@ export async function lookupOrds(
   keys: string[],
 ): Promise<OrdLookup> {
   // One row even when no key is found, for the next ord.
-  const { rows } = await sql<{
-    next: number;
-    ord: number | null;
-    test_key: Buffer | null;
-    stored: boolean | null;
-  }>`
+  const { rows } = await probingKeys(trx, () =>
+    sql<{
+      next: number;
+      ord: number | null;
+      test_key: Buffer | null;
+      stored: boolean | null;
+    }>`
     SELECT n.next, t.ord, t.test_key, ${storedTest(orgId, projectId, 't')} AS stored
     FROM (SELECT coalesce(max(ord) + 1, 0)::int AS next FROM tests
           WHERE org_id = ${orgId} AND project_id = ${projectId}) n
-    LEFT JOIN tests t ON t.org_id = ${orgId} AND t.project_id = ${projectId}
-      AND t.test_key = ANY(${byteaArray(keys.map((k) => Buffer.from(k, 'hex')))}::bytea[])`.execute(
-    trx,
+    LEFT JOIN (${testsByKeyStatement(orgId, projectId, keys)}) t ON true`.execute(trx),
   );
   const found: OrdLookup = { ords: new Map(), unstored: [], next: rows[0]!.next };
   for (const r of rows) {
