@@ -80,6 +80,25 @@ export const textArray = (values: readonly (string | null)[]): Buffer => encode(
 /** A bytea[] parameter (cast it: `::bytea[]`). */
 export const byteaArray = (values: readonly (Buffer | null)[]): Buffer => encode(BYTEA, values);
 
+const HEX_BYTEA: Element<string> = {
+  oid: 17,
+  length: (v) => {
+    if (v.length % 2 !== 0) throw new Error(`not hex: ${v}`);
+    return v.length / 2;
+  },
+  put: (out, at, v) => {
+    // Buffer#write stops at the first character that is not hex.
+    if (out.write(v, at, v.length / 2, 'hex') !== v.length / 2) throw new Error(`not hex: ${v}`);
+  },
+};
+
+/**
+ * A bytea[] parameter from hex strings (cast it: `::bytea[]`): written straight into the
+ * array, without a Buffer per value.
+ */
+export const hexByteaArray = (values: readonly (string | null)[]): Buffer =>
+  encode(HEX_BYTEA, values);
+
 /** An int4[] parameter (cast it: `::int[]`); each value must be a 32-bit integer. */
 export const int4Array = (values: readonly (number | null)[]): Buffer => encode(INT4, values);
 

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import {
   boolArray,
   byteaArray,
+  hexByteaArray,
   float8Array,
   int4Array,
   textArray,
@@ -38,6 +39,19 @@ describe('binary array parameters', () => {
     const values = [Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), null, Buffer.alloc(1024, 0xab)];
     const { v } = await roundTrip(byteaArray(values), 'bytea[]');
     expect(v).toEqual(values);
+  });
+
+  it('carry hex strings as their bytes in bytea arrays, and refuse what is not hex', async () => {
+    const values = ['00ff10ab', '', null, 'AbCdEf'];
+    const { v } = await roundTrip(hexByteaArray(values), 'bytea[]');
+    expect(v).toEqual([
+      Buffer.from([0, 255, 16, 171]),
+      Buffer.alloc(0),
+      null,
+      Buffer.from([171, 205, 239]),
+    ]);
+    expect(() => hexByteaArray(['0g'])).toThrow(/not hex/);
+    expect(() => hexByteaArray(['abc'])).toThrow(/not hex/);
   });
 
   it('carry integers, doubles and booleans exactly', async () => {

@@ -452,6 +452,22 @@ describe('the registrations of one upload', () => {
     expect(rows[0]!.n).toBe(3);
   });
 
+  it('opens no transaction ahead once told no registration is expected, until one is asked', async () => {
+    const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
+      preOpen: () => true,
+    });
+    await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
+    const made = registrar.register([newTest('p0')], null);
+    registrar.idle();
+    await made;
+    expect(await idleInTransaction()).toBe(0);
+    // Asked again: made in a transaction opened for it, and the next one opened ahead.
+    await registrar.register([newTest('p1')], null);
+    await waitFor(async () => ((await idleInTransaction()) === 1 ? true : undefined));
+    await registrar.close();
+    expect(await idleInTransaction()).toBe(0);
+  });
+
   it('makes a registration again when the transaction opened ahead for it ended while it waited', async () => {
     const registrar = createRegistrar(t.database.db, owner.orgId, projectId, {
       preOpen: () => true,

@@ -437,6 +437,8 @@ export async function ingestFile(
     parser.write(decoder.end());
     const totals = parser.close();
     await flush();
+    // Its last new tests are asked for: no transaction to keep open for more.
+    writer.registrar?.idle();
     await inFlight;
     return totals;
   } catch (err) {

@@ -21,6 +21,11 @@ export interface Registrar {
   /** Whether a registration is asked or being made. */
   readonly busy: boolean;
   /**
+   * No registration is expected soon (the file has been parsed): no transaction is opened
+   * ahead for the next one until one is asked.
+   */
+  idle(): void;
+  /**
    * Commits what was registered and ends the transaction kept open for a next registration:
    * always call it (again is safe). Rejects when registrations had resolved in a transaction
    * that then failed (their ords were never committed); other failures reject the
@@ -88,6 +93,8 @@ export function createRegistrar(
   // Set when registrations were resolved in a transaction that then failed to commit.
   let lost: Error | undefined;
   let idleFailed = false;
+  // Whether a transaction may be opened ahead of the next registration.
+  let openAhead = true;
   // Wakes the loop when a registration comes or the registrar closes.
   let wake = () => {};
   const changed = () => new Promise<void>((resolve) => (wake = resolve));
@@ -110,7 +117,8 @@ export function createRegistrar(
 
   const loop = (async () => {
     for (;;) {
-      while (queue.length === 0 && !closed && (idleFailed || !preOpen())) await changed();
+      while (queue.length === 0 && !closed && (idleFailed || !openAhead || !preOpen()))
+        await changed();
       if (closed && queue.length === 0) return;
       // Opened ahead: no registration is waiting for this transaction yet.
       const ahead = queue.length === 0;
@@ -185,11 +193,15 @@ export function createRegistrar(
         if (failure !== undefined) return reject(failure);
         if (closed) return reject(new Error('the registrar is closed'));
         queue.push({ tests, seenNext, resolve, reject });
+        openAhead = true;
         wake();
       });
     },
     get busy() {
       return queue.length > 0 || current.length > 0;
+    },
+    idle() {
+      openAhead = false;
     },
     async close() {
       closed = true;

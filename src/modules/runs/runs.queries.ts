@@ -2,7 +2,14 @@ import { hash } from 'node:crypto';
 import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 import type { TestCase, Totals } from '../../domain/junit.ts';
 import { signatureOf } from '../../domain/triage.ts';
-import { boolArray, byteaArray, float8Array, int4Array, textArray } from '../../db/binary-array.ts';
+import {
+  boolArray,
+  byteaArray,
+  float8Array,
+  hexByteaArray,
+  int4Array,
+  textArray,
+} from '../../db/binary-array.ts';
 import type { Executor } from '../../db/executor.ts';
 import { NotFound } from '../../errors.ts';
 
@@ -99,7 +106,7 @@ export const testsByKeyStatement = (orgId: string, projectId: string, keys: stri
     stored: boolean;
   }>`
     SELECT t.ord, t.test_key, t.suite, t.classname, t.name, t.stored
-    FROM unnest(${byteaArray(keys.map((k) => Buffer.from(k, 'hex')))}::bytea[]) AS u(key)
+    FROM unnest(${hexByteaArray(keys)}::bytea[]) AS u(key)
     CROSS JOIN LATERAL (
       SELECT org_id, project_id, ord, test_key, suite, classname, name, stored FROM tests
       WHERE test_key = u.key
@@ -313,7 +320,7 @@ async function insertTests(
     registered AS (
       INSERT INTO tests (org_id, project_id, ord, test_key, suite, classname, name)
       SELECT ${orgId}::uuid, ${projectId}::uuid, n.next + u.i::int - 1, u.key, u.suite, u.classname, u.name
-      FROM n, unnest(${byteaArray(tests.map((t) => Buffer.from(t.key, 'hex')))}::bytea[],
+      FROM n, unnest(${hexByteaArray(tests.map((t) => t.key))}::bytea[],
         ${textArray(tests.map((t) => t.suite))}::text[],
         ${textArray(tests.map((t) => t.classname))}::text[],
         ${textArray(tests.map((t) => t.name))}::text[]) WITH ORDINALITY AS u(key, suite, classname, name, i)
