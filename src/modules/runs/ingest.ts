@@ -76,7 +76,7 @@ export interface RunWriter {
   /** Whether the registrar may keep a transaction open before it has a registration. */
   readonly preOpen: () => boolean;
   readonly blocks: Map<number, Block>;
-  /** Registers the upload's new tests (started by the first batch that has some). */
+  /** Registers the upload's new tests (started by the first new test parsed). */
   registrar: Registrar | null;
   /** The ords of the registrations this upload made, stored when it closes. */
   readonly registrations: OrdRange[];
@@ -147,8 +147,9 @@ export async function closeRunWriter(trx: Transaction<DB>, writer: RunWriter): P
 
 /**
  * Ends what an upload keeps open beside its transaction (the registrar's transaction): on
- * every path, failures included, before the upload's transaction ends. Its registrations
- * are committed already (each as it was made).
+ * every path, failures included, before the upload's transaction ends. On success
+ * closeRunWriter has committed its registrations already; here a failed upload commits what
+ * was registered (its registrations stay pending, its tests unlisted).
  */
 export async function releaseRunWriter(writer: RunWriter): Promise<void> {
   // A failure of its own was the upload's failure already (closeRunWriter or a batch).
