@@ -1,8 +1,14 @@
-import { hash } from 'node:crypto';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  type CompiledQuery,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { pipelined, statementName } from './pipeline.ts';
 import type { DB } from './types.ts';
 
 export interface Database {
@@ -48,6 +54,7 @@ export function connect(url: string, config: Config['db'], logger: Logger): Data
     client.on('error', lost('database connection lost'));
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  pools.set(db, pool);
   // One connection beside the pool, for readiness checks only; made when first asked.
   let probe: pg.Pool | undefined;
   const probePool = (timeoutMs: number) => {
@@ -123,6 +130,34 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
+const pools = new WeakMap<Kysely<DB>, pg.Pool>();
+
+/**
+ * Runs `statements` in one round trip (src/db/pipeline.ts) on a connection of `db`'s pool,
+ * prepared under the same names as Kysely's queries, and answers each one's rows. For the
+ * few fixed statements of the pipelined reads (their number is not counted against
+ * MAX_PREPARED_PER_CONNECTION).
+ */
+export async function runPipelined(
+  db: Kysely<DB>,
+  statements: readonly CompiledQuery[],
+): Promise<Record<string, unknown>[][]> {
+  const pool = pools.get(db);
+  if (pool === undefined)
+    throw new Error('runPipelined needs the Kysely instance made by connect()');
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  try {
+    return await pipelined(client, statements);
+  } catch (err) {
+    // A connection that broke mid-pipeline is dropped; an error PostgreSQL answered is not.
+    if (isDatabaseUnavailable(err)) lost = err as Error;
+    throw err;
+  } finally {
+    client.release(lost);
+  }
+}
+
 /** Distinct statements one connection keeps prepared; past it, statements are parsed each time. */
 const MAX_PREPARED_PER_CONNECTION = 1000;
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\s/i;
@@ -149,7 +184,7 @@ function preparingPool(pool: pg.Pool): PostgresPool {
         if (parameters === undefined || parameters.length === 0 || !PREPARABLE.test(sqlOrCursor)) {
           return client.query(sqlOrCursor, parameters as unknown[]);
         }
-        const name = `k${hash('sha1', sqlOrCursor, 'base64url')}`;
+        const name = statementName(sqlOrCursor);
         if (!known.has(name) && known.size >= MAX_PREPARED_PER_CONNECTION) {
           return client.query(sqlOrCursor, parameters as unknown[]);
         }

@@ -13,6 +13,7 @@ import * as testsKeyOrder from './migrations/0015_tests_key_order.ts';
 import * as testRegistrations from './migrations/0016_test_registrations.ts';
 import * as runDayTotals from './migrations/0017_run_day_totals.ts';
 import * as testsKeyHash from './migrations/0018_tests_key_hash.ts';
+import * as tenantDoor from './migrations/0019_tenant_door.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '0016_test_registrations': testRegistrations,
   '0017_run_day_totals': runDayTotals,
   '0018_tests_key_hash': testsKeyHash,
+  '0019_tenant_door': tenantDoor,
 };
 
 /**

@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { can, refusal, type Permission } from '../domain/permissions.ts';
+import { refusal, rolesWith, type Permission } from '../domain/permissions.ts';
 import { Forbidden, NotFound, Unauthorized } from '../errors.ts';
 import { APP_ROLE } from './app-role.ts';
+import { runPipelined } from './connection.ts';
 import type { DB } from './types.ts';
 
 /** Who is calling: a signed-in user (JWT) or a CI token. Verified signature, not yet live state. */
@@ -85,12 +86,76 @@ export async function assertLiveSession(trx: Tx, userId: string, sessionId: stri
   if (row === undefined) throw new Unauthorized('Your session has ended; sign in again');
 }
 
+/** What a tenant door answers: the org the caller entered, their role, who acts. */
+interface DoorRow {
+  org_id: string;
+  role: string;
+  actor_id: string;
+}
+
 /**
- * The only way to reach tenant tables. Opens a transaction, enters it as the app role
- * (app_enter_as_user / app_enter_as_token, one round trip), checks the
- * caller against live state (session, membership or token, org not deleted), checks the
- * permission, pins `app.org_id` for row-level security, and hands back the transaction.
- * Another org, or one the caller is not in, is a 404 indistinguishable from a missing one.
+ * The door statement for `caller` (migration 0019_tenant_door): switches to the app role,
+ * checks the caller's live state, the org, their org claim and the permission (the roles
+ * holding it), pins `app.org_id`, or raises a GA4xx refusal. Its settings are local to the
+ * transaction it runs in.
+ */
+function doorStatement(caller: Caller, orgSlug: string, permission: Permission) {
+  const { actor } = caller;
+  const roles = rolesWith(permission);
+  return actor.kind === 'user'
+    ? sql<DoorRow>`SELECT * FROM app_door_as_user(${actor.userId}, ${actor.sessionId}, ${orgSlug},
+        ${actor.orgId}, ${roles})`
+    : sql<DoorRow>`SELECT * FROM app_door_as_token(${actor.orgId}, ${actor.tokenHash}, ${orgSlug},
+        ${roles})`;
+}
+
+/** The answer a door's refusal stands for (401, 403, 404); any other error as it is. */
+function refused(err: unknown, caller: Caller, orgSlug: string, permission: Permission): unknown {
+  const { code, detail } = (err ?? {}) as { code?: unknown; detail?: unknown };
+  switch (code) {
+    case 'GA401':
+      return new Unauthorized(
+        caller.actor.kind === 'user'
+          ? 'Your session has ended; sign in again'
+          : 'The API token is invalid, expired or revoked',
+      );
+    case 'GA404':
+      return new NotFound('Organization not found');
+    case 'GA409':
+      // A token scoped to one org never reaches another, even one the user belongs to; the
+      // user (a member, so nothing leaks) is told how to get one that does.
+      return new NotFound(
+        `This access token is scoped to another organization; get one for "${orgSlug}" with POST /api/v1/auth/switch-org {"org": "${orgSlug}"}`,
+      );
+    case 'GA403': {
+      const { message, ...extra } = refusal(String(detail), permission);
+      return new Forbidden(message, extra);
+    }
+    default:
+      return err;
+  }
+}
+
+/** Who is in, once the door let them: everything of TenantContext but writing audit. */
+export type ReadContext = Omit<TenantContext, 'audit'>;
+
+function readContext(caller: Caller, orgSlug: string, door: DoorRow): ReadContext {
+  return {
+    orgId: door.org_id,
+    orgSlug,
+    role: door.role,
+    actorId: door.actor_id,
+    actorType: caller.actor.kind,
+    userId: caller.actor.kind === 'user' ? caller.actor.userId : null,
+  };
+}
+
+/**
+ * The only way to reach tenant tables. Opens a transaction, goes through the tenant door
+ * (doorStatement: the caller's live session or token, membership, org, permission; one
+ * round trip), which pins `app.org_id` for row-level security, and hands back the
+ * transaction. Another org, or one the caller is not in, is a 404 indistinguishable from a
+ * missing one.
  */
 export async function withTenant<T>(
   db: Kysely<DB>,
@@ -99,74 +164,53 @@ export async function withTenant<T>(
   permission: Permission,
   fn: (trx: Tx, ctx: TenantContext) => Promise<T>,
 ): Promise<T> {
-  const { actor } = caller;
-  const userId = actor.kind === 'user' ? actor.userId : null;
   if (!SLUG.test(orgSlug)) throw new NotFound('Organization not found');
   return db.transaction().execute(async (trx) => {
-    let orgId: string;
-    let role: string;
-    let actorId: string;
-    if (actor.kind === 'user') {
-      const row = await sql<{ status: string; org_id: string | null; role: string | null }>`
-        SELECT * FROM app_enter_as_user(${actor.userId}, ${actor.sessionId}, ${orgSlug})`
-        .execute(trx)
-        .then((r) => r.rows[0]);
-      if (row?.status === 'unauthenticated')
-        throw new Unauthorized('Your session has ended; sign in again');
-      if (row?.status !== 'ok' || row.org_id === null || row.role === null)
-        throw new NotFound('Organization not found');
-      // A token scoped to one org never reaches another, even one the user belongs to; the
-      // user (a member, so nothing leaks) is told how to get one that does.
-      if (actor.orgId !== row.org_id)
-        throw new NotFound(
-          `This access token is scoped to another organization; get one for "${orgSlug}" with POST /api/v1/auth/switch-org {"org": "${orgSlug}"}`,
-        );
-      orgId = row.org_id;
-      role = row.role;
-      actorId = actor.userId;
-    } else {
-      const row = await sql<{
-        status: string;
-        token_id: string | null;
-        role: string | null;
-        last_used_at: Date | null;
-      }>`
-        SELECT * FROM app_enter_as_token(${actor.orgId}, ${actor.tokenHash}, ${orgSlug})`
-        .execute(trx)
-        .then((r) => r.rows[0]);
-      if (row?.status === 'unauthenticated')
-        throw new Unauthorized('The API token is invalid, expired or revoked');
-      if (row?.status !== 'ok' || row.token_id === null || row.role === null)
-        throw new NotFound('Organization not found');
-      orgId = actor.orgId;
-      role = row.role;
-      actorId = row.token_id;
-      // lastUsedAt to the minute: one write a minute per token, not one per request. A row
-      // another transaction is writing (an upload with the same token, which holds its lock
-      // until it commits) is skipped, not waited for: that one records the use.
-      if (row.last_used_at === null || Date.now() - row.last_used_at.getTime() > 60_000) {
-        await sql`
-          UPDATE api_tokens SET last_used_at = now()
-          WHERE org_id = ${orgId} AND id = (
-            SELECT id FROM api_tokens WHERE org_id = ${orgId} AND id = ${actorId}
-            FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
-      }
-    }
-    if (!can(role, permission)) {
-      const { message, ...extra } = refusal(role, permission);
-      throw new Forbidden(message, extra);
-    }
+    const door = await doorStatement(caller, orgSlug, permission)
+      .execute(trx)
+      .then(
+        (r) => r.rows[0]!,
+        (err: unknown) => {
+          throw refused(err, caller, orgSlug, permission);
+        },
+      );
+    const base = readContext(caller, orgSlug, door);
     const ctx: TenantContext = {
-      orgId,
-      orgSlug,
-      role,
-      actorId,
-      actorType: actor.kind,
-      userId,
-      audit: (entry) => writeAudit(trx, orgId, actor.kind, actorId, caller.requestId, entry),
+      ...base,
+      audit: (entry) =>
+        writeAudit(trx, base.orgId, base.actorType, base.actorId, caller.requestId, entry),
     };
     return fn(trx, ctx);
   });
+}
+
+/**
+ * A read of one statement in one round trip: the tenant door and `statement` (compiled for
+ * the org the caller claims) are sent together as a pipeline (runPipelined), one implicit
+ * transaction. When the door refuses, PostgreSQL skips the statement, so it only ever runs
+ * for a caller let in, as the app role, with `app.org_id` pinned — the same guarantees as
+ * withTenant, three round trips fewer. `answer` turns the rows into the reply (and may throw
+ * a 404 of its own). For reads that need one statement and write nothing, audit included.
+ */
+export async function readAsTenant<R, T>(
+  db: Kysely<DB>,
+  caller: Caller,
+  orgSlug: string,
+  permission: Permission,
+  statement: (orgId: string) => CompiledQuery<R>,
+  answer: (rows: R[], ctx: ReadContext) => T,
+): Promise<T> {
+  if (!SLUG.test(orgSlug)) throw new NotFound('Organization not found');
+  const claimed = caller.actor.orgId;
+  const door = doorStatement(caller, orgSlug, permission).compile(db);
+  // A user's access token not scoped to an org: the door refuses it (GA409) on its own.
+  const statements = claimed === null ? [door] : [door, statement(claimed)];
+  const [doorRows, rows] = await runPipelined(db, statements).catch((err: unknown) => {
+    throw refused(err, caller, orgSlug, permission);
+  });
+  if (rows === undefined) throw new Error('the tenant door let in a caller claiming no org');
+  const ctx = readContext(caller, orgSlug, doorRows![0] as unknown as DoorRow);
+  return answer(rows as R[], ctx);
 }
 
 export async function writeAudit(

@@ -4,6 +4,54 @@ import { APP_ROLE } from '../app-role.ts';
 // The foundation's tenant tables; later migrations add their own (see tenant-tables.ts).
 const TENANT_TABLES = ['memberships', 'invitations', 'api_tokens', 'audit_events'] as const;
 
+// Entering a tenant in one statement: switch to the app role, pin the caller, check live
+// state, pin the org. plpgsql caches the plans of its queries per connection, so the
+// per-request authorization is not re-planned every time (planning under RLS costs
+// more than running these index lookups).
+// (Replaced by app_door_as_user/app_door_as_token in 0019_tenant_door; its down restores these.)
+export const ENTER_FUNCTIONS = `CREATE FUNCTION app_enter_as_user(p_user uuid, p_session uuid, p_slug text)
+  RETURNS TABLE (status text, org_id uuid, role text) LANGUAGE plpgsql AS $fn$
+  DECLARE v_org uuid; v_role text;
+  BEGIN
+    PERFORM set_config('role', '${APP_ROLE}', true);
+    PERFORM set_config('app.user_id', p_user::text, true);
+    PERFORM set_config('app.org_id', '', true);
+    PERFORM 1 FROM sessions s
+      WHERE s.id = p_session AND s.user_id = p_user AND s.revoked_at IS NULL AND s.expires_at > now();
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'unauthenticated'::text, NULL::uuid, NULL::text; RETURN;
+    END IF;
+    SELECT o.id, m.role INTO v_org, v_role
+      FROM orgs o JOIN memberships m ON m.org_id = o.id AND m.user_id = p_user
+      WHERE o.slug = p_slug AND o.deleted_at IS NULL;
+    IF v_org IS NULL THEN
+      RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::text; RETURN;
+    END IF;
+    PERFORM set_config('app.org_id', v_org::text, true);
+    RETURN QUERY SELECT 'ok'::text, v_org, v_role;
+  END $fn$;
+
+  CREATE FUNCTION app_enter_as_token(p_org uuid, p_hash bytea, p_slug text)
+  RETURNS TABLE (status text, token_id uuid, role text, last_used_at timestamptz)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE v_id uuid; v_role text; v_used timestamptz;
+  BEGIN
+    PERFORM set_config('role', '${APP_ROLE}', true);
+    PERFORM set_config('app.user_id', '', true);
+    PERFORM set_config('app.org_id', p_org::text, true);
+    SELECT t.id, t.role, t.last_used_at INTO v_id, v_role, v_used FROM api_tokens t
+      WHERE t.org_id = p_org AND t.token_hash = p_hash AND t.revoked_at IS NULL
+        AND (t.expires_at IS NULL OR t.expires_at > now());
+    IF v_id IS NULL THEN
+      RETURN QUERY SELECT 'unauthenticated'::text, NULL::uuid, NULL::text, NULL::timestamptz; RETURN;
+    END IF;
+    PERFORM 1 FROM orgs o WHERE o.id = p_org AND o.slug = p_slug AND o.deleted_at IS NULL;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::text, NULL::timestamptz; RETURN;
+    END IF;
+    RETURN QUERY SELECT 'ok'::text, v_id, v_role, v_used;
+  END $fn$;`;
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   // Roles are cluster-wide; several databases (or processes) may race to create it.
   await sql
@@ -149,56 +197,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     .execute(db);
 
-  // Entering a tenant in one statement: switch to the app role, pin the caller, check live
-  // state, pin the org. plpgsql caches the plans of its queries per connection, so the
-  // per-request authorization is not re-planned every time (planning under RLS costs
-  // more than running these index lookups).
-  await sql
-    .raw(
-      `CREATE FUNCTION app_enter_as_user(p_user uuid, p_session uuid, p_slug text)
-       RETURNS TABLE (status text, org_id uuid, role text) LANGUAGE plpgsql AS $fn$
-       DECLARE v_org uuid; v_role text;
-       BEGIN
-         PERFORM set_config('role', '${APP_ROLE}', true);
-         PERFORM set_config('app.user_id', p_user::text, true);
-         PERFORM set_config('app.org_id', '', true);
-         PERFORM 1 FROM sessions s
-           WHERE s.id = p_session AND s.user_id = p_user AND s.revoked_at IS NULL AND s.expires_at > now();
-         IF NOT FOUND THEN
-           RETURN QUERY SELECT 'unauthenticated'::text, NULL::uuid, NULL::text; RETURN;
-         END IF;
-         SELECT o.id, m.role INTO v_org, v_role
-           FROM orgs o JOIN memberships m ON m.org_id = o.id AND m.user_id = p_user
-           WHERE o.slug = p_slug AND o.deleted_at IS NULL;
-         IF v_org IS NULL THEN
-           RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::text; RETURN;
-         END IF;
-         PERFORM set_config('app.org_id', v_org::text, true);
-         RETURN QUERY SELECT 'ok'::text, v_org, v_role;
-       END $fn$;
-
-       CREATE FUNCTION app_enter_as_token(p_org uuid, p_hash bytea, p_slug text)
-       RETURNS TABLE (status text, token_id uuid, role text, last_used_at timestamptz)
-       LANGUAGE plpgsql AS $fn$
-       DECLARE v_id uuid; v_role text; v_used timestamptz;
-       BEGIN
-         PERFORM set_config('role', '${APP_ROLE}', true);
-         PERFORM set_config('app.user_id', '', true);
-         PERFORM set_config('app.org_id', p_org::text, true);
-         SELECT t.id, t.role, t.last_used_at INTO v_id, v_role, v_used FROM api_tokens t
-           WHERE t.org_id = p_org AND t.token_hash = p_hash AND t.revoked_at IS NULL
-             AND (t.expires_at IS NULL OR t.expires_at > now());
-         IF v_id IS NULL THEN
-           RETURN QUERY SELECT 'unauthenticated'::text, NULL::uuid, NULL::text, NULL::timestamptz; RETURN;
-         END IF;
-         PERFORM 1 FROM orgs o WHERE o.id = p_org AND o.slug = p_slug AND o.deleted_at IS NULL;
-         IF NOT FOUND THEN
-           RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::text, NULL::timestamptz; RETURN;
-         END IF;
-         RETURN QUERY SELECT 'ok'::text, v_id, v_role, v_used;
-       END $fn$;`,
-    )
-    .execute(db);
+  await sql.raw(ENTER_FUNCTIONS).execute(db);
 
   for (const table of TENANT_TABLES) {
     await sql

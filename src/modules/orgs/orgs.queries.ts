@@ -4,13 +4,13 @@ import { enterOrg, writeAudit } from '../../db/tenant.ts';
 import type { Executor } from '../../db/executor.ts';
 import type { DB } from '../../db/types.ts';
 
+/** The org unless it was deleted. */
+export function liveOrg(db: Executor, orgId: string) {
+  return db.selectFrom('orgs').selectAll().where('id', '=', orgId).where('deleted_at', 'is', null);
+}
+
 export function findLiveOrg(db: Executor, orgId: string) {
-  return db
-    .selectFrom('orgs')
-    .selectAll()
-    .where('id', '=', orgId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return liveOrg(db, orgId).executeTakeFirst();
 }
 
 export function slugTaken(db: Executor, slug: string) {

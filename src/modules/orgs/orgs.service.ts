@@ -1,10 +1,17 @@
 import type { Kysely } from 'kysely';
-import { assertLiveSession, withTenant, withUser, type Caller } from '../../db/tenant.ts';
+import {
+  assertLiveSession,
+  readAsTenant,
+  withTenant,
+  withUser,
+  type Caller,
+} from '../../db/tenant.ts';
 import type { DB, Org } from '../../db/types.ts';
 import { Conflict, Forbidden, NotFound } from '../../errors.ts';
 import { decodeCursor, toPage, type PageQuery } from '../../lib/pagination.ts';
 import {
   findLiveOrg,
+  liveOrg,
   insertOrgWithOwner,
   listOrgsOfUser,
   renameOrg,
@@ -58,11 +65,17 @@ export function createOrgService(deps: { db: Kysely<DB> }) {
     },
 
     get(caller: Caller, slug: string) {
-      return withTenant(db, caller, slug, 'org:read', async (trx, ctx) => {
-        const org = await findLiveOrg(trx, ctx.orgId);
-        if (org === undefined) throw new NotFound('Organization not found');
-        return orgOut(org, ctx.role);
-      });
+      return readAsTenant(
+        db,
+        caller,
+        slug,
+        'org:read',
+        (orgId) => liveOrg(db, orgId).compile(),
+        ([org], ctx) => {
+          if (org === undefined) throw new NotFound('Organization not found');
+          return orgOut(org, ctx.role);
+        },
+      );
     },
 
     rename(caller: Caller, slug: string, input: { name: string }) {

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import { bucketStart, DAY } from '../../domain/history.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
@@ -183,23 +183,14 @@ export interface TestHistoryState {
  * repeated the test's columns and cost a parse of each field (timestamps and bytea among
  * them) — the larger part of this read's time in Node under load.
  */
-export async function testHistoryState(
+export function testHistoryStatement(
   db: Executor,
   orgId: string,
   projectKey: string,
   testId: string,
   opts: { branch: string | undefined; before: string | undefined; limit: number; now: Date },
-): Promise<TestHistoryState> {
-  const { rows } = await sql<
-    { project_id: string; ord: number | null } & Omit<TestRow, 'ord'> & {
-        q_reason: string | null;
-        q_by_type: TestQuarantineRow['by_type'] | null;
-        q_by_id: string | null;
-        q_created: Date | null;
-        q_expires: Date | null;
-        history: HistoryTuple[];
-      }
-  >`
+): CompiledQuery<TestHistoryStateRow> {
+  return sql<TestHistoryStateRow>`
     WITH p AS (${projectByKey(orgId, projectKey)}),
     t AS (
       SELECT ord, test_key, suite, classname, name, ord / 256 AS block, ord % 256 AS pos
@@ -241,9 +232,23 @@ export async function testHistoryState(
     FROM p
     LEFT JOIN t ON true
     LEFT JOIN test_quarantines q ON q.org_id = ${orgId} AND q.project_id = p.id
-      AND q.test_key = t.test_key AND (q.expires_at IS NULL OR q.expires_at > ${opts.now})`.execute(
+      AND q.test_key = t.test_key AND (q.expires_at IS NULL OR q.expires_at > ${opts.now})`.compile(
     db,
   );
+}
+
+/** The row of testHistoryStatement. */
+type TestHistoryStateRow = { project_id: string; ord: number | null } & Omit<TestRow, 'ord'> & {
+    q_reason: string | null;
+    q_by_type: TestQuarantineRow['by_type'] | null;
+    q_by_id: string | null;
+    q_created: Date | null;
+    q_expires: Date | null;
+    history: HistoryTuple[];
+  };
+
+/** testHistoryStatement's answer as the project found, the test, its quarantine, its results. */
+export function testHistoryState(orgId: string, rows: TestHistoryStateRow[]): TestHistoryState {
   const first = rows[0];
   if (first === undefined)
     return { projectFound: false, test: undefined, quarantine: undefined, rows: [] };

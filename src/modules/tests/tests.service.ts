@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { withTenant, type Caller, type TenantContext } from '../../db/tenant.ts';
+import { readAsTenant, withTenant, type Caller, type TenantContext } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
 import {
@@ -22,7 +22,12 @@ import { projectNotFound, requireProject } from '../projects/projects.queries.ts
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
 import { createTestListCache, type TestSort } from './test-list.ts';
-import { testHistoryState, testListState, trendsState } from './tests-reads.queries.ts';
+import {
+  testHistoryState,
+  testHistoryStatement,
+  testListState,
+  trendsState,
+} from './tests-reads.queries.ts';
 import {
   completeRunsOfIssue,
   deleteQuarantine,
@@ -135,50 +140,57 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
       q: { branch?: string | undefined; limit: number; cursor?: string | undefined },
     ) {
       const before = decodeCursor(q.cursor);
-      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
-        const { projectFound, test, quarantine, rows } = await testHistoryState(
-          trx,
-          ctx.orgId,
-          scope.project,
-          testId,
-          { branch: q.branch, before, limit: q.limit, now: clock.now() },
-        );
-        if (!projectFound) throw projectNotFound();
-        if (test === undefined) throw testNotFound();
-        const page = toPage(
-          rows,
-          q.limit,
-          (r) => r.id,
-          (r) => {
-            const { status, flaky } = decodeStatus(r.code);
-            const durationMs = r.duration_ms ?? decodeDuration(r.micros ?? NO_DURATION) ?? null;
-            return {
-              runId: r.id,
-              commit: r.commit_sha,
-              branch: r.branch,
-              build: r.build,
-              issue: r.issue_number,
-              runStatus: r.status,
-              at: r.at.toISOString(),
-              status: status ?? 'skipped',
-              flaky,
-              durationMs,
-              failureType: r.failure_type,
-              failureMessage: r.failure_message,
-            };
-          },
-        );
-        return {
-          test: {
-            testId,
-            suite: test.suite,
-            classname: test.classname,
-            name: test.name,
-            quarantined: quarantineOut(quarantine),
-          },
-          ...page,
-        };
-      });
+      return readAsTenant(
+        db,
+        caller,
+        scope.org,
+        'org:read',
+        (orgId) =>
+          testHistoryStatement(db, orgId, scope.project, testId, {
+            branch: q.branch,
+            before,
+            limit: q.limit,
+            now: clock.now(),
+          }),
+        (found, ctx) => {
+          const { projectFound, test, quarantine, rows } = testHistoryState(ctx.orgId, found);
+          if (!projectFound) throw projectNotFound();
+          if (test === undefined) throw testNotFound();
+          const page = toPage(
+            rows,
+            q.limit,
+            (r) => r.id,
+            (r) => {
+              const { status, flaky } = decodeStatus(r.code);
+              const durationMs = r.duration_ms ?? decodeDuration(r.micros ?? NO_DURATION) ?? null;
+              return {
+                runId: r.id,
+                commit: r.commit_sha,
+                branch: r.branch,
+                build: r.build,
+                issue: r.issue_number,
+                runStatus: r.status,
+                at: r.at.toISOString(),
+                status: status ?? 'skipped',
+                flaky,
+                durationMs,
+                failureType: r.failure_type,
+                failureMessage: r.failure_message,
+              };
+            },
+          );
+          return {
+            test: {
+              testId,
+              suite: test.suite,
+              classname: test.classname,
+              name: test.name,
+              quarantined: quarantineOut(quarantine),
+            },
+            ...page,
+          };
+        },
+      );
     },
 
     /** Pass rate, counts, mean run duration and flaky count per bucket, from run totals. */
