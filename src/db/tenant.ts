@@ -198,7 +198,7 @@ export async function readAsTenant<R, T>(
   orgSlug: string,
   permission: Permission,
   statement: (orgId: string) => CompiledQuery<R>,
-  answer: (rows: R[], ctx: ReadContext) => T,
+  answer: (rows: R[], ctx: ReadContext) => T | Promise<T>,
 ): Promise<T> {
   if (!SLUG.test(orgSlug)) throw new NotFound('Organization not found');
   const claimed = caller.actor.orgId;

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import type { IssueReport } from '../../domain/gate-report.ts';
 
@@ -32,30 +32,14 @@ export type IssueGatesState =
  * than these reads themselves. The state changes ride as parallel arrays, parsed by pg with
  * their columns' own types.
  */
-export async function issueGatesState(
+export function issueGatesStatement(
   db: Executor,
   orgId: string,
   projectKey: string,
   number: number,
   limit: number,
-): Promise<IssueGatesState> {
-  const { rows } = await sql<{
-    project_id: string;
-    issue_id: string | null;
-    report: IssueReport | null;
-    config: unknown;
-    configured: boolean | null;
-    h_gates: string[] | null;
-    h_from: (string | null)[] | null;
-    h_to: string[] | null;
-    h_reasons: string[] | null;
-    h_runs: (string | null)[] | null;
-    h_at: Date[] | null;
-    run_id: string | null;
-    run_status: string | null;
-    run_uploads: number | null;
-    run_shards: number | null;
-  }>`
+): CompiledQuery<IssueGatesRow> {
+  return sql<IssueGatesRow>`
     WITH p AS (SELECT id FROM projects WHERE org_id = ${orgId} AND key = ${projectKey}),
     i AS (
       SELECT id FROM tracked_issues
@@ -86,7 +70,30 @@ export async function issueGatesState(
       SELECT id, status, uploads, shards FROM test_runs
       WHERE org_id = ${orgId} AND project_id = p.id AND issue_number = ${number}
       ORDER BY id DESC LIMIT 1
-    ) n ON i.id IS NOT NULL`.execute(db);
+    ) n ON i.id IS NOT NULL`.compile(db);
+}
+
+/** The row of issueGatesStatement (none: no such project). */
+interface IssueGatesRow {
+  project_id: string;
+  issue_id: string | null;
+  report: IssueReport | null;
+  config: unknown;
+  configured: boolean | null;
+  h_gates: string[] | null;
+  h_from: (string | null)[] | null;
+  h_to: string[] | null;
+  h_reasons: string[] | null;
+  h_runs: (string | null)[] | null;
+  h_at: Date[] | null;
+  run_id: string | null;
+  run_status: string | null;
+  run_uploads: number | null;
+  run_shards: number | null;
+}
+
+/** issueGatesStatement's answer as what the issue's gates read shows. */
+export function issueGatesState(rows: IssueGatesRow[]): IssueGatesState {
   const row = rows[0];
   if (row === undefined) return { found: 'no project' };
   if (row.issue_id === null) return { found: 'no issue' };

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import { readAsTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { describeCycle, findGateActivityCycle } from '../../domain/gate-activity-cycle.ts';
 import { unjudgedReport } from '../../domain/gate-report.ts';
@@ -17,7 +17,7 @@ import { projectNotFound } from '../projects/projects.queries.ts';
 import { inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { requireRun } from '../runs/runs.queries.ts';
 import { analyzeRun, recomputeIssues } from './gate-engine.ts';
-import { issueGatesState } from './gates-reads.queries.ts';
+import { issueGatesState, issueGatesStatement } from './gates-reads.queries.ts';
 import {
   firstSeenRuns,
   loadQualityConfig,
@@ -109,32 +109,39 @@ export function createGateService(deps: { db: Kysely<DB>; clock: Clock }) {
      */
     report(caller: Caller, scope: IssueScope) {
       const { number } = scope;
-      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
-        const state = await issueGatesState(trx, ctx.orgId, scope.project, number, 100);
-        if (state.found === 'no project') throw projectNotFound();
-        if (state.found === 'no issue') throw issueNotFound(number);
-        // Every issue gets its first report when it starts being tracked; one without is
-        // answered as never judged rather than judged here.
-        const report =
-          state.report ??
-          unjudgedReport((state.config ?? DEFAULT_CONFIG) as QualityConfig, number, clock.now());
-        const newest = state.newestRun;
-        return {
-          ...report,
-          openRun:
-            newest?.status === 'open'
-              ? { runId: newest.id, uploads: newest.uploads, shards: newest.shards }
-              : null,
-          history: state.history.map((h) => ({
-            gate: h.gate_key,
-            from: h.from_state,
-            to: h.to_state,
-            reason: h.reason,
-            runId: h.run_id,
-            at: h.created_at.toISOString(),
-          })),
-        };
-      });
+      return readAsTenant(
+        db,
+        caller,
+        scope.org,
+        'org:read',
+        (orgId) => issueGatesStatement(db, orgId, scope.project, number, 100),
+        (rows) => {
+          const state = issueGatesState(rows);
+          if (state.found === 'no project') throw projectNotFound();
+          if (state.found === 'no issue') throw issueNotFound(number);
+          // Every issue gets its first report when it starts being tracked; one without is
+          // answered as never judged rather than judged here.
+          const report =
+            state.report ??
+            unjudgedReport((state.config ?? DEFAULT_CONFIG) as QualityConfig, number, clock.now());
+          const newest = state.newestRun;
+          return {
+            ...report,
+            openRun:
+              newest?.status === 'open'
+                ? { runId: newest.id, uploads: newest.uploads, shards: newest.shards }
+                : null,
+            history: state.history.map((h) => ({
+              gate: h.gate_key,
+              from: h.from_state,
+              to: h.to_state,
+              reason: h.reason,
+              runId: h.run_id,
+              at: h.created_at.toISOString(),
+            })),
+          };
+        },
+      );
     },
 
     /** Failures by category, then by signature; flaky tests and regressions, with evidence. */

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { CompiledQuery, Selectable } from 'kysely';
 import type { Executor } from '../../db/executor.ts';
 import type { ResultDetailsTable } from '../../db/types-history.ts';
 import { BadInput } from '../../errors.ts';
@@ -16,7 +16,9 @@ import { projectNotFound } from '../projects/projects.queries.ts';
 import {
   blocksOfRun,
   detailsOfRun,
+  problemItems,
   problemItemsOfRun,
+  type ProblemItemRow,
   runNotFound,
   testsByOrd,
   type ResultPosition,
@@ -137,21 +139,27 @@ const idOf = (e: { ord: number; seq: number }) => resultId(e.ord, e.seq, e.seq >
 
 /**
  * A page of a run's failures or errors as the API's JSON text (Page(ResultOut)), in one
- * statement with the project and run checks (problemItemsOfRun renders the items); other
- * statuses, and all results, are resultsPage's.
+ * statement with the project and run checks (problemItemsOfRun renders the items): the
+ * statement (for readAsTenant's pipeline), then problemsPage turns its rows into the page.
+ * Other statuses, and all results, are resultsPage's.
  */
-export async function problemsPage(
+export function problemsStatement(
   db: Executor,
   orgId: string,
   projectKey: string,
   runId: string,
   q: PageQuery & { status: 'failed' | 'error' },
-): Promise<string> {
-  const read = await problemItemsOfRun(db, orgId, projectKey, runId, {
+): CompiledQuery<ProblemItemRow> {
+  return problemItemsOfRun(db, orgId, projectKey, runId, {
     status: q.status,
     after: positionOf(q.cursor),
     limit: q.limit + 1,
   });
+}
+
+/** The page problemsStatement's rows make. */
+export function problemsPage(rows: ProblemItemRow[], q: PageQuery): string {
+  const read = problemItems(rows);
   if (!read.projectFound) throw projectNotFound();
   if (!read.runFound) throw runNotFound();
   return pageJson(toPage(read.rows, q.limit, idOf, (r) => r.item));

@@ -466,20 +466,14 @@ export function detailsOfRun(
  * ~76 KB of JSON: rendered here, it reaches Node as one text per row instead of ~20 parsed
  * columns per row to be serialized again (p50 under 10 clients 42 → 24 ms, bench/history.ts).
  */
-export async function problemItemsOfRun(
-  trx: Executor,
+export function problemItemsOfRun(
+  db: Executor,
   orgId: string,
   projectKey: string,
   runId: string,
   q: { status: 'failed' | 'error'; after: ResultPosition | undefined; limit: number },
-): Promise<{ projectFound: boolean; runFound: boolean; rows: ProblemItem[] }> {
-  const { rows } = await sql<{
-    project_found: boolean;
-    run_found: boolean;
-    ord: number | null;
-    seq: number | null;
-    item: string | null;
-  }>`
+): CompiledQuery<ProblemItemRow> {
+  return sql<ProblemItemRow>`
     WITH p AS (SELECT id FROM projects WHERE org_id = ${orgId} AND key = ${projectKey}),
     r AS (
       SELECT id FROM test_runs
@@ -511,7 +505,24 @@ export async function problemItemsOfRun(
           coalesce(d.reruns, '[]') AS reruns, coalesce(d.properties, '{}') AS properties
       ) i
     ) x ON true
-    ORDER BY x.ord, x.row_seq`.execute(trx);
+    ORDER BY x.ord, x.row_seq`.compile(db);
+}
+
+/** A row of problemItemsOfRun: the checks, then (unless there are no items) an item. */
+export interface ProblemItemRow {
+  project_found: boolean;
+  run_found: boolean;
+  ord: number | null;
+  seq: number | null;
+  item: string | null;
+}
+
+/** problemItemsOfRun's rows as whether the project and run exist, and the page's items. */
+export function problemItems(rows: ProblemItemRow[]): {
+  projectFound: boolean;
+  runFound: boolean;
+  rows: ProblemItem[];
+} {
   const first = rows[0]!;
   return {
     projectFound: first.project_found,

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Config } from '../../config.ts';
 import { addTotals, emptyTotals, passRate } from '../../domain/junit.ts';
-import { withTenant, type Caller } from '../../db/tenant.ts';
+import { readAsTenant, type Caller } from '../../db/tenant.ts';
 import type { DB } from '../../db/types.ts';
 import { BadInput, Conflict } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -17,7 +17,7 @@ import {
   type UploadFile,
 } from './ingest.ts';
 import { KnownOrds } from './known-ords.ts';
-import { isProblem, problemsPage, resultsPage } from './run-results.ts';
+import { isProblem, problemsPage, problemsStatement, resultsPage } from './run-results.ts';
 import { completeRun, isCompleteAfterUpload, keepOpen, type Run } from './run-lifecycle.ts';
 import {
   addToRun,
@@ -261,8 +261,13 @@ export function createRunService(deps: {
     ): Promise<string> {
       const status = q.status;
       if (isProblem(status))
-        return withTenant(db, caller, scope.org, 'org:read', (trx, ctx) =>
-          problemsPage(trx, ctx.orgId, scope.project, runId, { ...q, status }),
+        return readAsTenant(
+          db,
+          caller,
+          scope.org,
+          'org:read',
+          (orgId) => problemsStatement(db, orgId, scope.project, runId, { ...q, status }),
+          (rows) => problemsPage(rows, q),
         );
       return inProject(db, caller, scope, 'org:read', async (trx, ctx, project) => {
         const run = await requireRun(trx, ctx.orgId, project.id, runId);

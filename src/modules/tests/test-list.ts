@@ -47,7 +47,7 @@ const ORDERS: Record<TestSort, (a: TestRowSummary, b: TestRowSummary) => number>
  * Each project's test summaries over its window, kept in memory while nothing they depend
  * on changes: the window's runs (ids, and when each last changed), the project's newest
  * test and those awaiting their first stored upload, and the flakiness settings. The caller
- * reads those (testListState, in the statement that finds the project); recomputing reads
+ * reads those (testListStatement, the statement that finds the project); recomputing reads
  * window × tests/256 blocks and summarizes every test. Concurrent requests that find the
  * summaries stale compute them once: they share the computation in flight (its data is the
  * project's, whoever's transaction reads it). Per process, bounded.
@@ -89,8 +89,12 @@ export function createTestListCache(maxProjects = 64) {
   };
 
   return {
+    /**
+     * The summaries for what the caller saw (`seen`); `inTenant` runs a computation in a
+     * transaction of the caller's tenant, when the cached summaries are stale.
+     */
     async summaries(
-      db: Executor,
+      inTenant: <X>(fn: (db: Executor) => Promise<X>) => Promise<X>,
       orgId: string,
       project: { id: string; default_branch: string },
       settings: FlakinessSettings,
@@ -111,7 +115,10 @@ export function createTestListCache(maxProjects = 64) {
       if (entry?.key !== key) {
         let pending = computing.get(cacheKey);
         if (pending?.key !== key) {
-          pending = { key, entry: compute(db, orgId, project, settings, runs, key) };
+          pending = {
+            key,
+            entry: inTenant((db) => compute(db, orgId, project, settings, runs, key)),
+          };
           computing.set(cacheKey, pending);
           const mine = pending;
           // Settled either way: a failed computation is not shared with later requests.

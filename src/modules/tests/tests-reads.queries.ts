@@ -75,25 +75,14 @@ export interface TestListState {
  * when the configuration does not set it and `unconfiguredWindow` when there is none), the
  * tests' fingerprint and the quarantines in force at `now`: one statement.
  */
-export async function testListState(
+export function testListStatement(
   db: Executor,
   orgId: string,
   projectKey: string,
   window: { defaultWindow: number; unconfiguredWindow: number },
   now: Date,
-): Promise<TestListState | undefined> {
-  const { rows } = await sql<
-    {
-      id: string;
-      default_branch: string;
-      config: unknown;
-      configured: boolean;
-      run_ids: string[] | null;
-      run_updated: Date[] | null;
-      max_ord: number | null;
-      unstored: number;
-    } & QuarantineArrays
-  >`
+): CompiledQuery<TestListRow> {
+  return sql<TestListRow>`
     WITH p AS (${projectByKey(orgId, projectKey)}),
     c AS (SELECT config FROM quality_configs WHERE org_id = ${orgId} AND project_id = (SELECT id FROM p))
     SELECT p.id, p.default_branch, (SELECT config FROM c) AS config,
@@ -119,7 +108,23 @@ export async function testListState(
       SELECT ${QUARANTINE_ARRAYS} FROM test_quarantines q
       WHERE q.org_id = ${orgId} AND q.project_id = p.id
         AND (q.expires_at IS NULL OR q.expires_at > ${now})
-    ) qa`.execute(db);
+    ) qa`.compile(db);
+}
+
+/** The row of testListStatement (none: no such project). */
+type TestListRow = {
+  id: string;
+  default_branch: string;
+  config: unknown;
+  configured: boolean;
+  run_ids: string[] | null;
+  run_updated: Date[] | null;
+  max_ord: number | null;
+  unstored: number;
+} & QuarantineArrays;
+
+/** testListStatement's answer as what the test list reads; undefined: no such project. */
+export function testListState(orgId: string, rows: TestListRow[]): TestListState | undefined {
   const row = rows[0];
   if (row === undefined) return undefined;
   const updated = row.run_updated ?? [];
@@ -301,24 +306,18 @@ export function testHistoryState(orgId: string, rows: TestHistoryStateRow[]): Te
  * runs a day holds. The first and last day are whole too unless a run of that day completed
  * outside the range (an index probe each); such a day is summed from its runs in the range.
  */
-export async function trendsState(
+export function trendsStatement(
   db: Executor,
   orgId: string,
   projectKey: string,
   q: { branch: string | undefined; from: Date; to: Date },
-): Promise<
-  | {
-      defaultBranch: string;
-      sums: (CountSums & { at: Date; runs: number })[];
-    }
-  | undefined
-> {
+): CompiledQuery<TrendsRow> {
   const fromDay = bucketStart(q.from, 'day');
   const toDay = bucketStart(q.to, 'day');
   const afterFromDay = new Date(fromDay.getTime() + DAY);
   const afterToDay = new Date(toDay.getTime() + DAY);
   const [firstDay, lastDay] = [fromDay, toDay].map((d) => d.toISOString().slice(0, 10));
-  const { rows } = await sql<CountSums & { default_branch: string; at: Date | null; runs: number }>`
+  return sql<TrendsRow>`
     WITH p AS (${projectByKey(orgId, projectKey)}),
     b AS (
       SELECT p.id, p.default_branch,
@@ -358,7 +357,19 @@ export async function trendsState(
           OR (cut.last_day AND completed_at >= ${toDay}))
       GROUP BY 1
     ) s ON true
-    ORDER BY s.at`.execute(db);
+    ORDER BY s.at`.compile(db);
+}
+
+/** A row of trendsStatement: the project's default branch and a day's sums (none: no day). */
+type TrendsRow = CountSums & { default_branch: string; at: Date | null; runs: number };
+
+/** trendsStatement's answer: the default branch and the sums per day; undefined: no project. */
+export function trendsState(rows: TrendsRow[]):
+  | {
+      defaultBranch: string;
+      sums: (CountSums & { at: Date; runs: number })[];
+    }
+  | undefined {
   const first = rows[0];
   if (first === undefined) return undefined;
   return {

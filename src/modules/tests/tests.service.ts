@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { readAsTenant, withTenant, type Caller, type TenantContext } from '../../db/tenant.ts';
+import type { Executor } from '../../db/executor.ts';
 import type { DB } from '../../db/types.ts';
 import type { TestQuarantineRow } from '../../db/types-history-reads.ts';
 import {
@@ -18,7 +19,7 @@ import { BadInput } from '../../errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { decodeDuration, NO_DURATION } from '../runs/run-blocks.ts';
-import { projectNotFound, requireProject } from '../projects/projects.queries.ts';
+import { projectNotFound } from '../projects/projects.queries.ts';
 import { inIssue, inProject, type IssueScope, type ProjectScope } from '../scope.ts';
 import { rejudgeProject, scheduleQuarantineExpiry } from './quarantine.ts';
 import { createTestListCache, type TestSort } from './test-list.ts';
@@ -26,7 +27,9 @@ import {
   testHistoryState,
   testHistoryStatement,
   testListState,
+  testListStatement,
   trendsState,
+  trendsStatement,
 } from './tests-reads.queries.ts';
 import {
   completeRunsOfIssue,
@@ -99,37 +102,54 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
     ) {
       const offset = Number(decodeCursor(q.cursor, 'int') ?? 0);
       const needle = q.query?.toLowerCase();
-      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
-        const state = await testListState(trx, ctx.orgId, scope.project, WINDOWS, clock.now());
-        if (state === undefined) throw projectNotFound();
-        const { project, quarantines } = state;
-        const config = (state.config ?? DEFAULT_CONFIG) as QualityConfig;
-        const settings = flakinessSettings(config.flakiness);
-        const summaries = await testLists.summaries(trx, ctx.orgId, project, settings, state);
-        const sorted = summaries.sorted(q.sort);
-        const rows =
-          needle === undefined && q.status === undefined && q.flaky === undefined
-            ? sorted
-            : sorted.filter(
-                (r) =>
-                  (needle === undefined ||
-                    r.name.toLowerCase().includes(needle) ||
-                    r.classname.toLowerCase().includes(needle) ||
-                    r.suite.toLowerCase().includes(needle)) &&
-                  (q.status === undefined || r.lastStatus === q.status) &&
-                  (q.flaky === undefined || r.flaky === q.flaky),
-              );
-        const page = rows.slice(offset, offset + q.limit + 1);
-        return {
-          ...toPage(
-            page.map((r, i) => ({ r, at: offset + i + 1 })),
-            q.limit,
-            (x) => String(x.at),
-            (x) => ({ ...x.r, quarantined: quarantineOut(quarantines.get(x.r.testId)) }),
-          ),
-          window: { branch: project.default_branch, runs: summaries.windowRuns },
-        };
-      });
+      // The state (project, window, fingerprint, quarantines) in one round trip; summaries
+      // are recomputed, in a transaction of their own, only when it shows them stale.
+      const inTenant = <X>(fn: (trx: Executor) => Promise<X>) =>
+        withTenant(db, caller, scope.org, 'org:read', (trx) => fn(trx));
+      return readAsTenant(
+        db,
+        caller,
+        scope.org,
+        'org:read',
+        (orgId) => testListStatement(db, orgId, scope.project, WINDOWS, clock.now()),
+        async (found, ctx) => {
+          const state = testListState(ctx.orgId, found);
+          if (state === undefined) throw projectNotFound();
+          const { project, quarantines } = state;
+          const config = (state.config ?? DEFAULT_CONFIG) as QualityConfig;
+          const settings = flakinessSettings(config.flakiness);
+          const summaries = await testLists.summaries(
+            inTenant,
+            ctx.orgId,
+            project,
+            settings,
+            state,
+          );
+          const sorted = summaries.sorted(q.sort);
+          const rows =
+            needle === undefined && q.status === undefined && q.flaky === undefined
+              ? sorted
+              : sorted.filter(
+                  (r) =>
+                    (needle === undefined ||
+                      r.name.toLowerCase().includes(needle) ||
+                      r.classname.toLowerCase().includes(needle) ||
+                      r.suite.toLowerCase().includes(needle)) &&
+                    (q.status === undefined || r.lastStatus === q.status) &&
+                    (q.flaky === undefined || r.flaky === q.flaky),
+                );
+          const page = rows.slice(offset, offset + q.limit + 1);
+          return {
+            ...toPage(
+              page.map((r, i) => ({ r, at: offset + i + 1 })),
+              q.limit,
+              (x) => String(x.at),
+              (x) => ({ ...x.r, quarantined: quarantineOut(quarantines.get(x.r.testId)) }),
+            ),
+            window: { branch: project.default_branch, runs: summaries.windowRuns },
+          };
+        },
+      );
     },
 
     /** One test's results across runs (all branches, or one), newest first, paged. */
@@ -204,47 +224,53 @@ export function createTestService(deps: { db: Kysely<DB>; clock: Clock }) {
         bucket: Bucket;
       },
     ) {
-      return withTenant(db, caller, scope.org, 'org:read', async (trx, ctx) => {
-        const to = q.to === undefined ? clock.now() : new Date(q.to);
-        const from = q.from === undefined ? new Date(to.getTime() - 90 * DAY) : new Date(q.from);
-        const refusal = rangeRefusal(from, to);
-        if (refusal !== undefined) {
-          // Another org's project, or a missing one, is a 404 before the query is judged.
-          await requireProject(trx, ctx.orgId, scope.project);
-          throw refusal;
-        }
-        const found = await trendsState(trx, ctx.orgId, scope.project, {
-          branch: q.branch,
-          from,
-          to,
-        });
-        if (found === undefined) throw projectNotFound();
-        const branch = q.branch ?? found.defaultBranch;
-        const sums = found.sums;
-        return {
-          branch,
-          from: from.toISOString(),
-          to: to.toISOString(),
-          bucket: q.bucket,
-          items: trendBuckets(
-            sums.map((r) => ({
-              at: r.at,
-              runs: r.runs,
-              tests: r.tests,
-              passed: r.passed,
-              failed: r.failed,
-              errored: r.errored,
-              skipped: r.skipped,
-              flaky: r.flaky,
-              durationMs: r.duration_ms,
-            })),
-            from,
+      const to = q.to === undefined ? clock.now() : new Date(q.to);
+      const from = q.from === undefined ? new Date(to.getTime() - 90 * DAY) : new Date(q.from);
+      const refusal = rangeRefusal(from, to);
+      return readAsTenant(
+        db,
+        caller,
+        scope.org,
+        'org:read',
+        // A refused range is read as the empty one at `to`: only whether the project exists.
+        (orgId) =>
+          trendsStatement(db, orgId, scope.project, {
+            branch: q.branch,
+            from: refusal === undefined ? from : to,
             to,
-            q.bucket,
-          ),
-          nextCursor: null,
-        };
-      });
+          }),
+        (rows) => {
+          const found = trendsState(rows);
+          // Another org's project, or a missing one, is a 404 before the range is judged.
+          if (found === undefined) throw projectNotFound();
+          if (refusal !== undefined) throw refusal;
+          const branch = q.branch ?? found.defaultBranch;
+          const sums = found.sums;
+          return {
+            branch,
+            from: from.toISOString(),
+            to: to.toISOString(),
+            bucket: q.bucket,
+            items: trendBuckets(
+              sums.map((r) => ({
+                at: r.at,
+                runs: r.runs,
+                tests: r.tests,
+                passed: r.passed,
+                failed: r.failed,
+                errored: r.errored,
+                skipped: r.skipped,
+                flaky: r.flaky,
+                durationMs: r.duration_ms,
+              })),
+              from,
+              to,
+              q.bucket,
+            ),
+            nextCursor: null,
+          };
+        },
+      );
     },
 
     /** The issue's complete runs (latest 500), oldest first: pass rate and the gate state each left. */
