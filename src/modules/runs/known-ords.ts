@@ -26,13 +26,17 @@ interface ProjectOrds {
  * project already has finds their ords without sending every key to PostgreSQL (the
  * lookup was 20-45 ms of every 5,000 tests), and one of new tests registers them without
  * looking them up first. Least recently used projects leave first; a project with more
- * tests than a quarter of the bound is never kept (its uploads look their keys up).
+ * tests than a quarter of the bound is not loaded (its uploads look their keys up), one
+ * kept grows with its registrations up to the whole bound. The bound, 500,000 tests, is
+ * 20-40 MB of OrdTable slots: at 200,000 a project gaining 10,000 new tests an upload
+ * fell out of it after 19 uploads, and first sight of its new tests went from parity with
+ * the row-per-result design to 1.5x slower (BENCHMARKS.md, 2026-12-02).
  */
 export class KnownOrds {
   readonly #projects = new Map<string, ProjectOrds>();
   #size = 0;
 
-  constructor(readonly maxTests = 200_000) {}
+  constructor(readonly maxTests = 500_000) {}
 
   /**
    * The ords of `keys` the project has, the ones still awaiting their first stored upload
