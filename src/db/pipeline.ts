@@ -77,7 +77,11 @@ class Pipeline extends pg.Query {
     wire.on('parseComplete', this.#onParsed);
     for (const s of this.#statements) {
       const name = statementName(s.sql);
-      if (wire.parsedStatements[name] === undefined) {
+      // Parsed once, even when the pipeline holds the same statement twice.
+      if (
+        wire.parsedStatements[name] === undefined &&
+        !this.#unacknowledged.some((u) => u.name === name)
+      ) {
         wire.parse({ text: s.sql, name });
         this.#unacknowledged.push({ name, text: s.sql });
       }

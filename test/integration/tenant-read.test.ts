@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../../src/db/app-role.ts';
-import { connect, type Database } from '../../src/db/connection.ts';
+import { connect, runPipelined, type Database } from '../../src/db/connection.ts';
 import { readAsTenant, type Caller } from '../../src/db/tenant.ts';
 import { Forbidden, NotFound, Unauthorized } from '../../src/errors.ts';
 import { parseOrgSecret } from '../../src/lib/tokens.ts';
@@ -161,6 +161,13 @@ describe('readAsTenant', () => {
     expect(await readAsTenant(one.db, ok, 'door-a', 'org:read', divide(3), (r) => r)).toEqual([
       { q: 2, org: orgA },
     ]);
+  });
+
+  it('runs the same statement twice in one pipeline, parsing it once', async () => {
+    const twice = sql<{ n: number }>`SELECT ${7}::int * 6 AS n, 'twice' AS tag`.compile(one.db);
+    const [, first, second] = await runPipelined(one.db, [whoAmI(orgA), twice, twice]);
+    expect(first).toEqual([{ n: 42, tag: 'twice' }]);
+    expect(second).toEqual([{ n: 42, tag: 'twice' }]);
   });
 
   it('records a token’s use to the minute', async () => {
