@@ -4,7 +4,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openRuntime } from '../src/runtime.ts';
-import { autocannon, machine, tempDir } from './lib.ts';
+import { autocannon, machine, round, tempDir } from './lib.ts';
 
 /**
  * GET /api/v1/orgs/:org with a JWT (verify, live session + membership check under RLS,
@@ -140,14 +140,14 @@ export async function authRead(): Promise<Record<string, unknown>> {
     const oneTrip = await autocannon(`${bareUrl}/one-round-trip/bench`, load);
     const ratio = gatehouse.requestsPerSecond / baseline.requestsPerSecond;
     const of = (r: { requestsPerSecond: number }) =>
-      Number((r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3));
+      round(r.requestsPerSecond / baseline.requestsPerSecond, 3);
     return {
       bench: 'auth-read',
       machine: machine(),
       load: `${load.connections} connections, ${load.seconds}s each, autocannon in its own process`,
       bare: baseline,
       gatehouse,
-      ratio: Number(ratio.toFixed(3)),
+      ratio: round(ratio, 3),
       reference: {
         'bare route + one prepared SELECT': { ...oneQuery, ratio: of(oneQuery) },
         'bare route + BEGIN, SELECT, COMMIT': { ...transaction, ratio: of(transaction) },

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runXml, startHistoryServer, upload, type HistoryServer } from './history.ts';
-import { median, root, tempDir } from './lib.ts';
+import { median, root, round, tempDir } from './lib.ts';
 
 const run = promisify(execFile);
 
@@ -17,7 +17,7 @@ export const ROW_PER_RESULT_COMMIT = '83c1830';
  * The median of `ratios` and a 90% interval for it: 2,000 bootstrap resamples, drawn with a
  * fixed seed so that one run's figures can be computed again from its uploads.
  */
-export function medianWithInterval(ratios: number[]): {
+function medianWithInterval(ratios: number[]): {
   median: number;
   low: number;
   high: number;
@@ -109,21 +109,20 @@ export async function firstSightAgainstRowPerResult(
       const ratios = mine.map((s, i) => s / theirs[i]!);
       const paired = medianWithInterval(ratios);
       const geometric = Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
-      const fixed = (x: number, digits = 3) => Number(x.toFixed(digits));
       return {
         rounds,
-        [`this checkout: first sight, median (s)`]: fixed(median(mine)),
-        [`${ROW_PER_RESULT_COMMIT} (row per result): first sight, median (s)`]: fixed(
+        [`this checkout: first sight, median (s)`]: round(median(mine)),
+        [`${ROW_PER_RESULT_COMMIT} (row per result): first sight, median (s)`]: round(
           median(theirs),
         ),
-        'this checkout / row per result, median of paired ratios (target <= 1)': fixed(
+        'this checkout / row per result, median of paired ratios (target <= 1)': round(
           paired.median,
           2,
         ),
-        '90% interval of that median (bootstrap)': [fixed(paired.low, 2), fixed(paired.high, 2)],
-        'geometric mean of paired ratios': fixed(geometric, 2),
-        'ratio of the medians': fixed(median(mine) / median(theirs), 2),
-        each: Object.fromEntries([...seconds].map(([name, xs]) => [name, xs.map((x) => fixed(x))])),
+        '90% interval of that median (bootstrap)': [round(paired.low, 2), round(paired.high, 2)],
+        'geometric mean of paired ratios': round(geometric, 2),
+        'ratio of the medians': round(median(mine) / median(theirs), 2),
+        each: Object.fromEntries([...seconds].map(([name, xs]) => [name, xs.map((x) => round(x))])),
       };
     } finally {
       for (const { server, dir } of servers) {

@@ -17,6 +17,7 @@ import {
   machine,
   median,
   root,
+  round,
   tempDir,
   type LoadResult,
   waitUntilReady,
@@ -356,7 +357,6 @@ async function historyOfRuns(runs: number, tests: number): Promise<Record<string
       testIds: [],
     };
     const reads = process.env['BENCH_HISTORY_READS'] === '0' ? {} : await readLatencies(ctx);
-    const round = (x: number, d = 3) => Number(x.toFixed(d));
     const steadySeconds = median(steady);
     const saxesMedian = median(saxes);
     return {

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openStorage } from '../src/db/storage.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { freePort, jsonCaller, machine, root, tempDir, waitUntilReady } from './lib.ts';
+import { freePort, jsonCaller, machine, root, round, tempDir, waitUntilReady } from './lib.ts';
 
 interface Measure {
   what: string;
@@ -225,27 +225,29 @@ export async function ingest(): Promise<Record<string, unknown>> {
     const j2j = await worker('junit2json', big, 'junit2json');
     const floor = await postgresFloor(million);
     const ratio = (a: Measure, b: Measure) =>
-      b.casesPerSecond > 0 ? Number((a.casesPerSecond / b.casesPerSecond).toFixed(3)) : null;
+      b.casesPerSecond > 0 ? round(a.casesPerSecond / b.casesPerSecond, 3) : null;
     return {
       bench: 'ingest',
       machine: machine(),
-      file: { testcases: million, mb: Number((statSync(big).size / 1048576).toFixed(1)) },
+      file: { testcases: million, mb: round(statSync(big).size / 1048576, 1) },
       results: [bare, parser, e2eSmall, e2e, cappedSmall, cappedBig, j2j, floor].map((m) => ({
         ...m,
-        seconds: Number(m.seconds.toFixed(2)),
+        seconds: round(m.seconds, 2),
         casesPerSecond: Math.round(m.casesPerSecond),
-        mbPerSecond: Number(m.mbPerSecond.toFixed(1)),
+        mbPerSecond: round(m.mbPerSecond, 1),
         peakRssMb: Math.round(m.peakRssMb),
       })),
       ratios: {
         'end to end / bare parser (target >= 0.7)': ratio(e2e, bare),
         'end to end / junit2json (target > 1)': ratio(e2e, j2j),
         'PostgreSQL alone / bare parser (the ceiling for end to end)': ratio(floor, bare),
-        'server peak RSS, full file / tenth (flat ≈ 1)': Number(
-          (e2e.peakRssMb / e2eSmall.peakRssMb).toFixed(2),
+        'server peak RSS, full file / tenth (flat ≈ 1)': round(
+          e2e.peakRssMb / e2eSmall.peakRssMb,
+          2,
         ),
-        [`server peak RSS, full file / tenth, ${capped} (flat ≈ 1)`]: Number(
-          (cappedBig.peakRssMb / cappedSmall.peakRssMb).toFixed(2),
+        [`server peak RSS, full file / tenth, ${capped} (flat ≈ 1)`]: round(
+          cappedBig.peakRssMb / cappedSmall.peakRssMb,
+          2,
         ),
       },
       targets: {

@@ -14,6 +14,9 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** The middle value (the upper one of an even count). */
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** `x` to `digits` decimals, as a number (for a bench's JSON output). */
+export const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
 export interface LoadResult {
   requestsPerSecond: number;
   p99Ms: number;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SEED_QUALITY_CONFIG } from '../src/seed-quality-config.ts';
 import { writeJUnitFile } from './junit-file.ts';
-import { freePort, jsonCaller, machine, root, tempDir, waitUntilReady } from './lib.ts';
+import { freePort, jsonCaller, machine, root, round, tempDir, waitUntilReady } from './lib.ts';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -14,12 +14,11 @@ function percentile(sorted: number[], p: number): number {
 
 function summary(ms: number[]) {
   const sorted = [...ms].sort((a, b) => a - b);
-  const round = (n: number) => Number(n.toFixed(1));
   return {
     count: sorted.length,
-    p50Ms: round(percentile(sorted, 50)),
-    p99Ms: round(percentile(sorted, 99)),
-    maxMs: round(sorted.at(-1) ?? 0),
+    p50Ms: round(percentile(sorted, 50), 1),
+    p99Ms: round(percentile(sorted, 99), 1),
+    maxMs: round(sorted.at(-1) ?? 0, 1),
   };
 }
 
@@ -229,7 +228,7 @@ export async function load(): Promise<Record<string, unknown>> {
     return {
       bench: 'load',
       machine: machine(),
-      file: { testcases: tests, mb: Number((body.length / 1048576).toFixed(2)) },
+      file: { testcases: tests, mb: round(body.length / 1048576, 2) },
       uploads: {
         concurrent: uploads,
         succeeded: results.filter((r) => r.ok).length,
@@ -237,7 +236,7 @@ export async function load(): Promise<Record<string, unknown>> {
         answers: seen,
         attemptsMax: Math.max(...results.map((r) => r.attempts)),
         timeToStoredMs: uploadMs,
-        burstSeconds: Number(burstSeconds.toFixed(1)),
+        burstSeconds: round(burstSeconds, 1),
         testcasesPerSecond: Math.round((uploads * tests) / burstSeconds),
       },
       reads: { idle, duringBurst: during },
@@ -245,12 +244,8 @@ export async function load(): Promise<Record<string, unknown>> {
       // Other work on the machine shows here: a 2-core machine at a load of 2 is full.
       loadAverage1m: { before: loadBefore, after: loadAfter },
       ratios: {
-        'read p99 during burst / idle': Number(
-          (during.p99Ms / Math.max(idle.p99Ms, 0.1)).toFixed(1),
-        ),
-        'read p50 during burst / idle': Number(
-          (during.p50Ms / Math.max(idle.p50Ms, 0.1)).toFixed(1),
-        ),
+        'read p99 during burst / idle': round(during.p99Ms / Math.max(idle.p99Ms, 0.1), 1),
+        'read p50 during burst / idle': round(during.p50Ms / Math.max(idle.p50Ms, 0.1), 1),
       },
       serverWarnings: serverLog.map(brief),
       targets: {
